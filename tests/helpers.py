@@ -1,0 +1,143 @@
+"""Starting the real sim and a real `vigil serve` as processes, on free loopback ports."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.2, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+        except (httpx.HTTPError, OSError):
+            last = None
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Sim:
+    def __init__(self, tmp: Path, cameras: int = 2, codecs: str = "h264,hevc", size: str = "1920x1080",
+                 sub: str = "640x360", loop_seconds: float = 4.0, rtsp_port: int = 0, http_port: int = 0) -> None:
+        self.rtsp_port = rtsp_port or free_port()
+        self.http_port = http_port or free_port()
+        self.args = [
+            sys.executable, "-m", "vigil.cli", "sim", "--cameras", str(cameras), "--codec", codecs,
+            "--size", size, "--sub-size", sub, "--live", "none", "--loop-seconds", str(loop_seconds),
+            "--rtsp-port", str(self.rtsp_port), "--http-port", str(self.http_port),
+        ]
+        self.env = {**os.environ, "VIGIL_SIM_CACHE": str(sim_cache())}
+        self.log = tmp / f"sim-{self.rtsp_port}.log"
+        self.proc: subprocess.Popen[str] | None = None
+
+    def url(self, cam: int, sub: bool = False) -> str:
+        return f"rtsp://127.0.0.1:{self.rtsp_port}/cam{cam}" + ("/sub" if sub else "")
+
+    def mjpeg_url(self, cam: int) -> str:
+        return f"http://127.0.0.1:{self.http_port}/cam{cam}.mjpg"
+
+    def start(self, timeout: float = 180) -> Sim:
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self.log.open("a"), text=True,
+                                     env=self.env)
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        line = ""
+        while time.monotonic() < deadline and "ready" not in line:
+            line = self.proc.stdout.readline()
+            if not line and self.proc.poll() is not None:
+                raise AssertionError(f"sim exited: {self.log.read_text()[-2000:]}")
+        assert "ready" in line, "sim did not become ready"
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def sim_cache() -> Path:
+    path = Path(os.environ.get("VIGIL_TEST_SIM_CACHE", ROOT / ".venv" / "sim-cache"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class Server:
+    """`vigil serve` in a subprocess, with its own config, storage and port."""
+
+    def __init__(self, tmp: Path, cameras: list[dict[str, Any]], **extra: Any) -> None:
+        self.tmp = tmp
+        self.port = free_port()
+        self.config = tmp / "vigil.yml"
+        data: dict[str, Any] = {
+            "storage": {"path": "rec", "min_free_gb": 0, "retention_interval_seconds": 1},
+            "api": {"listen": f"127.0.0.1:{self.port}"},
+            "source": {"read_timeout_seconds": 2, "backoff_max_seconds": 1},
+            "cameras": cameras,
+        }
+        for key, value in extra.items():
+            data.setdefault(key, {}).update(value) if isinstance(value, dict) else data.__setitem__(key, value)
+        self.config.write_text(yaml.safe_dump(data))
+        self.storage = tmp / "rec"
+        self.db = tmp / "vigil.db"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        log = (self.tmp / "serve.log").open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "vigil.cli", "serve", "--config", str(self.config)], stdout=log, stderr=log
+        )
+        wait_for(lambda: self.get("/api/health").get("status") == "ok", 60, what="vigil serve to answer")
+        return self
+
+    def get(self, path: str, **params: Any) -> Any:
+        r = httpx.get(self.base + path, params=params, timeout=10)
+        r.raise_for_status()
+        return r.json()
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def log_text(self) -> str:
+        return (self.tmp / "serve.log").read_text(errors="replace")
+
+
+@contextlib.contextmanager
+def running(obj: Any) -> Iterator[Any]:
+    try:
+        yield obj.start()
+    finally:
+        obj.stop()

@@ -1,0 +1,231 @@
+"""Catalog queries. Synchronous SQLAlchemy: recorder threads and the API (via threads) share it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import create_engine, delete, event, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from vigil.catalog.models import CameraModel, EventModel, SegmentModel
+from vigil.errors import ConfigError
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    id: int
+    camera_id: str
+    start_ms: int
+    end_ms: int
+    bytes: int
+    path: str
+    codec: str = ""
+    width: int = 0
+    height: int = 0
+    status: str = "closed"
+
+    @staticmethod
+    def of(m: SegmentModel) -> SegmentRow:
+        return SegmentRow(
+            m.id, m.camera_id, m.start_ms, m.end_ms, m.bytes, m.path, m.codec, m.width, m.height, m.status
+        )
+
+
+@dataclass(frozen=True)
+class CameraRow:
+    id: str
+    name: str
+    url: str
+    sub_url: str | None
+    enabled: bool
+    state: str
+    last_error: str | None
+    state_since_ms: int
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    camera_id: str | None
+    type: str
+    severity: str
+    start_ms: int
+    end_ms: int | None
+    message: str
+    details: dict[str, Any]
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL lets the API read while recorders write; FULL makes each commit survive power loss.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+class Catalog:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite"):
+            db_path = url.split(":///", 1)[-1]
+            if db_path and db_path != ":memory:":
+                try:
+                    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as err:
+                    raise ConfigError(f"catalog: cannot create {Path(db_path).parent}: {err.strerror}") from None
+            self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True)
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision (Alembic)."""
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(resources.files("vigil.catalog") / "migrations"))
+        try:
+            with self.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except OperationalError as err:
+            raise ConfigError(f"catalog {self.url}: cannot open the database: {err.orig}") from None
+
+    def session(self) -> Session:
+        return self._session()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # cameras
+    def sync_cameras(self, cameras: Iterable[Any]) -> None:
+        """Make the cameras table match the config (state is kept)."""
+        with self.session() as s, s.begin():
+            for cam in cameras:
+                row = s.get(CameraModel, cam.id)
+                if row is None:
+                    row = CameraModel(id=cam.id, state="connecting", state_since_ms=now_ms(), settings={})
+                    s.add(row)
+                row.name, row.url, row.sub_url, row.enabled = cam.name, cam.url, cam.sub_url, cam.enabled
+                row.settings = cam.record.model_dump()
+
+    def set_camera_state(self, camera_id: str, state: str, error: str | None = None) -> None:
+        with self.session() as s, s.begin():
+            row = s.get(CameraModel, camera_id)
+            if row is not None:
+                if row.state != state:
+                    row.state_since_ms = now_ms()
+                row.state, row.last_error = state, error
+
+    def cameras(self) -> list[CameraRow]:
+        with self.session() as s:
+            rows = s.scalars(select(CameraModel).order_by(CameraModel.id)).all()
+            return [
+                CameraRow(r.id, r.name, r.url, r.sub_url, r.enabled, r.state, r.last_error, r.state_since_ms)
+                for r in rows
+            ]
+
+    # segments
+    def open_segment(self, camera_id: str, start_ms: int, path: str, codec: str, width: int, height: int) -> int:
+        """Insert the row before the file exists: a crash can never leave a file the index does not know."""
+        with self.session() as s, s.begin():
+            row = SegmentModel(
+                camera_id=camera_id, start_ms=start_ms, end_ms=start_ms, bytes=0, path=path,
+                codec=codec, width=width, height=height, status="open", keyframes=[],
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def close_segment(
+        self, seg_id: int, start_ms: int, end_ms: int, size: int, keyframes: list[tuple[int, int]]
+    ) -> None:
+        with self.session() as s, s.begin():
+            s.execute(
+                update(SegmentModel)
+                .where(SegmentModel.id == seg_id)
+                .values(start_ms=start_ms, end_ms=end_ms, bytes=size, status="closed", keyframes=[list(k) for k in keyframes])
+            )
+
+    def add_segment(self, row: SegmentRow, keyframes: list[tuple[int, int]]) -> int:
+        with self.session() as s, s.begin():
+            m = SegmentModel(
+                camera_id=row.camera_id, start_ms=row.start_ms, end_ms=row.end_ms, bytes=row.bytes,
+                path=row.path, codec=row.codec, width=row.width, height=row.height, status="closed",
+                keyframes=[list(k) for k in keyframes],
+            )
+            s.add(m)
+            s.flush()
+            return m.id
+
+    def delete_segments(self, ids: Sequence[int]) -> None:
+        if ids:
+            with self.session() as s, s.begin():
+                s.execute(delete(SegmentModel).where(SegmentModel.id.in_(list(ids))))
+
+    def segments(
+        self, camera_id: str | None = None, start_ms: int | None = None, end_ms: int | None = None,
+        status: str | None = None,
+    ) -> list[SegmentRow]:
+        q = select(SegmentModel)
+        if camera_id is not None:
+            q = q.where(SegmentModel.camera_id == camera_id)
+        if start_ms is not None:
+            q = q.where(SegmentModel.end_ms >= start_ms)
+        if end_ms is not None:
+            q = q.where(SegmentModel.start_ms <= end_ms)
+        if status is not None:
+            q = q.where(SegmentModel.status == status)
+        with self.session() as s:
+            return [SegmentRow.of(m) for m in s.scalars(q.order_by(SegmentModel.start_ms, SegmentModel.id))]
+
+    def segments_by_id(self, ids: Sequence[int]) -> list[SegmentRow]:
+        with self.session() as s:
+            return [SegmentRow.of(m) for m in s.scalars(select(SegmentModel).where(SegmentModel.id.in_(list(ids))))]
+
+    def segment_paths(self) -> set[str]:
+        with self.session() as s:
+            return set(s.scalars(select(SegmentModel.path)))
+
+    def keyframes(self, seg_id: int) -> list[tuple[int, int]]:
+        with self.session() as s:
+            m = s.get(SegmentModel, seg_id)
+            return [(int(a), int(b)) for a, b in (m.keyframes if m else [])]
+
+    # events
+    def add_event(
+        self, type_: str, message: str, camera_id: str | None = None, severity: str = "warning",
+        details: dict[str, Any] | None = None, start_ms: int | None = None,
+    ) -> int:
+        with self.session() as s, s.begin():
+            m = EventModel(
+                camera_id=camera_id, type=type_, severity=severity, start_ms=start_ms or now_ms(),
+                end_ms=None, message=message, details=details or {},
+            )
+            s.add(m)
+            s.flush()
+            return m.id
+
+    def events(self, type_: str | None = None, limit: int = 100) -> list[EventRow]:
+        q = select(EventModel)
+        if type_:
+            q = q.where(EventModel.type == type_)
+        with self.session() as s:
+            rows = s.scalars(q.order_by(EventModel.start_ms.desc()).limit(limit)).all()
+            return [
+                EventRow(r.id, r.camera_id, r.type, r.severity, r.start_ms, r.end_ms, r.message, r.details)
+                for r in rows
+            ]

@@ -1,0 +1,201 @@
+"""The `vigil` command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+
+from vigil.config import Config, load_config
+from vigil.errors import VigilError
+from vigil.log import setup_logging
+
+app = typer.Typer(help="Vigil: an open-source AI network video recorder.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+catalog_app = typer.Typer(help="Maintain the catalog (the index of recordings).", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="vigil.yml (default: $VIGIL_CONFIG, else built-in defaults)")
+]
+
+
+def _fail(err: Exception) -> None:
+    typer.echo(f"vigil: error: {err}", err=True)
+    raise typer.Exit(2)
+
+
+def _load(path: Path | None) -> Config:
+    if path is None and os.environ.get("VIGIL_CONFIG"):
+        path = Path(os.environ["VIGIL_CONFIG"])
+    try:
+        return load_config(path)
+    except VigilError as err:
+        _fail(err)
+        raise AssertionError from None
+
+
+@app.command()
+def serve(config: ConfigOpt = None) -> None:
+    """Record the configured cameras and serve the API and web UI."""
+    from vigil.app import serve as run
+
+    cfg = _load(config)
+    setup_logging(cfg.log_level)
+    try:
+        asyncio.run(run(cfg))
+    except VigilError as err:
+        _fail(err)
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def check(config: ConfigOpt = None) -> None:
+    """Validate a config file and the storage path, then exit."""
+    from vigil.storage import check_storage
+
+    cfg = _load(config)
+    try:
+        check_storage(cfg.storage.path)
+    except VigilError as err:
+        _fail(err)
+    typer.echo(f"config OK: {len(cfg.cameras)} camera(s), storage {cfg.storage.path}")
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = text.lower().split("x")
+        return int(w), int(h)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: give WIDTHxHEIGHT, e.g. 1920x1080") from None
+
+
+def _rate(text: str) -> int:
+    text = text.strip().lower()
+    mult = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    try:
+        return int(float(text.rstrip("km")) * mult)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: give bits per second, e.g. 4M or 800k") from None
+
+
+@app.command()
+def sim(
+    cameras: Annotated[int, typer.Option(min=1, max=512, help="number of cameras")] = 1,
+    codec: Annotated[str, typer.Option(help="h264, hevc, or a list cycled over the cameras: h264,hevc")] = "h264",
+    size: Annotated[str, typer.Option(help="main stream WIDTHxHEIGHT")] = "1920x1080",
+    fps: Annotated[int, typer.Option(min=1, max=120)] = 25,
+    gop: Annotated[float, typer.Option(help="seconds between keyframes")] = 2.0,
+    bitrate: Annotated[str, typer.Option(help="main stream bits per second")] = "4M",
+    sub_size: Annotated[str, typer.Option(help="sub-stream WIDTHxHEIGHT, or 'none'")] = "640x360",
+    live: Annotated[str, typer.Option(help="encode live (wall clock on screen): none | sub | all")] = "sub",
+    loop_seconds: Annotated[float, typer.Option(help="length of the replayed main-stream clip")] = 10.0,
+    host: str = "127.0.0.1",
+    rtsp_port: int = 8554,
+    http_port: int = 8555,
+) -> None:
+    """Serve simulated cameras over RTSP and HTTP-MJPEG on loopback."""
+    from vigil.sim.encode import StreamSpec
+    from vigil.sim.server import SimConfig, run_sim
+
+    codecs = [c.strip() for c in codec.split(",")]
+    for c in codecs:
+        if c not in ("h264", "hevc", "h265"):
+            raise typer.BadParameter(f"codec {c!r}: use h264 or hevc")
+    if live not in ("none", "sub", "all"):
+        raise typer.BadParameter(f"--live {live!r}: use none, sub or all")
+    w, h = _size(size)
+    main = StreamSpec(w, h, fps, gop, codecs[0], _rate(bitrate))
+    sub = None
+    if sub_size != "none":
+        sw, sh = _size(sub_size)
+        sub = StreamSpec(sw, sh, fps, gop, codecs[0], 600_000)
+    cfg = SimConfig(cameras, host, rtsp_port, http_port, codecs, main, sub, live, loop_seconds)
+    setup_logging("WARNING")
+    try:
+        asyncio.run(run_sim(cfg))
+    except KeyboardInterrupt:
+        pass
+    except OSError as err:
+        _fail(VigilError(f"sim: cannot listen on {host}:{rtsp_port}/{http_port}: {err.strerror}"))
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="where the demo keeps config and recordings")] = Path(
+        ".demo"
+    ),
+    port: int = 8080,
+    cameras: int = 2,
+) -> None:
+    """Start the simulated cameras and Vigil recording them, on embedded defaults."""
+    directory = directory.resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    cfg_path = directory / "vigil.yml"
+    cams = [
+        {"id": f"cam{i}", "name": f"Simulated camera {i}", "url": f"rtsp://127.0.0.1:8554/cam{i}",
+         "sub_url": f"rtsp://127.0.0.1:8554/cam{i}/sub", "record": {"segment_seconds": 10, "max_days": 1}}
+        for i in range(1, cameras + 1)
+    ]
+    cams.append({"id": "mjpeg1", "name": "Simulated MJPEG camera", "url": "http://127.0.0.1:8555/cam1.mjpg",
+                 "record": {"segment_seconds": 10, "max_days": 1}})
+    cfg_path.write_text(yaml.safe_dump({
+        "storage": {"path": "recordings", "min_free_gb": 1},
+        "api": {"listen": f"127.0.0.1:{port}"},
+        "cameras": cams,
+    }, sort_keys=False))
+    typer.echo("Starting simulated cameras (first start encodes the clips: ~20 s)…")
+    sim_proc = subprocess.Popen(
+        [sys.executable, "-m", "vigil.cli", "sim", "--cameras", str(cameras)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert sim_proc.stdout is not None
+        line = sim_proc.stdout.readline()
+        if "ready" not in line:
+            _fail(VigilError("the simulated cameras did not start; see the messages above"))
+        typer.echo(line.strip())
+        typer.echo(f"\nVigil is recording. Open http://127.0.0.1:{port}/  (API docs: http://127.0.0.1:{port}/docs)")
+        typer.echo(f"Config: {cfg_path}   Recordings: {directory / 'recordings'}   Stop: Ctrl-C\n")
+        serve(cfg_path)
+    finally:
+        sim_proc.send_signal(signal.SIGINT)
+        try:
+            sim_proc.wait(5)
+        except subprocess.TimeoutExpired:
+            sim_proc.kill()
+
+
+@catalog_app.command("rebuild")
+def catalog_rebuild(config: ConfigOpt = None) -> None:
+    """Recreate the segment index from the files on disk alone (Vigil must be stopped)."""
+    from vigil.catalog.store import Catalog
+    from vigil.recorder.recovery import rebuild
+
+    cfg = _load(config)
+    setup_logging("WARNING")
+    cat = Catalog(cfg.catalog_url)
+    try:
+        cat.migrate()
+        t = time.monotonic()
+        n = rebuild(cat, cfg.storage.path)
+    except VigilError as err:
+        _fail(err)
+        return
+    typer.echo(f"indexed {n} segment(s) from {cfg.storage.path} in {time.monotonic() - t:.1f} s")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

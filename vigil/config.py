@@ -1,0 +1,239 @@
+"""`vigil.yml`: pydantic models. Every validation error names the key and the fix."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from vigil.errors import ConfigError
+
+URL_SCHEMES = ("rtsp", "rtsps", "http", "https", "file")
+CAMERA_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class RecordSettings(_Strict):
+    enabled: bool = True
+    segment_seconds: float = Field(default=60.0, ge=2, le=3600)
+    max_days: float | None = Field(default=None, gt=0)
+    max_gb: float | None = Field(default=None, gt=0)
+    record_audio: bool = True
+
+
+class CameraConfig(_Strict):
+    id: str
+    name: str = ""
+    url: str
+    sub_url: str | None = None
+    enabled: bool = True
+    record: RecordSettings = Field(default_factory=RecordSettings)
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, v: str) -> str:
+        if not CAMERA_ID.match(v):
+            raise ValueError(
+                f"camera id {v!r} is not allowed: use 1-63 lower-case letters, digits, '-' or '_' (e.g. 'front-door')"
+            )
+        return v
+
+    @field_validator("url", "sub_url")
+    @classmethod
+    def _check_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        check_stream_url(v)
+        return v
+
+    @model_validator(mode="after")
+    def _default_name(self) -> CameraConfig:
+        if not self.name:
+            self.name = self.id
+        return self
+
+
+def check_stream_url(url: str) -> None:
+    """Raise ValueError unless `url` is something the ingest can open."""
+    if url.startswith("/"):
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in URL_SCHEMES:
+        raise ValueError(
+            f"bad camera URL {redact_url(url)!r}: it must start with rtsp://, rtsps://, http://, https:// "
+            "or file:// (or be an absolute file path)"
+        )
+    if parts.scheme != "file" and not parts.hostname:
+        raise ValueError(f"bad camera URL {redact_url(url)!r}: it has no host (e.g. rtsp://192.168.1.20:554/stream1)")
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, safe for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()
+
+
+class StorageConfig(_Strict):
+    path: Path = Path("data/recordings")
+    min_free_gb: float = Field(default=1.0, ge=0)
+    min_free_percent: float = Field(default=0.0, ge=0, le=90)
+    retention_interval_seconds: float = Field(default=10.0, gt=0)
+    fsync: bool = True
+
+
+class CatalogConfig(_Strict):
+    url: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _check(cls, v: str) -> str:
+        if v and not re.match(r"^(sqlite|postgresql)(\+\w+)?://", v):
+            raise ValueError(f"catalog URL {v!r} must be sqlite:///<file> or postgresql://user:pass@host/db")
+        return v
+
+
+class ApiConfig(_Strict):
+    listen: str = "127.0.0.1:8080"
+
+    @field_validator("listen")
+    @classmethod
+    def _check(cls, v: str) -> str:
+        host, _, port = v.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"listen address {v!r} must be HOST:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080")
+        return v
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+class SourceSettings(_Strict):
+    open_timeout_seconds: float = Field(default=5.0, gt=0)
+    read_timeout_seconds: float = Field(default=3.0, gt=0)
+    backoff_initial_seconds: float = Field(default=0.5, gt=0)
+    backoff_max_seconds: float = Field(default=2.0, gt=0)
+
+
+class Config(_Strict):
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    catalog: CatalogConfig = Field(default_factory=CatalogConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    source: SourceSettings = Field(default_factory=SourceSettings)
+    log_level: str = "INFO"
+    cameras: list[CameraConfig] = []
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Config:
+        seen: set[str] = set()
+        for cam in self.cameras:
+            if cam.id in seen:
+                raise ValueError(f"camera id {cam.id!r} appears twice: give each camera its own id")
+            seen.add(cam.id)
+        return self
+
+    @property
+    def catalog_url(self) -> str:
+        return self.catalog.url or f"sqlite:///{self.storage.path.parent / 'vigil.db'}"
+
+
+def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed at `loc`'s parent, for 'did you mean' hints."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        candidates = [ann, *args]
+        current = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if current is None:
+            return []
+    return list(current.model_fields)
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def format_validation_error(err: ValidationError, source: str) -> str:
+    lines = [f"{source}: the configuration is not valid:"]
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        key = _format_loc(loc)
+        if e["type"] == "extra_forbidden":
+            known = _known_keys(Config, loc)
+            guess = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            hint = f" — did you mean '{guess[0]}'?" if guess else ""
+            lines.append(f"  - {key}: unknown key{hint} Allowed here: {', '.join(known)}")
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(f"  - {key}: {msg} (got {e.get('input')!r})")
+    return "\n".join(lines)
+
+
+def _apply_env(data: dict[str, Any], environ: dict[str, str]) -> None:
+    """VIGIL_API__LISTEN=0.0.0.0:8080 sets api.listen; values are parsed as YAML."""
+    for name, raw in environ.items():
+        if not name.startswith("VIGIL_"):
+            continue
+        path = [p.lower() for p in name[len("VIGIL_") :].split("__")]
+        if path[0] not in Config.model_fields:
+            continue  # VIGIL_CONFIG, VIGIL_SIM_CACHE and the like are not config keys
+        node = data
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name}: '{part}' is not a section, so it cannot be set from the environment")
+        node[path[-1]] = yaml.safe_load(raw)
+
+
+def parse_config(data: Any, source: str = "config", environ: dict[str, str] | None = None) -> Config:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys (storage:, cameras:, …)")
+    _apply_env(data, dict(os.environ) if environ is None else environ)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, source)) from None
+
+
+def load_config(path: Path | None, environ: dict[str, str] | None = None) -> Config:
+    """Read `vigil.yml`; a missing file is an error, no file at all means defaults."""
+    if path is None:
+        return parse_config({}, "defaults", environ)
+    if not path.exists():
+        raise ConfigError(f"{path}: no such config file (create it, or run without --config for defaults)")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    cfg = parse_config(data, str(path), environ)
+    # Relative storage paths are relative to the config file, so a config works from any cwd.
+    if not cfg.storage.path.is_absolute():
+        cfg.storage.path = (path.parent / cfg.storage.path).resolve()
+    return cfg

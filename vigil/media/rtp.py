@@ -1,0 +1,97 @@
+"""RTP packetisation of H.264 (RFC 6184) and H.265 (RFC 7798) access units, for RTSP serving."""
+
+from __future__ import annotations
+
+import base64
+import re
+import struct
+from collections.abc import Iterable
+
+H264_PARAM_TYPES = {7: "sps", 8: "pps"}
+HEVC_PARAM_TYPES = {32: "vps", 33: "sps", 34: "pps"}
+_START_CODE = re.compile(b"\x00\x00\x01")
+
+
+def split_annexb(data: bytes) -> list[bytes]:
+    """NAL units of an Annex B byte stream, without start codes."""
+    starts = [m.end() for m in _START_CODE.finditer(data)]
+    nals = []
+    for i, start in enumerate(starts):
+        end = starts[i + 1] - 3 if i + 1 < len(starts) else len(data)
+        nal = data[start:end]
+        # A 4-byte start code leaves one zero byte at the end of the previous NAL.
+        nals.append(nal.rstrip(b"\x00") if i + 1 < len(starts) else nal)
+    return [n for n in nals if n]
+
+
+def nal_type(codec: str, nal: bytes) -> int:
+    return (nal[0] >> 1) & 0x3F if codec == "hevc" else nal[0] & 0x1F
+
+
+def parameter_sets(codec: str, nals: Iterable[bytes]) -> dict[str, bytes]:
+    kinds = HEVC_PARAM_TYPES if codec == "hevc" else H264_PARAM_TYPES
+    found: dict[str, bytes] = {}
+    for nal in nals:
+        kind = kinds.get(nal_type(codec, nal))
+        if kind and kind not in found:
+            found[kind] = nal
+    return found
+
+
+def sdp_fmtp(codec: str, params: dict[str, bytes], payload_type: int = 96) -> str:
+    def b64(b: bytes) -> str:
+        return base64.b64encode(b).decode()
+
+    if codec == "hevc":
+        parts = [f"sprop-{k}={b64(params[k])}" for k in ("vps", "sps", "pps") if k in params]
+        return f"a=fmtp:{payload_type} " + ";".join(parts)
+    sps = params.get("sps", b"")
+    profile = sps[1:4].hex() if len(sps) >= 4 else "42e01f"
+    sets = ",".join(b64(params[k]) for k in ("sps", "pps") if k in params)
+    return f"a=fmtp:{payload_type} packetization-mode=1;profile-level-id={profile};sprop-parameter-sets={sets}"
+
+
+def payloads(codec: str, nals: list[bytes], mtu: int = 1400) -> list[bytes]:
+    """RTP payloads of one access unit: single-NAL packets, or fragmentation units for large NALs."""
+    out: list[bytes] = []
+    for nal in nals:
+        if len(nal) <= mtu:
+            out.append(nal)
+            continue
+        if codec == "hevc":
+            ntype = nal_type(codec, nal)
+            head = bytes([(nal[0] & 0x81) | (49 << 1), nal[1]])
+            body, start = nal[2:], ntype
+        else:
+            head = bytes([(nal[0] & 0xE0) | 28])
+            body, start = nal[1:], nal[0] & 0x1F
+        chunk = mtu - len(head) - 1
+        for pos in range(0, len(body), chunk):
+            fu = start
+            if pos == 0:
+                fu |= 0x80
+            if pos + chunk >= len(body):
+                fu |= 0x40
+            out.append(head + bytes([fu]) + body[pos : pos + chunk])
+    return out
+
+
+class RtpPacketizer:
+    """Numbers packets of one stream; every subscriber gets the same bytes."""
+
+    def __init__(self, payload_type: int = 96, ssrc: int = 0x56494731, seq: int = 0) -> None:
+        self.payload_type = payload_type
+        self.ssrc = ssrc
+        self.seq = seq & 0xFFFF
+
+    def packets(self, chunks: list[bytes], timestamp: int) -> list[bytes]:
+        out = []
+        last = len(chunks) - 1
+        for i, chunk in enumerate(chunks):
+            marker = 0x80 if i == last else 0
+            header = struct.pack(
+                ">BBHII", 0x80, marker | self.payload_type, self.seq, timestamp & 0xFFFFFFFF, self.ssrc
+            )
+            self.seq = (self.seq + 1) & 0xFFFF
+            out.append(header + chunk)
+        return out

@@ -1,0 +1,228 @@
+"""A small asyncio RTSP server: RTP over TCP (interleaved), H.264 and H.265.
+
+It serves the simulated cameras and is the base of Vigil's RTSP re-streaming.
+Each path has a `Broadcaster`; producers push access units into it, and every
+client of that path gets the same RTP packets. A client that connects mid-GOP
+first receives the GOP so far, so it can decode at once (as MediaMTX does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from vigil.log import get_logger
+from vigil.media.rtp import RtpPacketizer, payloads, sdp_fmtp
+
+log = get_logger(__name__)
+
+CLOCK_RATE = 90_000
+MAX_CLIENT_BACKLOG = 8 * 1024 * 1024
+
+
+@dataclass
+class AccessUnit:
+    nals: list[bytes]
+    keyframe: bool
+    timestamp: int  # 90 kHz
+
+
+@dataclass(eq=False)
+class _Client:
+    writer: asyncio.StreamWriter
+    channel: int
+    playing: bool = False
+
+
+@dataclass
+class Broadcaster:
+    codec: str  # "h264" | "hevc"
+    params: dict[str, bytes]
+    mtu: int = 1400
+    packetizer: RtpPacketizer = field(default_factory=lambda: RtpPacketizer(seq=secrets.randbelow(65536)))
+    clients: set[_Client] = field(default_factory=set)
+    gop: list[tuple[int, list[bytes]]] = field(default_factory=list)  # (rtp timestamp, packets) since last key
+
+    def sdp(self, host: str) -> str:
+        encoding = "H265" if self.codec == "hevc" else "H264"
+        return (
+            "v=0\r\n"
+            f"o=- 0 0 IN IP4 {host}\r\n"
+            "s=Vigil\r\n"
+            "c=IN IP4 0.0.0.0\r\n"
+            "t=0 0\r\n"
+            "a=control:*\r\n"
+            "m=video 0 RTP/AVP 96\r\n"
+            f"a=rtpmap:96 {encoding}/{CLOCK_RATE}\r\n"
+            f"{sdp_fmtp(self.codec, self.params)}\r\n"
+            "a=control:trackID=0\r\n"
+        )
+
+    def publish(self, au: AccessUnit) -> None:
+        packets = self.packetizer.packets(payloads(self.codec, au.nals, self.mtu), au.timestamp)
+        if au.keyframe:
+            self.gop.clear()
+        if au.keyframe or self.gop:
+            self.gop.append((au.timestamp, packets))
+        for client in list(self.clients):
+            if client.playing:
+                self._send(client, packets)
+
+    def start_position(self) -> tuple[int, int]:
+        """(seq, rtptime) of the first packet a new client will get."""
+        if self.gop:
+            first = self.gop[0][1][0]
+            return int.from_bytes(first[2:4], "big"), int.from_bytes(first[4:8], "big")
+        return self.packetizer.seq, 0
+
+    def play(self, client: _Client) -> None:
+        client.playing = True
+        for _, packets in self.gop:
+            self._send(client, packets)
+
+    def _send(self, client: _Client, packets: list[bytes]) -> None:
+        transport = client.writer.transport
+        if transport.is_closing():
+            self.clients.discard(client)
+            return
+        if transport.get_write_buffer_size() > MAX_CLIENT_BACKLOG:
+            log.warning("rtsp_client_too_slow", backlog=transport.get_write_buffer_size())
+            self.clients.discard(client)
+            transport.abort()
+            return
+        ch = client.channel
+        client.writer.write(
+            b"".join(b"$" + bytes([ch]) + len(p).to_bytes(2, "big") + p for p in packets)
+        )
+
+
+class RtspServer:
+    def __init__(self, host: str, port: int, streams: dict[str, Broadcaster]) -> None:
+        self.host = host
+        self.port = port
+        self.streams = streams
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, self.host, self.port, reuse_address=True)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for b in self.streams.values():
+                for c in list(b.clients):
+                    c.writer.transport.abort()
+                b.clients.clear()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+
+    def _stream_for(self, url: str) -> tuple[str, Broadcaster | None]:
+        path = urlsplit(url).path.strip("/")
+        if path.endswith("trackID=0"):
+            path = path[: -len("trackID=0")].rstrip("/")
+        return path, self.streams.get(path)
+
+    async def _read_request(self, reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str]] | None:
+        while True:
+            first = await reader.readexactly(1)
+            if first == b"$":  # RTCP from the client, interleaved: skip it
+                head = await reader.readexactly(3)
+                await reader.readexactly(int.from_bytes(head[1:3], "big"))
+                continue
+            raw = first + await reader.readuntil(b"\r\n\r\n")
+            lines = raw.decode("utf-8", "replace").split("\r\n")
+            parts = lines[0].split(" ")
+            if len(parts) != 3:
+                return None
+            headers = {}
+            for line in lines[1:]:
+                if ":" in line:
+                    k, v = line.split(":", 1)
+                    headers[k.strip().lower()] = v.strip()
+            length = int(headers.get("content-length", "0") or 0)
+            if length:
+                await reader.readexactly(length)
+            return parts[0], parts[1], headers
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = secrets.token_hex(8)
+        client: _Client | None = None
+        stream: Broadcaster | None = None
+
+        def reply(cseq: str, status: str = "200 OK", headers: dict[str, str] | None = None, body: str = "") -> None:
+            out = [f"RTSP/1.0 {status}", f"CSeq: {cseq}", "Server: Vigil"]
+            out += [f"{k}: {v}" for k, v in (headers or {}).items()]
+            if body:
+                out.append(f"Content-Length: {len(body.encode())}")
+            writer.write(("\r\n".join(out) + "\r\n\r\n" + body).encode())
+
+        try:
+            while True:
+                req = await self._read_request(reader)
+                if req is None:
+                    break
+                method, url, headers = req
+                cseq = headers.get("cseq", "0")
+                _, target = self._stream_for(url)
+                if method == "OPTIONS":
+                    reply(cseq, headers={"Public": "OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER"})
+                elif method == "GET_PARAMETER":
+                    reply(cseq, headers={"Session": session})
+                elif target is None:
+                    reply(cseq, "404 Not Found")
+                elif method == "DESCRIBE":
+                    base = url if url.endswith("/") else url + "/"
+                    reply(
+                        cseq,
+                        headers={"Content-Base": base, "Content-Type": "application/sdp"},
+                        body=target.sdp(self.host),
+                    )
+                elif method == "SETUP":
+                    transport = headers.get("transport", "")
+                    if "TCP" not in transport.upper():
+                        reply(cseq, "461 Unsupported Transport")
+                        continue
+                    channel = 0
+                    for item in transport.split(";"):
+                        if item.startswith("interleaved="):
+                            channel = int(item.split("=")[1].split("-")[0])
+                    if client is not None and stream is not None:
+                        stream.clients.discard(client)
+                    client = _Client(writer, channel)
+                    stream = target
+                    reply(
+                        cseq,
+                        headers={
+                            "Transport": f"RTP/AVP/TCP;unicast;interleaved={channel}-{channel + 1}",
+                            "Session": f"{session};timeout=60",
+                        },
+                    )
+                elif method == "PLAY" and client is not None and stream is not None:
+                    seq, rtptime = stream.start_position()
+                    reply(
+                        cseq,
+                        headers={
+                            "Session": session,
+                            "Range": "npt=0.000-",
+                            "RTP-Info": f"url={url.rstrip('/')}/trackID=0;seq={seq};rtptime={rtptime}",
+                        },
+                    )
+                    stream.clients.add(client)
+                    stream.play(client)
+                elif method == "TEARDOWN":
+                    reply(cseq, headers={"Session": session})
+                    break
+                else:
+                    reply(cseq, "455 Method Not Valid in This State")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            if client is not None and stream is not None:
+                stream.clients.discard(client)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()

@@ -1,0 +1,1 @@
+"""Recording policy, per-camera recorders, crash recovery and retention."""

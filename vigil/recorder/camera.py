@@ -1,0 +1,216 @@
+"""One camera's recorder: source packets → segment files → catalog rows. Runs in its own thread,
+so a stuck or failing camera never stalls another."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from vigil.catalog.store import Catalog, now_ms
+from vigil.config import CameraConfig, SourceSettings
+from vigil.errors import SegmentError, StorageError
+from vigil.log import get_logger
+from vigil.media.fmp4 import scan_segment
+from vigil.media.segmenter import SegmentWriter, recordable_audio, segment_path
+from vigil.media.source import CameraSource, Lost, Opened
+
+log = get_logger(__name__)
+
+# Re-anchor the camera's clock to ours when they disagree by more than this (camera clock jumps).
+MAX_CLOCK_SKEW_MS = 5000
+STORAGE_ALARM_INTERVAL_S = 60.0
+
+
+@dataclass
+class CameraStatus:
+    state: str = "connecting"  # connecting | online | offline | disabled
+    last_error: str | None = None
+    since_ms: int = 0
+    stream: str = ""
+    segments_written: int = 0
+    packets: int = 0
+
+
+class CameraRecorder:
+    def __init__(
+        self,
+        camera: CameraConfig,
+        storage: Path,
+        catalog: Catalog,
+        source: SourceSettings,
+        fsync: bool = True,
+        on_storage_error: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.camera = camera
+        self.storage = storage
+        self.catalog = catalog
+        self.fsync = fsync
+        self.status = CameraStatus(since_ms=now_ms())
+        self._stop = threading.Event()
+        self._source = CameraSource(
+            camera.url, self._stop, source.open_timeout_seconds, source.read_timeout_seconds,
+            source.backoff_initial_seconds, source.backoff_max_seconds,
+        )
+        self._thread: threading.Thread | None = None
+        self._on_storage_error = on_storage_error
+        self._writer: SegmentWriter | None = None
+        self._seg_id = 0
+        self._offset: int | None = None  # wall ms minus camera ms, for this connection
+        self._seg_first_pts_ms = 0
+        self._video: Any = None
+        self._audio: Any = None
+        self._last_storage_alarm = 0.0
+        self._last_dts: int | None = None
+        self._frame_delta = 0
+
+    # lifecycle
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name=f"rec-{self.camera.id}", daemon=True)
+        self._thread.start()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run(self) -> None:
+        try:
+            for item in self._source.events():
+                if isinstance(item, Opened):
+                    self._on_opened(item)
+                elif isinstance(item, Lost):
+                    self._close_segment()
+                    self._set_state("offline", item.error)
+                    log.warning("camera_offline", camera=self.camera.id, error=item.error)
+                else:
+                    self._on_packet(item)
+        except Exception as err:  # a bug must not leave a half-written segment unindexed
+            log.error("recorder_crashed", camera=self.camera.id, error=repr(err))
+            raise
+        finally:
+            self._close_segment()
+
+    # state
+    def _set_state(self, state: str, error: str | None = None) -> None:
+        if state == self.status.state and error == self.status.last_error:
+            return
+        if state != self.status.state:
+            self.status.since_ms = now_ms()
+        self.status.state, self.status.last_error = state, error
+        try:
+            self.catalog.set_camera_state(self.camera.id, state, error)
+        except SQLAlchemyError as err:
+            log.error("catalog_write_failed", camera=self.camera.id, error=err)
+
+    def _on_opened(self, opened: Opened) -> None:
+        self._video = opened.video
+        self._audio = opened.audio if self.camera.record.record_audio and recordable_audio(opened.audio) else None
+        if opened.audio is not None and self._audio is None and self.camera.record.record_audio:
+            log.info("audio_not_recorded", camera=self.camera.id, codec=opened.audio.codec_context.name,
+                     reason="the MP4 container carries AAC/MP3 only")
+        self._offset = None
+        self._last_dts = None
+        self.status.stream = opened.description
+        self._set_state("online")
+        log.info("camera_online", camera=self.camera.id, stream=opened.description)
+
+    # packets
+    def _pts_ms(self, packet: Any) -> int:
+        return int(packet.pts * packet.time_base * 1000)
+
+    def _track_clock(self, pts_ms: int) -> None:
+        """Wall time = camera time + offset. A packet never arrives before it was captured, so the smallest
+        (arrival - pts) seen is the best offset; a burst of buffered frames at connect does not skew it."""
+        offset = now_ms() - pts_ms
+        if self._offset is None or offset < self._offset or offset - self._offset > MAX_CLOCK_SKEW_MS:
+            self._offset = offset
+
+    def _on_packet(self, packet: Any) -> None:
+        self.status.packets += 1
+        is_video = packet.stream is self._video
+        if is_video:
+            dts = packet.dts if packet.dts is not None else packet.pts
+            if self._last_dts is not None and dts > self._last_dts:
+                self._frame_delta = dts - self._last_dts
+            self._last_dts = dts
+            if not packet.duration and self._frame_delta:
+                # The last sample of a fragment needs a duration, or segments end one frame short.
+                packet.duration = self._frame_delta
+            pts_ms = self._pts_ms(packet)
+            self._track_clock(pts_ms)
+            if packet.is_keyframe and (
+                self._writer is None
+                or self._writer.elapsed_seconds(packet.pts) >= self.camera.record.segment_seconds
+            ):
+                self._close_segment()
+                self._open_segment(pts_ms)
+        if self._writer is None:
+            return
+        try:
+            self._writer.write(packet)
+        except StorageError as err:
+            self._storage_error(str(err))
+            self._close_segment()
+
+    def _open_segment(self, pts_ms: int) -> None:
+        if not self.camera.record.enabled or self._offset is None:
+            return
+        start_ms = pts_ms + self._offset
+        path = segment_path(self.storage, self.camera.id, start_ms)
+        rel = str(path.relative_to(self.storage))
+        cc = self._video.codec_context
+        try:
+            self._seg_id = self.catalog.open_segment(self.camera.id, start_ms, rel, cc.name, cc.width, cc.height)
+        except SQLAlchemyError as err:
+            log.error("catalog_write_failed", camera=self.camera.id, error=err)
+            return
+        try:
+            self._writer = SegmentWriter(path, self._video, self._audio, self.fsync)
+        except StorageError as err:
+            self.catalog.delete_segments([self._seg_id])
+            self._storage_error(str(err))
+            return
+        self._seg_first_pts_ms = pts_ms
+        log.debug("segment_open", camera=self.camera.id, path=rel)
+
+    def _close_segment(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        writer.close()
+        try:
+            scan = scan_segment(writer.path)
+        except SegmentError as err:
+            log.error("segment_unreadable", camera=self.camera.id, path=writer.path, error=err)
+            return
+        try:
+            if not scan.fragments:
+                writer.path.unlink(missing_ok=True)
+                self.catalog.delete_segments([self._seg_id])
+                return
+            # The clock offset has settled since the file was named: the row gets the refined start.
+            start = self._seg_first_pts_ms + (self._offset or 0)
+            self.catalog.close_segment(self._seg_id, start, start + scan.duration_ms, scan.file_size,
+                                       scan.keyframes_ms())
+            self.status.segments_written += 1
+        except SQLAlchemyError as err:
+            # The row stays 'open'; recovery on the next start indexes the file from disk.
+            log.error("catalog_write_failed", camera=self.camera.id, error=err)
+        except OSError as err:
+            log.error("segment_cleanup_failed", camera=self.camera.id, error=err)
+
+    def _storage_error(self, message: str) -> None:
+        log.error("storage_error", camera=self.camera.id, error=message)
+        now = time.monotonic()
+        if self._on_storage_error and now - self._last_storage_alarm > STORAGE_ALARM_INTERVAL_S:
+            self._last_storage_alarm = now
+            self._on_storage_error(self.camera.id, message)

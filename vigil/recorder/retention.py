@@ -1,0 +1,135 @@
+"""Retention: per-camera age and size quotas, and a global free-space floor (overwrite-oldest).
+
+`plan_deletions` is pure: it takes rows and numbers and says which segments go.
+`Retention` does the I/O: measures the disk, deletes files and rows, raises disk alarms.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vigil.catalog.store import Catalog, SegmentRow, now_ms
+from vigil.log import get_logger
+
+log = get_logger(__name__)
+GB = 1_000_000_000
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class Quota:
+    max_days: float | None = None
+    max_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    quotas: dict[str, Quota] = field(default_factory=dict)
+    min_free_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class Deletion:
+    segment: SegmentRow
+    reason: str  # age | quota | disk
+
+
+def plan_deletions(segments: Sequence[SegmentRow], policy: Policy, now: int, free_bytes: int) -> list[Deletion]:
+    """Oldest first, never an open segment. Age, then each camera's size quota, then the disk floor."""
+    closed = sorted((s for s in segments if s.status == "closed"), key=lambda s: (s.start_ms, s.id))
+    gone: dict[int, Deletion] = {}
+    for seg in closed:
+        q = policy.quotas.get(seg.camera_id)
+        if q and q.max_days is not None and seg.end_ms < now - q.max_days * DAY_MS:
+            gone[seg.id] = Deletion(seg, "age")
+    by_camera: dict[str, list[SegmentRow]] = defaultdict(list)
+    for seg in segments:
+        if seg.id not in gone:
+            by_camera[seg.camera_id].append(seg)
+    for camera, segs in by_camera.items():
+        q = policy.quotas.get(camera)
+        if not q or q.max_bytes is None:
+            continue
+        used = sum(s.bytes for s in segs)
+        for seg in sorted((s for s in segs if s.status == "closed"), key=lambda s: (s.start_ms, s.id)):
+            if used <= q.max_bytes:
+                break
+            gone[seg.id] = Deletion(seg, "quota")
+            used -= seg.bytes
+    freed = sum(d.segment.bytes for d in gone.values())
+    for seg in closed:
+        if free_bytes + freed >= policy.min_free_bytes:
+            break
+        if seg.id not in gone:
+            gone[seg.id] = Deletion(seg, "disk")
+            freed += seg.bytes
+    return sorted(gone.values(), key=lambda d: (d.segment.start_ms, d.segment.id))
+
+
+def policy_from_config(cameras: Sequence[object], min_free_gb: float, min_free_percent: float, total: int) -> Policy:
+    quotas = {}
+    for cam in cameras:
+        rec = cam.record  # type: ignore[attr-defined]
+        quotas[cam.id] = Quota(  # type: ignore[attr-defined]
+            rec.max_days, int(rec.max_gb * GB) if rec.max_gb is not None else None
+        )
+    floor = max(int(min_free_gb * GB), int(total * min_free_percent / 100))
+    return Policy(quotas, floor)
+
+
+class Retention:
+    def __init__(self, catalog: Catalog, storage: Path, cameras: Sequence[object], min_free_gb: float,
+                 min_free_percent: float) -> None:
+        self.catalog = catalog
+        self.storage = storage
+        self.cameras = cameras
+        self.min_free_gb = min_free_gb
+        self.min_free_percent = min_free_percent
+        self._low_space_alarm = False
+
+    def run_once(self) -> list[Deletion]:
+        try:
+            usage = shutil.disk_usage(self.storage)
+        except OSError as err:
+            self.catalog.add_event("disk_error", f"storage path {self.storage} is not usable: {err.strerror}",
+                                   severity="critical")
+            log.error("storage_missing", path=self.storage, error=err.strerror)
+            return []
+        policy = policy_from_config(self.cameras, self.min_free_gb, self.min_free_percent, usage.total)
+        plan = plan_deletions(self.catalog.segments(), policy, now_ms(), usage.free)
+        done: list[int] = []
+        for d in plan:
+            try:
+                (self.storage / d.segment.path).unlink(missing_ok=True)
+            except OSError as err:
+                log.error("segment_delete_failed", path=d.segment.path, error=err.strerror)
+                continue
+            done.append(d.segment.id)
+            _remove_empty_parents(self.storage / d.segment.path, self.storage)
+        self.catalog.delete_segments(done)
+        if plan:
+            log.info("retention", deleted=len(done), reasons=",".join(sorted({d.reason for d in plan})))
+        free = shutil.disk_usage(self.storage).free
+        low = free < policy.min_free_bytes
+        if low and not self._low_space_alarm:
+            self.catalog.add_event(
+                "disk_low", f"only {free / GB:.2f} GB free on {self.storage}, below the floor of "
+                f"{policy.min_free_bytes / GB:.2f} GB, and nothing old is left to delete", severity="critical",
+            )
+        self._low_space_alarm = low
+        return plan
+
+
+def _remove_empty_parents(path: Path, root: Path) -> None:
+    parent = path.parent
+    while parent != root and root in parent.parents:
+        try:
+            os.rmdir(parent)
+        except OSError:
+            return
+        parent = parent.parent

@@ -1,0 +1,1 @@
+"""Simulated cameras for the demo, the tests and the benchmarks."""

@@ -1,0 +1,174 @@
+"""`vigil sim`: N synthetic cameras over RTSP (main + sub stream) and HTTP-MJPEG, on loopback.
+
+Main streams replay a pre-encoded clip (so dozens of 1080p cameras cost little CPU);
+sub-streams are encoded live with the wall clock burned in, unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from dataclasses import dataclass, field
+
+import cv2
+
+from vigil.log import get_logger
+from vigil.media.rtp import parameter_sets
+from vigil.media.rtsp_server import AccessUnit, Broadcaster, RtspServer
+from vigil.sim.encode import StreamSpec, encode_frames, loop_clip
+from vigil.sim.scene import Scene
+
+log = get_logger(__name__)
+
+
+@dataclass
+class SimConfig:
+    cameras: int = 1
+    host: str = "127.0.0.1"
+    rtsp_port: int = 8554
+    http_port: int = 8555
+    codecs: list[str] = field(default_factory=lambda: ["h264"])
+    main: StreamSpec = field(default_factory=StreamSpec)
+    sub: StreamSpec | None = field(default_factory=lambda: StreamSpec(640, 360, 25, 2.0, "h264", 600_000))
+    live: str = "sub"  # which streams are encoded live: none | sub | all
+    loop_seconds: float = 10.0
+    mjpeg_fps: int = 10
+
+    def urls(self) -> list[str]:
+        out = []
+        for i in range(1, self.cameras + 1):
+            out.append(f"rtsp://{self.host}:{self.rtsp_port}/cam{i}")
+            if self.sub is not None:
+                out.append(f"rtsp://{self.host}:{self.rtsp_port}/cam{i}/sub")
+            out.append(f"http://{self.host}:{self.http_port}/cam{i}.mjpg")
+        return out
+
+
+async def _play_loop(b: Broadcaster, frames: list[tuple[list[bytes], bool]], fps: int) -> None:
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    step = 90_000 // fps
+    i = 0
+    n = len(frames)
+    while True:
+        delay = t0 + i / fps - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elif delay < -1.0:
+            t0 = loop.time() - i / fps
+        nals, key = frames[i % n]
+        b.publish(AccessUnit(nals, key, i * step))
+        i += 1
+
+
+def _live_thread(
+    b: Broadcaster, spec: StreamSpec, label: str, loop: asyncio.AbstractEventLoop, stop: threading.Event
+) -> None:
+    step = 90_000 // spec.fps
+    for i, frame in enumerate(encode_frames(spec, Scene(spec.width, spec.height, label, noise=False), 0, live=True)):
+        if stop.is_set():
+            return
+        loop.call_soon_threadsafe(b.publish, AccessUnit(frame.nals, frame.keyframe, i * step))
+
+
+def _first_keyframe_params(spec: StreamSpec, label: str) -> dict[str, bytes]:
+    first = next(iter(encode_frames(spec, Scene(spec.width, spec.height, label, noise=False), 1)))
+    return parameter_sets(spec.norm_codec, first.nals)
+
+
+class SimCameras:
+    def __init__(self, cfg: SimConfig) -> None:
+        self.cfg = cfg
+        self.streams: dict[str, Broadcaster] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stop = threading.Event()
+        self._rtsp: RtspServer | None = None
+        self._http: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        cfg = self.cfg
+        loop = asyncio.get_running_loop()
+        for i in range(1, cfg.cameras + 1):
+            codec = cfg.codecs[(i - 1) % len(cfg.codecs)]
+            specs = [("", StreamSpec(**{**cfg.main.__dict__, "codec": codec}))]
+            if cfg.sub is not None:
+                specs.append(("/sub", StreamSpec(**{**cfg.sub.__dict__, "codec": codec})))
+            for suffix, spec in specs:
+                path = f"cam{i}{suffix}"
+                live = cfg.live == "all" or (cfg.live == "sub" and suffix == "/sub")
+                label = f"CAM{i}{suffix.upper().replace('/', ' ')}"
+                if live:
+                    params = await asyncio.to_thread(_first_keyframe_params, spec, label)
+                    b = Broadcaster(spec.norm_codec, params)
+                    threading.Thread(
+                        target=_live_thread, args=(b, spec, label, loop, self._stop), daemon=True, name=path
+                    ).start()
+                else:
+                    clip = await asyncio.to_thread(loop_clip, spec, cfg.loop_seconds, label)
+                    b = Broadcaster(spec.norm_codec, clip.params)
+                    frames = [(f.nals, f.keyframe) for f in clip.frames]
+                    self._tasks.append(asyncio.create_task(_play_loop(b, frames, spec.fps)))
+                self.streams[path] = b
+        self._rtsp = RtspServer(cfg.host, cfg.rtsp_port, self.streams)
+        await self._rtsp.start()
+        self._http = await asyncio.start_server(self._mjpeg, cfg.host, cfg.http_port, reuse_address=True)
+
+    async def close(self) -> None:
+        self._stop.set()
+        for t in self._tasks:
+            t.cancel()
+        if self._rtsp is not None:
+            await self._rtsp.close()
+        if self._http is not None:
+            self._http.close()
+
+    async def _mjpeg(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """HTTP multipart/x-mixed-replace, as IP cameras serve MJPEG."""
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            path = head.split(b" ")[1].decode()
+            name = path.strip("/").removesuffix(".mjpg")
+            if not name.startswith("cam") or name[3:] not in {str(i) for i in range(1, self.cfg.cameras + 1)}:
+                writer.write(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+                return
+            boundary = "vigilframe"
+            writer.write(
+                f"HTTP/1.0 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary={boundary}\r\n"
+                "Cache-Control: no-cache\r\n\r\n".encode()
+            )
+            scene = Scene(640, 360, name.upper() + " MJPEG", noise=False)
+            fps = self.cfg.mjpeg_fps
+            loop = asyncio.get_running_loop()
+            t0 = loop.time()
+            i = 0
+            while True:
+                img = scene.draw(i, fps, time.time())
+                _, jpg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 80])
+                data = jpg.tobytes()
+                writer.write(
+                    f"--{boundary}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+                    + data
+                    + b"\r\n"
+                )
+                await writer.drain()
+                i += 1
+                await asyncio.sleep(max(0.0, t0 + i / fps - loop.time()))
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, IndexError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+
+async def run_sim(cfg: SimConfig) -> None:
+    sim = SimCameras(cfg)
+    await sim.start()
+    print("vigil sim ready: " + " ".join(cfg.urls()), flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await sim.close()
