@@ -22,6 +22,7 @@ class Vigil:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.storage = cfg.storage.path
+        check_storage(self.storage)  # first: a missing disk is the error the user must see
         self.catalog = Catalog(cfg.catalog_url)
         self.recorders: dict[str, CameraRecorder] = {}
         self.retention = Retention(
@@ -29,8 +30,7 @@ class Vigil:
         )
 
     def start(self) -> None:
-        """Check storage, migrate, recover after a crash, then start recording."""
-        check_storage(self.storage)
+        """Migrate, recover after a crash, then start recording."""
         self.catalog.migrate()
         self.catalog.sync_cameras(self.cfg.cameras)
         recovered = recover(self.catalog, self.storage)

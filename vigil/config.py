@@ -190,7 +190,9 @@ def format_validation_error(err: ValidationError, source: str) -> str:
             lines.append(f"  - {key}: unknown key{hint} Allowed here: {', '.join(known)}")
         else:
             msg = e["msg"].removeprefix("Value error, ")
-            lines.append(f"  - {key}: {msg} (got {e.get('input')!r})")
+            given = e.get("input")
+            shown = redact_url(given) if isinstance(given, str) and "://" in given else given
+            lines.append(f"  - {key}: {msg}" + ("" if repr(shown) in msg else f" (got {shown!r})"))
     return "\n".join(lines)
 
 

@@ -157,7 +157,10 @@ class Catalog:
             s.execute(
                 update(SegmentModel)
                 .where(SegmentModel.id == seg_id)
-                .values(start_ms=start_ms, end_ms=end_ms, bytes=size, status="closed", keyframes=[list(k) for k in keyframes])
+                .values(
+                    start_ms=start_ms, end_ms=end_ms, bytes=size, status="closed",
+                    keyframes=[list(k) for k in keyframes],
+                )
             )
 
     def add_segment(self, row: SegmentRow, keyframes: list[tuple[int, int]]) -> int:

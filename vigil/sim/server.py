@@ -106,7 +106,9 @@ class SimCameras:
                         target=_live_thread, args=(b, spec, label, loop, self._stop), daemon=True, name=path
                     ).start()
                 else:
-                    clip = await asyncio.to_thread(loop_clip, spec, cfg.loop_seconds, label)
+                    # One shared clip per stream kind: 64 cameras cost one encode, not 64.
+                    clip_label = f"SIM {spec.norm_codec.upper()}{suffix.upper().replace('/', ' ')}"
+                    clip = await asyncio.to_thread(loop_clip, spec, cfg.loop_seconds, clip_label)
                     b = Broadcaster(spec.norm_codec, clip.params)
                     frames = [(f.nals, f.keyframe) for f in clip.frames]
                     self._tasks.append(asyncio.create_task(_play_loop(b, frames, spec.fps)))

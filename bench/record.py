@@ -1,0 +1,106 @@
+"""Recording benchmark: CPU per stream-second for Vigil beside `ffmpeg -c copy -f segment` (the floor).
+
+Usage: python bench/record.py [--streams 4] [--seconds 60] [--sweep 1,4,8,16,32,64]
+Both recorders read the same simulated 1080p H.264 4 Mb/s RTSP cameras on loopback, one after the other.
+The sim runs on the same 2 cores, so absolute figures are pessimistic; the ratio is the point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.helpers import Server, Sim, wait_for
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_now(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def measure(pids: list[int], seconds: float) -> float:
+    """CPU seconds the processes use over `seconds` of steady state (start-up excluded)."""
+    before = sum(cpu_now(p) for p in pids)
+    time.sleep(seconds)
+    return sum(cpu_now(p) for p in pids) - before
+
+
+def run_vigil(sim: Sim, n: int, seconds: float, tmp: Path) -> tuple[float, float]:
+    cams = [{"id": f"cam{i}", "url": sim.url(i), "record": {"segment_seconds": 60}} for i in range(1, n + 1)]
+    srv = Server(tmp, cams)
+    srv.start()
+    wait_for(lambda: all(c["state"] == "online" for c in srv.get("/api/cameras")), 60, what="cameras online")
+    assert srv.proc is not None
+    time.sleep(2)  # let the first segments open
+    cpu = measure([srv.proc.pid], seconds)
+    srv.stop()
+    with sqlite3.connect(srv.db) as db:
+        recorded = db.execute("select coalesce(sum(end_ms - start_ms), 0) from segments").fetchone()[0] / 1000
+    return cpu, recorded / (n * (seconds + 2))
+
+
+def run_ffmpeg(sim: Sim, n: int, seconds: float, tmp: Path) -> float:
+    procs = []
+    for i in range(1, n + 1):
+        out = tmp / f"ff{i}"
+        out.mkdir()
+        procs.append(subprocess.Popen(
+            ["ffmpeg", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", sim.url(i), "-c", "copy", "-f",
+             "segment", "-segment_time", "60", "-segment_format", "mp4", "-segment_format_options",
+             "movflags=frag_keyframe+empty_moov+default_base_moof", str(out / "%05d.mp4")],
+            stdin=subprocess.DEVNULL,
+        ))
+    time.sleep(4)  # connect and open the first segment, as Vigil's run does
+    cpu = measure([p.pid for p in procs], seconds)
+    for p in procs:
+        p.terminate()
+        p.wait(10)
+    return cpu
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--streams", type=int, default=4)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--sweep", default="", help="comma list of stream counts to find the largest N without drops")
+    args = ap.parse_args()
+    if not shutil.which("ffmpeg"):
+        sys.exit("bench needs the ffmpeg command for its reference: apt-get install -y ffmpeg (make bench does it)")
+    counts = [int(x) for x in args.sweep.split(",")] if args.sweep else [args.streams]
+    print(f"{'streams':>7} {'vigil cpu-s/stream-s':>21} {'ffmpeg cpu-s/stream-s':>22} {'ratio':>6} {'recorded':>9}")
+    best = 0
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        sim = Sim(tmp, cameras=max(counts), codecs="h264", size="1920x1080", sub="none", loop_seconds=10)
+        sim.start(timeout=600)
+        try:
+            for n in counts:
+                run_dir = tmp / f"run{n}"
+                run_dir.mkdir()
+                v_cpu, coverage = run_vigil(sim, n, args.seconds, run_dir)
+                f_cpu = run_ffmpeg(sim, n, args.seconds, run_dir)
+                v = v_cpu / (n * args.seconds)
+                f = f_cpu / (n * args.seconds)
+                print(f"{n:>7} {v:>21.4f} {f:>22.4f} {v / f:>6.2f} {coverage:>8.1%}", flush=True)
+                if coverage >= 0.97:
+                    best = n
+                else:
+                    break
+        finally:
+            sim.stop()
+    print(f"largest N recorded without loss (>= 97% of wall time): {best}")
+
+
+if __name__ == "__main__":
+    main()

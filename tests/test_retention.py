@@ -1,0 +1,82 @@
+"""Retention: pure planning, then the real thing with a quota smaller than the data written."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+
+from tests.helpers import Server, Sim, running, wait_for
+from vigil.catalog.store import SegmentRow
+from vigil.recorder.retention import DAY_MS, Policy, Quota, plan_deletions
+
+
+def seg(i: int, cam: str = "a", size: int = 100, start: int | None = None, status: str = "closed") -> SegmentRow:
+    s = start if start is not None else i * 1000
+    return SegmentRow(i, cam, s, s + 1000, size, f"{cam}/{i}.mp4", status=status)
+
+
+def test_age_limit_removes_only_old_segments() -> None:
+    now = 10 * DAY_MS
+    segs = [seg(1, start=now - 3 * DAY_MS), seg(2, start=now - DAY_MS // 2)]
+    plan = plan_deletions(segs, Policy({"a": Quota(max_days=1)}), now, free_bytes=10**12)
+    assert [(d.segment.id, d.reason) for d in plan] == [(1, "age")]
+
+
+def test_quota_removes_oldest_first_per_camera() -> None:
+    segs = [seg(i, "a") for i in range(1, 6)] + [seg(10 + i, "b") for i in range(1, 6)]
+    plan = plan_deletions(segs, Policy({"a": Quota(max_bytes=250)}), 10**9, free_bytes=10**12)
+    assert [d.segment.id for d in plan] == [1, 2, 3]
+    assert {d.reason for d in plan} == {"quota"}
+
+
+def test_disk_floor_overwrites_oldest_across_cameras_never_open() -> None:
+    segs = [seg(1, "a", start=0, status="open"), seg(2, "b", start=1), seg(3, "a", start=2), seg(4, "b", start=3)]
+    plan = plan_deletions(segs, Policy(min_free_bytes=1000), 10**9, free_bytes=850)
+    assert [d.segment.id for d in plan] == [2, 3]
+    assert all(d.reason == "disk" for d in plan)
+
+
+def test_nothing_to_do() -> None:
+    segs = [seg(i) for i in range(3)]
+    assert plan_deletions(segs, Policy({"a": Quota(max_bytes=10**6, max_days=30)}), 10**6, 10**12) == []
+
+
+def test_quota_on_a_recording_camera(sim: Sim, tmp: Path) -> None:
+    # The sub-stream at 600 kb/s in 2 s segments is ~150 kB a segment; 0.0006 GB keeps about four.
+    cams = [{"id": "cam", "url": sim.url(1, sub=True), "record": {"segment_seconds": 2, "max_gb": 0.0006}}]
+    srv = Server(tmp, cams)
+    with running(srv):
+        wait_for(lambda: srv.get("/api/cameras")[0]["state"] == "online", 30, what="camera online")
+        first = wait_for(lambda: srv.get("/api/cameras/cam/recordings")["segments"], 15, what="a first segment")[0]
+        time.sleep(16)
+        segs = srv.get("/api/cameras/cam/recordings")["segments"]
+        assert first["id"] not in {s["id"] for s in segs}, "the oldest segment should be gone"
+        closed = [s for s in segs if s["status"] == "closed"]
+        assert sum(s["bytes"] for s in closed) <= 600_000 + max(s["bytes"] for s in closed)
+        newest = max(s["start_ms"] for s in segs)
+        time.sleep(4)
+        assert max(s["start_ms"] for s in srv.get("/api/cameras/cam/recordings")["segments"]) > newest
+    with sqlite3.connect(srv.db) as db:
+        indexed = {r[0] for r in db.execute("select path from segments")}
+    on_disk = {str(p.relative_to(srv.storage)) for p in srv.storage.rglob("*.mp4")}
+    assert indexed == on_disk
+    assert not (srv.storage / first["url"]).exists()
+
+
+def test_storage_gone_raises_disk_alarm(sim: Sim, tmp: Path) -> None:
+    cams = [{"id": "cam", "url": sim.url(1, sub=True), "record": {"segment_seconds": 2}}]
+    srv = Server(tmp, cams)
+    with running(srv):
+        wait_for(lambda: srv.get("/api/cameras/cam/recordings")["segments"], 20, what="a first segment")
+        # The disk goes away: its mount point is replaced by something that is not a folder.
+        shutil.rmtree(srv.storage)
+        srv.storage.write_text("not a folder")
+        events = wait_for(lambda: srv.get("/api/events", type="disk_error"), 20, what="a disk_error event")
+        assert str(srv.storage) in events[0]["message"]
+        # The camera is still read; recording resumes when the disk returns.
+        assert srv.get("/api/cameras")[0]["state"] == "online"
+        srv.storage.unlink()
+        srv.storage.mkdir()
+        wait_for(lambda: list(srv.storage.rglob("*.mp4")), 20, what="recording to resume on the returned disk")
