@@ -17,6 +17,7 @@ import httpx
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+ADMIN_PASSWORD = "test-admin-password"
 
 
 def free_port() -> int:
@@ -104,17 +105,31 @@ class Server:
         self.db = tmp / "vigil.db"
         self.proc: subprocess.Popen[bytes] | None = None
         self.base = f"http://127.0.0.1:{self.port}"
+        self.headers: dict[str, str] = {}
 
     def start(self) -> Server:
         log = (self.tmp / "serve.log").open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "vigil.cli", "serve", "--config", str(self.config)], stdout=log, stderr=log
+            [sys.executable, "-m", "vigil.cli", "serve", "--config", str(self.config)], stdout=log, stderr=log,
+            env={**os.environ, "VIGIL_ADMIN_PASSWORD": ADMIN_PASSWORD},
         )
-        wait_for(lambda: self.get("/api/health").get("status") == "ok", 60, what="vigil serve to answer")
+        wait_for(lambda: httpx.get(self.base + "/api/health").status_code == 200, 60, what="vigil serve to answer")
+        self.login()
         return self
 
+    def login(self) -> None:
+        """Log in as the first-start admin and take an API token for the test's calls."""
+        with httpx.Client(base_url=self.base) as c:
+            r = c.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+            r.raise_for_status()
+            token = c.post("/api/auth/tokens", json={"name": "tests"}).json()["token"]
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base, headers=self.headers, timeout=30)
+
     def get(self, path: str, **params: Any) -> Any:
-        r = httpx.get(self.base + path, params=params, timeout=10)
+        r = httpx.get(self.base + path, params=params, headers=self.headers, timeout=10)
         r.raise_for_status()
         return r.json()
 

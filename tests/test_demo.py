@@ -25,19 +25,25 @@ def test_demo_records_playable_segments(tmp: Path) -> None:
     try:
         assert proc.stdout is not None
         deadline = time.monotonic() + 240
-        line = ""
-        while f"http://127.0.0.1:{port}/" not in line:
+        seen_url, password = False, None
+        while not (seen_url and password):
             line = proc.stdout.readline()
             assert line or proc.poll() is None, "demo exited early"
-            assert time.monotonic() < deadline, "demo did not print its web address"
+            assert time.monotonic() < deadline, "demo did not print its web address and first-start password"
+            seen_url = seen_url or f"http://127.0.0.1:{port}/" in line
+            if "with password:" in line:
+                password = line.rsplit(":", 1)[1].strip()
         base = f"http://127.0.0.1:{port}"
         wait_for(lambda: httpx.get(base + "/api/health").status_code == 200, 30, what="the API")
         t0 = time.monotonic()
+        client = httpx.Client(base_url=base)
+        assert client.get("/api/cameras").status_code == 401
+        assert client.post("/api/auth/login", json={"username": "admin", "password": password}).status_code == 200
 
         def playable() -> list[dict[str, object]]:
             out = []
-            for cam in httpx.get(base + "/api/cameras").json():
-                segs = httpx.get(base + f"/api/cameras/{cam['id']}/recordings").json()["segments"]
+            for cam in client.get("/api/cameras").json():
+                segs = client.get(f"/api/cameras/{cam['id']}/recordings").json()["segments"]
                 out += [s for s in segs if s["status"] == "closed"]
             return out
 
@@ -45,7 +51,7 @@ def test_demo_records_playable_segments(tmp: Path) -> None:
         assert time.monotonic() - t0 <= 30
         page = httpx.get(base + "/")
         assert page.status_code == 200 and "Vigil" in page.text
-        data = httpx.get(base + str(segs[0]["url"])).content
+        data = client.get(str(segs[0]["url"])).content
         f = tmp / "seg.mp4"
         f.write_bytes(data)
         with av.open(str(f)) as c:

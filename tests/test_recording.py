@@ -35,15 +35,15 @@ def test_records_h264_h265_and_mjpeg(sim: Sim, tmp: Path) -> None:
         assert cameras["h265"]["stream"] == "hevc 1920x1080"
         assert cameras["mjpeg"]["stream"].startswith("mjpeg")
         # The API answers errors a user can act on.
-        r = httpx.get(srv.base + "/api/cameras/nope/recordings")
+        r = httpx.get(srv.base + "/api/cameras/nope/recordings", headers=srv.headers)
         assert r.status_code == 404 and "GET /api/cameras" in r.json()["detail"]
-        r = httpx.get(srv.base + "/api/cameras/h264/recordings", params={"start": "yesterday"})
+        r = httpx.get(srv.base + "/api/cameras/h264/recordings", params={"start": "yesterday"}, headers=srv.headers)
         assert r.status_code == 422 and "ISO-8601" in r.json()["detail"]
         live = {cam: srv.get(f"/api/cameras/{cam}/recordings") for cam in ("h264", "h265", "mjpeg")}
         for rec in live.values():
             assert len(rec["ranges"]) == 1, rec["ranges"]
             # A closed segment is served as a playable MP4.
-            r = httpx.get(srv.base + rec["segments"][0]["url"])
+            r = httpx.get(srv.base + rec["segments"][0]["url"], headers=srv.headers)
             assert r.status_code == 200 and r.headers["content-type"] == "video/mp4"
             assert r.content[4:8] == b"ftyp"
         stop_ms = time.time() * 1000  # recording ends when the context stops the server, just after this

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import threading
 from collections.abc import Iterator
 
+from vigil.catalog.accounts import ensure_admin
 from vigil.catalog.store import Catalog
-from vigil.config import Config
+from vigil.config import CameraConfig, Config
+from vigil.errors import ConfigError, NotFoundError
 from vigil.log import get_logger
+from vigil.media.export import Exporter, SegmentHolds
 from vigil.recorder.camera import CameraRecorder
 from vigil.recorder.recovery import recover
 from vigil.recorder.retention import Retention
@@ -24,27 +29,79 @@ class Vigil:
         self.storage = cfg.storage.path
         check_storage(self.storage)  # first: a missing disk is the error the user must see
         self.catalog = Catalog(cfg.catalog_url)
+        self.cameras: dict[str, CameraConfig] = {c.id: c for c in cfg.cameras}
+        self.config_ids = set(self.cameras)
         self.recorders: dict[str, CameraRecorder] = {}
+        self.holds = SegmentHolds()
+        self.exporter = Exporter(self.catalog, self.storage, self.holds)
         self.retention = Retention(
-            self.catalog, self.storage, cfg.cameras, cfg.storage.min_free_gb, cfg.storage.min_free_percent
+            self.catalog, self.storage, lambda: list(self.cameras.values()), cfg.storage.min_free_gb,
+            cfg.storage.min_free_percent, self.holds.ids,
         )
+        self._lock = threading.Lock()
 
     def start(self) -> None:
         """Migrate, recover after a crash, then start recording."""
         self.catalog.migrate()
         self.catalog.sync_cameras(self.cfg.cameras)
+        for data in self.catalog.api_cameras():
+            if data["id"] not in self.cameras:
+                self.cameras[data["id"]] = CameraConfig.model_validate(data)
+        password = ensure_admin(self.catalog, os.environ.get("VIGIL_ADMIN_PASSWORD") or None)
+        if password:
+            # Printed once, on first start only; it is not kept anywhere in clear.
+            print(f"\nFirst start: created user 'admin' with password: {password}\n"
+                  "Change it with `vigil users passwd admin`.\n", flush=True)
         recovered = recover(self.catalog, self.storage)
         if recovered:
             log.info("recovery_done", segments=recovered)
-        for cam in self.cfg.cameras:
-            if not cam.enabled:
-                self.catalog.set_camera_state(cam.id, "disabled")
-                continue
-            rec = CameraRecorder(
-                cam, self.storage, self.catalog, self.cfg.source, self.cfg.storage.fsync, self._storage_alarm
-            )
-            self.recorders[cam.id] = rec
-            rec.start()
+        for cam in self.cameras.values():
+            self._start_camera(cam)
+
+    def _start_camera(self, cam: CameraConfig) -> None:
+        if not cam.enabled:
+            self.catalog.set_camera_state(cam.id, "disabled")
+            return
+        rec = CameraRecorder(cam, self.storage, self.catalog, self.cfg.source, self.cfg.storage.fsync,
+                             self._storage_alarm)
+        self.recorders[cam.id] = rec
+        rec.start()
+
+    def _stop_camera(self, camera_id: str) -> None:
+        rec = self.recorders.pop(camera_id, None)
+        if rec is not None:
+            rec.stop()
+
+    # runtime camera changes (the API calls these from a worker thread)
+    def add_camera(self, cam: CameraConfig) -> None:
+        with self._lock:
+            if cam.id in self.cameras:
+                raise ConfigError(f"camera {cam.id!r} exists already; use PUT /api/cameras/{cam.id} to change it")
+            self.catalog.save_camera(cam, "api")
+            self.cameras[cam.id] = cam
+            self._start_camera(cam)
+
+    def _check_editable(self, camera_id: str) -> None:
+        if camera_id not in self.cameras:
+            raise NotFoundError(f"no camera {camera_id!r}; GET /api/cameras lists them")
+        if camera_id in self.config_ids:
+            raise ConfigError(f"camera {camera_id!r} is defined in the config file; change it there and restart")
+
+    def update_camera(self, cam: CameraConfig) -> None:
+        with self._lock:
+            self._check_editable(cam.id)
+            self._stop_camera(cam.id)
+            self.catalog.save_camera(cam, "api")
+            self.cameras[cam.id] = cam
+            self._start_camera(cam)
+
+    def remove_camera(self, camera_id: str) -> None:
+        """Stops recording and forgets the camera; its recordings stay until retention removes them."""
+        with self._lock:
+            self._check_editable(camera_id)
+            self._stop_camera(camera_id)
+            self.catalog.delete_camera(camera_id)
+            del self.cameras[camera_id]
 
     def _storage_alarm(self, camera_id: str, message: str) -> None:
         try:
@@ -97,4 +154,3 @@ async def serve(cfg: Config) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await retention
         await asyncio.to_thread(vigil.stop)
-

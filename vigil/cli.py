@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import yaml
@@ -22,6 +22,8 @@ app = typer.Typer(help="Vigil: an open-source AI network video recorder.", no_ar
                   pretty_exceptions_enable=False)
 catalog_app = typer.Typer(help="Maintain the catalog (the index of recordings).", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
+users_app = typer.Typer(help="Manage the users who may log in.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="vigil.yml (default: $VIGIL_CONFIG, else built-in defaults)")
@@ -191,6 +193,116 @@ def catalog_rebuild(config: ConfigOpt = None) -> None:
         _fail(err)
         return
     typer.echo(f"indexed {n} segment(s) from {cfg.storage.path} in {time.monotonic() - t:.1f} s")
+
+
+def _catalog(config: Path | None) -> tuple[Config, Any]:
+    from vigil.catalog.store import Catalog
+
+    cfg = _load(config)
+    setup_logging("WARNING")
+    cat = Catalog(cfg.catalog_url)
+    try:
+        cat.migrate()
+    except VigilError as err:
+        _fail(err)
+    return cfg, cat
+
+
+def _ask_password(password: str | None) -> str:
+    if password:
+        return password
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin | operator | viewer")] = "admin",
+    password: Annotated[str | None, typer.Option(help="asked for when omitted")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Create a user."""
+    from vigil.catalog.accounts import add_user
+
+    _, cat = _catalog(config)
+    try:
+        add_user(cat, username, _ask_password(password), role)
+    except VigilError as err:
+        _fail(err)
+    typer.echo(f"user {username!r} created ({role})")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    username: str,
+    password: Annotated[str | None, typer.Option(help="asked for when omitted")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Set a user's password (ends that user's browser sessions)."""
+    from vigil.catalog.accounts import set_password
+
+    _, cat = _catalog(config)
+    try:
+        set_password(cat, username, _ask_password(password))
+    except VigilError as err:
+        _fail(err)
+    typer.echo(f"password of {username!r} changed")
+
+
+@users_app.command("list")
+def users_list(config: ConfigOpt = None) -> None:
+    """List users and their roles."""
+    from vigil.catalog.accounts import list_users
+
+    _, cat = _catalog(config)
+    for u in list_users(cat):
+        typer.echo(f"{u.username}\t{u.role}")
+
+
+@app.command("export")
+def export_cmd(
+    camera: Annotated[list[str], typer.Option("--camera", help="camera id; repeat for several")],
+    start: Annotated[str, typer.Option(help="epoch ms or ISO-8601")],
+    end: Annotated[str, typer.Option(help="epoch ms or ISO-8601")],
+    to: Annotated[str, typer.Option(help="a folder (e.g. a mounted USB drive) or s3://bucket/prefix")],
+    endpoint_url: Annotated[str | None, typer.Option(help="S3-compatible endpoint, e.g. http://minio:9000")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Export a time range of cameras to MP4 files (no re-encoding), with a progress bar."""
+    from fastapi import HTTPException
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    from vigil.api.deps import time_window
+    from vigil.catalog.store import now_ms
+    from vigil.media.export import Exporter, ExportJob, FolderTarget, S3Target, SegmentHolds, Target
+
+    cfg, cat = _catalog(config)
+    try:
+        t0, t1 = time_window(start, end, now_ms())
+    except HTTPException as err:
+        _fail(VigilError(str(err.detail)))
+        return
+    target: Target
+    if to.startswith("s3://"):
+        bucket, _, prefix = to[5:].partition("/")
+        target = S3Target(bucket, prefix, endpoint_url)
+    else:
+        target = FolderTarget(Path(to).resolve())
+    with Progress(TextColumn("exporting"), BarColumn(), DownloadColumn(), TransferSpeedColumn()) as bar:
+        task = bar.add_task("export", total=None)
+
+        def progress(job: ExportJob) -> None:
+            bar.update(task, total=job.bytes_total or None, completed=job.bytes_done)
+
+        try:
+            job = Exporter(cat, cfg.storage.path, SegmentHolds()).run(camera, t0, t1, target, progress)
+        except VigilError as err:
+            _fail(err)
+            return
+    if job.status != "done":
+        _fail(VigilError(job.error or "export failed"))
+    for f in job.files:
+        typer.echo(f)
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ class CameraModel(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     state_since_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(10), default="config")  # config | api
 
 
 class SegmentModel(Base):
@@ -55,3 +56,39 @@ class EventModel(Base):
     end_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     message: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class UserModel(Base):
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(20), default="admin")
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    cameras: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # None: all cameras (security issue)
+
+
+class CredentialModel(Base):
+    """Browser sessions and API tokens; only a SHA-256 of the secret is kept."""
+
+    __tablename__ = "credentials"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # session | token
+    name: Mapped[str] = mapped_column(String(100), default="")
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    expires_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class TagModel(Base):
+    __tablename__ = "tags"
+    __table_args__ = (Index("ix_tags_camera_start", "camera_id", "start_ms"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(63))
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    end_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(64), default="")

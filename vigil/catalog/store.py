@@ -120,7 +120,30 @@ class Catalog:
                     row = CameraModel(id=cam.id, state="connecting", state_since_ms=now_ms(), settings={})
                     s.add(row)
                 row.name, row.url, row.sub_url, row.enabled = cam.name, cam.url, cam.sub_url, cam.enabled
-                row.settings = cam.record.model_dump()
+                row.settings, row.source = cam.record.model_dump(), "config"
+
+    def save_camera(self, cam: Any, source: str = "api") -> None:
+        with self.session() as s, s.begin():
+            row = s.get(CameraModel, cam.id)
+            if row is None:
+                row = CameraModel(id=cam.id, state="connecting", state_since_ms=now_ms(), settings={})
+                s.add(row)
+            row.name, row.url, row.sub_url, row.enabled = cam.name, cam.url, cam.sub_url, cam.enabled
+            row.settings, row.source = cam.record.model_dump(), source
+
+    def delete_camera(self, camera_id: str) -> None:
+        with self.session() as s, s.begin():
+            s.execute(delete(CameraModel).where(CameraModel.id == camera_id))
+
+    def api_cameras(self) -> list[dict[str, Any]]:
+        """Cameras created through the API, as config dictionaries."""
+        with self.session() as s:
+            rows = s.scalars(select(CameraModel).where(CameraModel.source == "api").order_by(CameraModel.id))
+            return [
+                {"id": r.id, "name": r.name, "url": r.url, "sub_url": r.sub_url, "enabled": r.enabled,
+                 "record": r.settings or {}}
+                for r in rows
+            ]
 
     def set_camera_state(self, camera_id: str, state: str, error: str | None = None) -> None:
         with self.session() as s, s.begin():
@@ -199,6 +222,17 @@ class Catalog:
         with self.session() as s:
             return [SegmentRow.of(m) for m in s.scalars(select(SegmentModel).where(SegmentModel.id.in_(list(ids))))]
 
+    def segment_spans(self, camera_id: str, start_ms: int, end_ms: int) -> list[SegmentRow]:
+        """Only the times of closed segments: what a timeline needs, fast for a day of rows."""
+        q = (
+            select(SegmentModel.id, SegmentModel.start_ms, SegmentModel.end_ms)
+            .where(SegmentModel.camera_id == camera_id, SegmentModel.start_ms <= end_ms,
+                   SegmentModel.end_ms >= start_ms, SegmentModel.status == "closed")
+            .order_by(SegmentModel.start_ms)
+        )
+        with self.session() as s:
+            return [SegmentRow(i, camera_id, a, b, 0, "") for i, a, b in s.execute(q)]
+
     def segment_paths(self) -> set[str]:
         with self.session() as s:
             return set(s.scalars(select(SegmentModel.path)))
@@ -221,6 +255,21 @@ class Catalog:
             s.add(m)
             s.flush()
             return m.id
+
+    def events_between(self, camera_id: str, start_ms: int, end_ms: int, limit: int = 5000) -> list[EventRow]:
+        q = (
+            select(EventModel)
+            .where(EventModel.camera_id == camera_id, EventModel.start_ms <= end_ms)
+            .where((EventModel.end_ms.is_(None)) | (EventModel.end_ms >= start_ms))
+            .where(EventModel.start_ms >= start_ms - 86_400_000)
+            .order_by(EventModel.start_ms)
+            .limit(limit)
+        )
+        with self.session() as s:
+            return [
+                EventRow(r.id, r.camera_id, r.type, r.severity, r.start_ms, r.end_ms, r.message, r.details)
+                for r in s.scalars(q)
+            ]
 
     def events(self, type_: str | None = None, limit: int = 100) -> list[EventRow]:
         q = select(EventModel)

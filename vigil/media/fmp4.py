@@ -50,6 +50,8 @@ class SegmentScan:
     valid_end: int  # byte offset after the last whole box group; the file's good length
     timescale: int = 0
     video_track: int = 0
+    init_size: int = 0  # bytes of ftyp + moov: the init segment
+    timescales: dict[int, int] = field(default_factory=dict)  # track id -> timescale
     fragments: list[Fragment] = field(default_factory=list)
 
     @property
@@ -147,6 +149,7 @@ def _parse_moov(data: bytes, box: Box, scan: SegmentScan, trex: dict[int, int]) 
                     elif m.type == b"mdhd":
                         version, _ = _full_box(data, m)
                         timescale = struct.unpack_from(">I", data, m.body + (20 if version == 1 else 12))[0]
+        scan.timescales[track_id] = timescale
         if handler == b"vide" and not scan.video_track:
             scan.video_track = track_id
             scan.timescale = timescale
@@ -214,6 +217,7 @@ def scan_segment(path: Path) -> SegmentScan:
                 assert payload is not None
                 _parse_moov(payload, Box(box.type, 0, box.size, box.header), scan, trex)
                 scan.valid_end = box.end
+                scan.init_size = box.end
             elif box.type == b"moof":
                 assert payload is not None
                 times = _parse_moof(payload, Box(box.type, 0, box.size, box.header), scan.video_track, trex)
@@ -245,3 +249,32 @@ def repair(path: Path) -> SegmentScan:
             os.fsync(f.fileno())
         scan.file_size = scan.valid_end
     return scan
+
+
+def patch_moof(moof: bytes, shifts: dict[int, int], sequence: int | None = None) -> bytes:
+    """A copy of a moof whose tfdt (decode time) of each track is moved by `shifts[track]`.
+
+    Segments restart their clock at 0; shifting each fragment by its segment's offset on a common
+    timeline lets fragments of many files play as one stream, with no bytes copied but the moof.
+    """
+    out = bytearray(moof)
+    for traf in _iter_boxes(moof, 8, len(moof)):
+        if traf.type == b"mfhd" and sequence is not None:
+            struct.pack_into(">I", out, traf.body + 4, sequence & 0xFFFFFFFF)
+        if traf.type != b"traf":
+            continue
+        track = 0
+        for child in _iter_boxes(moof, traf.body, traf.end):
+            if child.type == b"tfhd":
+                track = struct.unpack_from(">I", moof, child.body + 4)[0]
+            elif child.type == b"tfdt":
+                version, _ = _full_box(moof, child)
+                if version == 1:
+                    value = struct.unpack_from(">Q", moof, child.body + 4)[0] + shifts.get(track, 0)
+                    struct.pack_into(">Q", out, child.body + 4, max(0, value))
+                else:
+                    value = struct.unpack_from(">I", moof, child.body + 4)[0] + shifts.get(track, 0)
+                    if not 0 <= value < 2**32:
+                        raise SegmentError("fragment decode time does not fit a version-0 tfdt")
+                    struct.pack_into(">I", out, child.body + 4, value)
+    return bytes(out)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,9 +39,13 @@ class Deletion:
     reason: str  # age | quota | disk
 
 
-def plan_deletions(segments: Sequence[SegmentRow], policy: Policy, now: int, free_bytes: int) -> list[Deletion]:
-    """Oldest first, never an open segment. Age, then each camera's size quota, then the disk floor."""
-    closed = sorted((s for s in segments if s.status == "closed"), key=lambda s: (s.start_ms, s.id))
+def plan_deletions(
+    segments: Sequence[SegmentRow], policy: Policy, now: int, free_bytes: int, held: Set[int] = frozenset()
+) -> list[Deletion]:
+    """Oldest first, never an open segment nor one held (being exported). Age, then each camera's size
+    quota, then the disk floor."""
+    closed = sorted((s for s in segments if s.status == "closed" and s.id not in held),
+                    key=lambda s: (s.start_ms, s.id))
     gone: dict[int, Deletion] = {}
     for seg in closed:
         q = policy.quotas.get(seg.camera_id)
@@ -56,7 +60,8 @@ def plan_deletions(segments: Sequence[SegmentRow], policy: Policy, now: int, fre
         if not q or q.max_bytes is None:
             continue
         used = sum(s.bytes for s in segs)
-        for seg in sorted((s for s in segs if s.status == "closed"), key=lambda s: (s.start_ms, s.id)):
+        for seg in sorted((s for s in segs if s.status == "closed" and s.id not in held),
+                          key=lambda s: (s.start_ms, s.id)):
             if used <= q.max_bytes:
                 break
             gone[seg.id] = Deletion(seg, "quota")
@@ -83,13 +88,14 @@ def policy_from_config(cameras: Sequence[object], min_free_gb: float, min_free_p
 
 
 class Retention:
-    def __init__(self, catalog: Catalog, storage: Path, cameras: Sequence[object], min_free_gb: float,
-                 min_free_percent: float) -> None:
+    def __init__(self, catalog: Catalog, storage: Path, cameras: Callable[[], Sequence[object]], min_free_gb: float,
+                 min_free_percent: float, held: Callable[[], Set[int]] = frozenset) -> None:
         self.catalog = catalog
         self.storage = storage
         self.cameras = cameras
         self.min_free_gb = min_free_gb
         self.min_free_percent = min_free_percent
+        self.held = held
         self._low_space_alarm = False
 
     def run_once(self) -> list[Deletion]:
@@ -100,8 +106,8 @@ class Retention:
                                    severity="critical")
             log.error("storage_missing", path=self.storage, error=err.strerror)
             return []
-        policy = policy_from_config(self.cameras, self.min_free_gb, self.min_free_percent, usage.total)
-        plan = plan_deletions(self.catalog.segments(), policy, now_ms(), usage.free)
+        policy = policy_from_config(self.cameras(), self.min_free_gb, self.min_free_percent, usage.total)
+        plan = plan_deletions(self.catalog.segments(), policy, now_ms(), usage.free, self.held())
         done: list[int] = []
         for d in plan:
             try:

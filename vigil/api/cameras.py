@@ -1,0 +1,160 @@
+"""Cameras (listed, created, changed, removed at run time), their recordings, timeline and snapshots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from vigil.api.deps import current_user, get_vigil, parse_time, require_camera, time_window
+from vigil.api.schemas import CameraOut, EventOut, Range, Recordings, SegmentOut, Timeline
+from vigil.catalog.store import now_ms
+from vigil.config import CameraConfig, redact_url
+from vigil.errors import ConfigError, NotFoundError
+from vigil.media.playback import fragments_of
+from vigil.media.snapshot import nearest_frame, to_jpeg
+from vigil.recorder.ranges import merge_ranges
+
+router = APIRouter(prefix="/api/cameras", tags=["cameras"], dependencies=[Depends(current_user)])
+
+
+def camera_out(request: Request, cam_id: str) -> CameraOut:
+    vigil = get_vigil(request)
+    require_camera(vigil, cam_id)
+    cfg = vigil.cameras[cam_id]
+    rec = vigil.recorders.get(cam_id)
+    status = rec.status if rec else None
+    return CameraOut(
+        id=cfg.id, name=cfg.name, url=redact_url(cfg.url), sub_url=redact_url(cfg.sub_url) if cfg.sub_url else None,
+        enabled=cfg.enabled, recording=bool(rec and cfg.record.enabled),
+        source="config" if cam_id in vigil.config_ids else "api",
+        state=status.state if status else "disabled", last_error=status.last_error if status else None,
+        state_since_ms=status.since_ms if status else None, stream=status.stream if status else "",
+        segments_written=status.segments_written if status else 0,
+    )
+
+
+@router.get("", response_model=list[CameraOut])
+def list_cameras(request: Request) -> list[CameraOut]:
+    return [camera_out(request, c) for c in sorted(get_vigil(request).cameras)]
+
+
+@router.post("", response_model=CameraOut, status_code=201, responses={409: {"description": "id taken"}})
+async def create_camera(body: dict[str, Any], request: Request) -> CameraOut:
+    """Body: a camera as in vigil.yml (id, name, url, sub_url, enabled, record). Recording starts at once."""
+    cam = _validate(body)
+    try:
+        await run_in_threadpool(get_vigil(request).add_camera, cam)
+    except ConfigError as err:
+        raise HTTPException(409, str(err)) from None
+    return camera_out(request, cam.id)
+
+
+@router.get("/{camera_id}", response_model=CameraOut)
+def get_camera(camera_id: str, request: Request) -> CameraOut:
+    return camera_out(request, camera_id)
+
+
+@router.put("/{camera_id}", response_model=CameraOut)
+async def update_camera(camera_id: str, body: dict[str, Any], request: Request) -> CameraOut:
+    """Replace a camera created through the API (also how to enable/disable it); applied without a restart."""
+    cam = _validate({**body, "id": camera_id})
+    try:
+        await run_in_threadpool(get_vigil(request).update_camera, cam)
+    except NotFoundError as err:
+        raise HTTPException(404, str(err)) from None
+    except ConfigError as err:
+        raise HTTPException(409, str(err)) from None
+    return camera_out(request, camera_id)
+
+
+@router.delete("/{camera_id}", status_code=204)
+async def delete_camera(camera_id: str, request: Request) -> None:
+    try:
+        await run_in_threadpool(get_vigil(request).remove_camera, camera_id)
+    except NotFoundError as err:
+        raise HTTPException(404, str(err)) from None
+    except ConfigError as err:
+        raise HTTPException(409, str(err)) from None
+
+
+def _validate(body: dict[str, Any]) -> CameraConfig:
+    from pydantic import ValidationError
+
+    from vigil.config import format_validation_error
+
+    try:
+        return CameraConfig.model_validate(body)
+    except ValidationError as err:
+        raise HTTPException(422, format_validation_error(err, "camera").replace("\n", " ")) from None
+
+
+@router.get("/{camera_id}/recordings", response_model=Recordings)
+def recordings(
+    camera_id: str, request: Request,
+    start: str | None = Query(None, description="epoch ms or ISO-8601; default 24 h before end"),
+    end: str | None = Query(None, description="epoch ms or ISO-8601; default now"),
+) -> Recordings:
+    vigil = get_vigil(request)
+    require_camera(vigil, camera_id)
+    t0, t1 = time_window(start, end, now_ms())
+    segs = vigil.catalog.segments(camera_id, t0, t1)
+    return Recordings(
+        camera=camera_id, start_ms=t0, end_ms=t1,
+        segments=[SegmentOut(id=s.id, start_ms=s.start_ms, end_ms=s.end_ms, bytes=s.bytes, codec=s.codec,
+                             width=s.width, height=s.height, status=s.status, url=f"/api/segments/{s.id}.mp4")
+                  for s in segs],
+        ranges=[Range(start_ms=a, end_ms=b) for a, b in merge_ranges(s for s in segs if s.status == "closed")],
+    )
+
+
+@router.get("/{camera_id}/timeline", response_model=Timeline)
+def timeline(camera_id: str, request: Request, start: str | None = None, end: str | None = None) -> Timeline:
+    """Recorded ranges (merged), the gaps between them, and event markers, for a scrubbable timeline."""
+    vigil = get_vigil(request)
+    require_camera(vigil, camera_id)
+    t0, t1 = time_window(start, end, now_ms())
+    spans = vigil.catalog.segment_spans(camera_id, t0, t1)
+    ranges = [(max(a, t0), min(b, t1)) for a, b in merge_ranges(spans)]
+    gaps, cursor = [], t0
+    for a, b in ranges:
+        if a > cursor:
+            gaps.append(Range(start_ms=cursor, end_ms=a))
+        cursor = max(cursor, b)
+    if cursor < t1:
+        gaps.append(Range(start_ms=cursor, end_ms=t1))
+    events = vigil.catalog.events_between(camera_id, t0, t1)
+    return Timeline(
+        camera=camera_id, start_ms=t0, end_ms=t1, ranges=[Range(start_ms=a, end_ms=b) for a, b in ranges],
+        gaps=gaps, events=[EventOut(**e.__dict__) for e in events], recorded_ms=sum(b - a for a, b in ranges),
+    )
+
+
+@router.get("/{camera_id}/snapshot.jpg", response_class=Response,
+            responses={200: {"content": {"image/jpeg": {}}}, 404: {"description": "nothing recorded then"}})
+def snapshot(camera_id: str, request: Request, at: str | None = Query(None, description="default: latest"),
+             width: int | None = Query(None, ge=16, le=7680)) -> Response:
+    vigil = get_vigil(request)
+    require_camera(vigil, camera_id)
+    now = now_ms()
+    at_ms = parse_time(at, now, "at") if at else None
+    target = at_ms if at_ms is not None else now
+    segs = vigil.catalog.segments(camera_id, target - 3_600_000, target)
+    frags = [f for s in segs for f in fragments_of(vigil.storage, s)]
+    if at_ms is not None:
+        frags = [f for f in frags if f.wall_ms <= at_ms < f.wall_ms + max(f.duration_ms, 1)]
+    if not frags:
+        raise HTTPException(404, f"no recording of camera {camera_id!r} at that instant"
+                            if at_ms is not None else f"camera {camera_id!r} has recorded nothing in the last hour")
+    frag = max(frags, key=lambda f: f.wall_ms)
+    img, wall = nearest_frame(vigil.storage, frag, at_ms)
+    return Response(to_jpeg(img, width), media_type="image/jpeg", headers={"X-Frame-Time-Ms": str(wall)})
+
+
+@router.get("/{camera_id}/events", response_model=list[EventOut])
+def camera_events(camera_id: str, request: Request, start: str | None = None, end: str | None = None) -> list[Any]:
+    vigil = get_vigil(request)
+    require_camera(vigil, camera_id)
+    t0, t1 = time_window(start, end, now_ms())
+    return [EventOut(**e.__dict__) for e in vigil.catalog.events_between(camera_id, t0, t1)]

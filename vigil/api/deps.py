@@ -1,0 +1,71 @@
+"""Shared pieces of the routers: the Vigil instance, time parsing, the authenticated user."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from vigil.catalog.accounts import User, resolve
+
+if TYPE_CHECKING:
+    from vigil.app import Vigil
+
+SESSION_COOKIE = "vigil_session"
+
+
+def get_vigil(request: Request) -> Vigil:
+    vigil: Vigil = request.app.state.vigil
+    return vigil
+
+
+def parse_time(value: str | None, default: int | None, name: str = "time") -> int:
+    """Epoch milliseconds, or an ISO-8601 time (UTC unless it says otherwise)."""
+    if value is None or value == "":
+        if default is None:
+            raise HTTPException(422, f"{name} is required: epoch milliseconds or ISO-8601")
+        return default
+    if value.lstrip("-").isdigit():
+        return int(value)
+    try:
+        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise HTTPException(
+            422, f"bad {name} {value!r}: give epoch milliseconds or ISO-8601, e.g. 2026-11-25T21:00:00Z"
+        ) from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return int(t.timestamp() * 1000)
+
+
+def time_window(start: str | None, end: str | None, now: int, default_span_ms: int = 86_400_000) -> tuple[int, int]:
+    t1 = parse_time(end, now, "end")
+    t0 = parse_time(start, t1 - default_span_ms, "start")
+    if t0 >= t1:
+        raise HTTPException(422, f"start ({t0}) must be before end ({t1})")
+    return t0, t1
+
+
+def current_user(request: Request) -> User:
+    """The user behind a bearer token or a session cookie; 401 otherwise."""
+    vigil = get_vigil(request)
+    auth = request.headers.get("authorization", "")
+    user = None
+    if auth.lower().startswith("bearer "):
+        user = resolve(vigil.catalog, auth[7:].strip(), "token")
+    elif SESSION_COOKIE in request.cookies:
+        user = resolve(vigil.catalog, request.cookies[SESSION_COOKIE], "session")
+    if user is None:
+        raise HTTPException(401, "authentication required: log in, or send 'Authorization: Bearer <token>'",
+                            headers={"WWW-Authenticate": "Bearer"})
+    request.state.user = user
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_camera(vigil: Vigil, camera_id: str) -> None:
+    if camera_id not in vigil.cameras:
+        raise HTTPException(404, f"no camera {camera_id!r}; GET /api/cameras lists them")

@@ -1,0 +1,57 @@
+"""Export jobs: a time range of cameras to MP4 files in a folder or an S3-compatible bucket."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from vigil.api.deps import current_user, get_vigil, require_camera, time_window
+from vigil.api.schemas import ExportIn, ExportOut
+from vigil.catalog.store import now_ms
+from vigil.errors import NotFoundError
+from vigil.media.export import ExportJob, FolderTarget, S3Target, Target
+
+router = APIRouter(prefix="/api/exports", tags=["export"], dependencies=[Depends(current_user)])
+
+
+def _out(job: ExportJob) -> ExportOut:
+    return ExportOut(id=job.id, cameras=job.cameras, start_ms=job.start_ms, end_ms=job.end_ms, target=job.target,
+                     status=job.status, percent=job.percent, bytes_total=job.bytes_total, bytes_done=job.bytes_done,
+                     files=job.files, error=job.error)
+
+
+@router.post("", response_model=ExportOut, status_code=202)
+def create(body: ExportIn, request: Request) -> ExportOut:
+    vigil = get_vigil(request)
+    for cam in body.cameras:
+        require_camera(vigil, cam)
+    t0, t1 = time_window(body.start, body.end, now_ms())
+    t = body.target
+    target: Target
+    if t.type == "folder":
+        if not t.path or not Path(t.path).is_absolute():
+            raise HTTPException(422, "target.path must be an absolute folder path, e.g. /media/usb0/exports")
+        target = FolderTarget(Path(t.path))
+    else:
+        if not t.bucket:
+            raise HTTPException(422, "target.bucket is required for an S3 export")
+        target = S3Target(t.bucket, t.prefix, t.endpoint_url, t.access_key, t.secret_key, t.region)
+    try:
+        job = vigil.exporter.submit(body.cameras, t0, t1, target)
+    except NotFoundError as err:
+        raise HTTPException(404, str(err)) from None
+    return _out(job)
+
+
+@router.get("", response_model=list[ExportOut])
+def list_jobs(request: Request) -> list[ExportOut]:
+    return [_out(j) for j in get_vigil(request).exporter.jobs.values()]
+
+
+@router.get("/{job_id}", response_model=ExportOut)
+def get(job_id: str, request: Request) -> ExportOut:
+    job = get_vigil(request).exporter.jobs.get(job_id)
+    if job is None:
+        raise HTTPException(404, f"no export job {job_id!r}")
+    return _out(job)

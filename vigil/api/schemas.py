@@ -1,0 +1,149 @@
+"""Request and response models: what the OpenAPI document shows."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+class LoginRequest(BaseModel):
+    username: str
+    password: str
+
+
+class UserOut(BaseModel):
+    username: str
+    role: str
+
+
+class TokenRequest(BaseModel):
+    name: str = Field(default="script", max_length=100)
+
+
+class TokenOut(BaseModel):
+    token: str = Field(description="shown once; send it as 'Authorization: Bearer <token>'")
+    name: str
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    time_ms: int
+    cameras: int
+    online: int
+
+
+class CameraOut(BaseModel):
+    id: str
+    name: str
+    url: str
+    sub_url: str | None
+    enabled: bool
+    recording: bool
+    source: Literal["config", "api"]
+    state: str
+    last_error: str | None
+    state_since_ms: int | None
+    stream: str
+    segments_written: int
+
+
+class SegmentOut(BaseModel):
+    id: int
+    start_ms: int
+    end_ms: int
+    bytes: int
+    codec: str
+    width: int
+    height: int
+    status: str
+    url: str
+
+
+class Range(BaseModel):
+    start_ms: int
+    end_ms: int
+
+
+class Recordings(BaseModel):
+    camera: str
+    start_ms: int
+    end_ms: int
+    segments: list[SegmentOut]
+    ranges: list[Range]
+
+
+class EventOut(BaseModel):
+    id: int
+    camera_id: str | None
+    type: str
+    severity: str
+    start_ms: int
+    end_ms: int | None
+    message: str
+    details: dict[str, Any]
+
+
+class Timeline(BaseModel):
+    camera: str
+    start_ms: int
+    end_ms: int
+    ranges: list[Range]
+    gaps: list[Range]
+    events: list[EventOut]
+    recorded_ms: int
+
+
+class TagIn(BaseModel):
+    camera: str
+    at: str = Field(description="epoch ms or ISO-8601")
+    end: str | None = None
+    text: str = Field(min_length=1, max_length=500)
+
+
+class TagOut(BaseModel):
+    id: int
+    camera_id: str
+    start_ms: int
+    end_ms: int | None
+    text: str
+    created_ms: int
+    created_by: str
+    playlist: str
+
+
+class ExportTarget(BaseModel):
+    type: Literal["folder", "s3"]
+    path: str | None = Field(default=None, description="folder: an absolute path (a mounted USB drive works)")
+    bucket: str | None = None
+    prefix: str = ""
+    endpoint_url: str | None = None
+    access_key: str | None = None
+    secret_key: str | None = None
+    region: str = "us-east-1"
+
+
+class ExportIn(BaseModel):
+    cameras: list[str] = Field(min_length=1)
+    start: str
+    end: str
+    target: ExportTarget
+
+
+class ExportOut(BaseModel):
+    id: str
+    cameras: list[str]
+    start_ms: int
+    end_ms: int
+    target: str
+    status: str
+    percent: float
+    bytes_total: int
+    bytes_done: int
+    files: list[str]
+    error: str | None

@@ -1,0 +1,116 @@
+"""Users, browser sessions and API tokens in the catalog. Secrets are stored only as hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+
+from vigil.catalog.models import CredentialModel, UserModel
+from vigil.catalog.store import Catalog, now_ms
+from vigil.errors import ConfigError, NotFoundError
+
+ROLES = ("admin", "operator", "viewer")
+_hasher = PasswordHasher()
+# Verifying against this when the user does not exist keeps the answer time the same either way.
+_DUMMY_HASH = _hasher.hash("vigil-no-such-user")
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: str
+    cameras: list[str] | None = None
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < 8:
+        raise ConfigError("the password must have at least 8 characters")
+
+
+def add_user(catalog: Catalog, username: str, password: str, role: str = "admin") -> User:
+    if role not in ROLES:
+        raise ConfigError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    if not username or len(username) > 64:
+        raise ConfigError("the user name must have 1 to 64 characters")
+    check_password_rules(password)
+    with catalog.session() as s, s.begin():
+        if s.get(UserModel, username) is not None:
+            raise ConfigError(f"user {username!r} exists already; use `vigil users passwd {username}`")
+        s.add(UserModel(username=username, password_hash=_hasher.hash(password), role=role, created_ms=now_ms()))
+    return User(username, role)
+
+
+def set_password(catalog: Catalog, username: str, password: str) -> None:
+    check_password_rules(password)
+    with catalog.session() as s, s.begin():
+        row = s.get(UserModel, username)
+        if row is None:
+            raise NotFoundError(f"no user {username!r}; `vigil users list` shows them")
+        row.password_hash = _hasher.hash(password)
+        # A new password ends every session (but not the API tokens scripts use).
+        s.execute(delete(CredentialModel).where(CredentialModel.username == username,
+                                                CredentialModel.kind == "session"))
+
+
+def list_users(catalog: Catalog) -> list[User]:
+    with catalog.session() as s:
+        return [User(u.username, u.role, u.cameras) for u in s.scalars(select(UserModel).order_by(UserModel.username))]
+
+
+def has_users(catalog: Catalog) -> bool:
+    with catalog.session() as s:
+        return s.scalars(select(UserModel.username).limit(1)).first() is not None
+
+
+def ensure_admin(catalog: Catalog, password: str | None = None) -> str | None:
+    """On first start create `admin`; return the generated password (to print once), or None."""
+    if has_users(catalog):
+        return None
+    generated = password is None
+    pw = password or secrets.token_urlsafe(12)
+    add_user(catalog, "admin", pw, "admin")
+    return pw if generated else None
+
+
+def verify(catalog: Catalog, username: str, password: str) -> User | None:
+    with catalog.session() as s:
+        row = s.get(UserModel, username)
+        stored = row.password_hash if row is not None else _DUMMY_HASH
+        try:
+            _hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return User(row.username, row.role, row.cameras) if row is not None else None
+
+
+def issue(catalog: Catalog, username: str, kind: str, name: str = "", ttl_ms: int | None = None) -> str:
+    secret = ("vgl_" if kind == "token" else "") + secrets.token_urlsafe(32)
+    with catalog.session() as s, s.begin():
+        s.add(CredentialModel(
+            token_hash=_digest(secret), username=username, kind=kind, name=name, created_ms=now_ms(),
+            expires_ms=now_ms() + ttl_ms if ttl_ms else None,
+        ))
+    return secret
+
+
+def resolve(catalog: Catalog, secret: str, kind: str) -> User | None:
+    with catalog.session() as s:
+        cred = s.get(CredentialModel, _digest(secret))
+        if cred is None or cred.kind != kind or (cred.expires_ms is not None and cred.expires_ms < now_ms()):
+            return None
+        user = s.get(UserModel, cred.username)
+        return User(user.username, user.role, user.cameras) if user is not None else None
+
+
+def revoke(catalog: Catalog, secret: str) -> None:
+    with catalog.session() as s, s.begin():
+        s.execute(delete(CredentialModel).where(CredentialModel.token_hash == _digest(secret)))

@@ -1,0 +1,52 @@
+"""A JPEG of the frame nearest an instant, decoded from the one GOP that holds it."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+
+from vigil.errors import NotFoundError
+from vigil.media.playback import FragmentRef, patched_moof, read_init
+
+
+def _gop_bytes(storage: Path, frag: FragmentRef) -> bytes:
+    init = read_init(storage, frag.segment)
+    moof = patched_moof(storage, frag, frag.wall_ms, 1)
+    with (storage / frag.segment.path).open("rb") as f:
+        f.seek(frag.offset + len(moof))
+        mdat = f.read(frag.size - len(moof))
+    return init + moof + mdat
+
+
+def nearest_frame(storage: Path, frag: FragmentRef, at_ms: int | None) -> tuple[np.ndarray, int]:
+    """(BGR picture, its wall time) of the frame nearest `at_ms` in the fragment; the last one if None."""
+    best: tuple[np.ndarray, int] | None = None
+    c: Any = av.open(io.BytesIO(_gop_bytes(storage, frag)), format="mp4")
+    with c:
+        stream = c.streams.video[0]
+        for frame in c.decode(stream):
+            if frame.pts is None:
+                continue
+            wall = frag.wall_ms + round(float(frame.pts * stream.time_base) * 1000)
+            if at_ms is None or best is None or abs(wall - at_ms) < abs(best[1] - at_ms):
+                best = (frame.to_ndarray(format="bgr24"), wall)
+            elif wall > at_ms:
+                break
+    if best is None:
+        raise NotFoundError("the recording at that instant holds no decodable frame")
+    return best
+
+
+def to_jpeg(img: np.ndarray, width: int | None = None, quality: int = 85) -> bytes:
+    if width and width < img.shape[1]:
+        height = round(img.shape[0] * width / img.shape[1])
+        img = cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
+    ok, data = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return bytes(data.tobytes())
