@@ -223,15 +223,20 @@ class Catalog:
             return [SegmentRow.of(m) for m in s.scalars(select(SegmentModel).where(SegmentModel.id.in_(list(ids))))]
 
     def segment_spans(self, camera_id: str, start_ms: int, end_ms: int) -> list[SegmentRow]:
-        """Only the times of closed segments: what a timeline needs, fast for a day of rows."""
+        """Only the times: what a timeline needs, fast for a day of rows. The segment being written
+        counts as recorded up to now."""
         q = (
-            select(SegmentModel.id, SegmentModel.start_ms, SegmentModel.end_ms)
-            .where(SegmentModel.camera_id == camera_id, SegmentModel.start_ms <= end_ms,
-                   SegmentModel.end_ms >= start_ms, SegmentModel.status == "closed")
+            select(SegmentModel.id, SegmentModel.start_ms, SegmentModel.end_ms, SegmentModel.status)
+            .where(SegmentModel.camera_id == camera_id, SegmentModel.start_ms <= end_ms)
+            .where((SegmentModel.end_ms >= start_ms) | (SegmentModel.status == "open"))
             .order_by(SegmentModel.start_ms)
         )
+        now = now_ms()
         with self.session() as s:
-            return [SegmentRow(i, camera_id, a, b, 0, "") for i, a, b in s.execute(q)]
+            return [
+                SegmentRow(i, camera_id, a, max(b, now) if status == "open" else b, 0, "", status=status)
+                for i, a, b, status in s.execute(q)
+            ]
 
     def segment_paths(self) -> set[str]:
         with self.session() as s:

@@ -116,7 +116,7 @@ def loop_clip(spec: StreamSpec, seconds: float, label: str = "SIM") -> Clip:
     high-resolution cameras cost almost no CPU."""
     gops = max(1, round(seconds / spec.gop_seconds))
     count = gops * spec.gop
-    key = hashlib.sha1(repr((spec, count, label, 2)).encode()).hexdigest()[:16]
+    key = hashlib.sha1(repr((spec, count, label, 3)).encode()).hexdigest()[:16]
     path = cache_dir() / f"clip-{key}.pickle"
     if path.exists():
         try:

@@ -8,6 +8,8 @@ import time
 import cv2
 import numpy as np
 
+from vigil.sim.barcode import draw_code
+
 
 class Scene:
     """Draws frames of one simulated camera. A fixed noise texture stands for a real scene's detail."""
@@ -48,6 +50,8 @@ class Scene:
         thick = max(1, int(4 * s))
         cv2.rectangle(img, (0, 0), (w, int(70 * s) + 10), (0, 0, 0), -1)
         cv2.putText(img, text, (int(20 * s) + 2, int(55 * s) + 2), font, 1.6 * s, (255, 255, 255), thick)
+        # Machine-readable: the wall clock in ms for live pictures, else the frame index.
+        draw_code(img, int(wall * 1000) if wall else index)
         return img
 
 
