@@ -27,6 +27,7 @@ test: lint
 bench: $(STAMP)
 	command -v ffmpeg >/dev/null || (apt-get update -qq && apt-get install -y -qq ffmpeg)
 	$(BIN)/python bench/record.py --streams 4 --seconds 60
+	$(BIN)/python bench/playback.py --samples 50
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
