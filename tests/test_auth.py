@@ -98,3 +98,24 @@ def test_users_rules(app_client: tuple[TestClient, Vigil]) -> None:
         add_user(vigil.catalog, "admin", "long-enough-pw")
     with pytest.raises(ConfigError, match="role"):
         add_user(vigil.catalog, "eve", "long-enough-pw", role="root")
+
+
+def test_users_cli(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    cfg = tmp_path / "vigil.yml"
+    cfg.write_text(f"storage:\n  path: {tmp_path / 'rec'}\n")
+
+    def vigil(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "vigil.cli", "users", *args, "--config", str(cfg)],
+                              capture_output=True, text=True, timeout=60)
+
+    assert vigil("add", "alice", "--role", "operator", "--password", "alice-password").returncode == 0
+    listed = vigil("list")
+    assert listed.returncode == 0 and "alice\toperator" in listed.stdout
+    dup = vigil("add", "alice", "--password", "alice-password")
+    assert dup.returncode != 0 and "exists already" in dup.stderr
+    assert vigil("passwd", "alice", "--password", "new-alice-password").returncode == 0
+    missing = vigil("passwd", "bob", "--password", "whatever-long")
+    assert missing.returncode != 0 and "no user 'bob'" in missing.stderr

@@ -272,3 +272,26 @@ def test_cameras_at_run_time(rec: Recorded) -> None:
         assert c.get("/api/cameras/door").status_code == 404
         assert c.delete("/api/cameras/door").status_code == 404
 
+
+
+def test_cli_export_with_progress(rec: Recorded) -> None:
+    import subprocess
+    import sys
+
+    out = rec.tmp / "cli-usb"
+    r = subprocess.run(
+        [sys.executable, "-m", "vigil.cli", "export", "--config", str(rec.srv.config), "--camera", "cam3",
+         "--start", str(rec.start_ms), "--end", str(rec.start_ms + 30_000), "--to", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    files = list(out.glob("cam3_*.mp4"))
+    assert len(files) == 1 and str(files[0]) in r.stdout
+    with av.open(str(files[0])) as mp4:
+        assert sum(1 for _ in mp4.decode(video=0)) >= 30_000 / FRAME_MS - 1
+    r = subprocess.run(
+        [sys.executable, "-m", "vigil.cli", "export", "--config", str(rec.srv.config), "--camera", "cam3",
+         "--start", "2001-01-01T00:00:00Z", "--end", "2001-01-01T00:01:00Z", "--to", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert r.returncode != 0 and "no recording" in r.stderr

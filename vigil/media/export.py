@@ -18,7 +18,7 @@ from typing import Any
 from vigil.catalog.store import Catalog, now_ms
 from vigil.errors import NotFoundError, StorageError, VigilError
 from vigil.log import get_logger
-from vigil.media.playback import Part, Plan, mp4_parts, plan_range, read_parts
+from vigil.media.playback import Part, Plan, iso, mp4_parts, plan_range, read_parts
 
 log = get_logger(__name__)
 
@@ -173,7 +173,10 @@ class Exporter:
             except NotFoundError:
                 continue
         if not plans:
-            raise NotFoundError("none of those cameras has a recording in that time range")
+            raise NotFoundError(
+                f"no recording of {', '.join(cameras)} between {iso(start_ms)} and {iso(end_ms)}; "
+                "the cameras' timelines show what is recorded"
+            )
         return plans
 
     def submit(self, cameras: list[str], start_ms: int, end_ms: int, target: Target) -> ExportJob:
