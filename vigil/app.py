@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 
 from vigil.catalog.accounts import ensure_admin
@@ -15,6 +16,7 @@ from vigil.config import CameraConfig, Config
 from vigil.errors import ConfigError, NotFoundError
 from vigil.log import get_logger
 from vigil.media.export import Exporter, SegmentHolds
+from vigil.media.live import LiveReader, LiveStream
 from vigil.recorder.camera import CameraRecorder
 from vigil.recorder.recovery import recover
 from vigil.recorder.retention import Retention
@@ -39,6 +41,9 @@ class Vigil:
             cfg.storage.min_free_percent, self.holds.ids,
         )
         self._lock = threading.Lock()
+        self.live: dict[tuple[str, str], LiveStream] = {}
+        self._live_readers: dict[str, LiveReader] = {}
+        self.armed = False
 
     def start(self) -> None:
         """Migrate, recover after a crash, then start recording."""
@@ -62,8 +67,9 @@ class Vigil:
         if not cam.enabled:
             self.catalog.set_camera_state(cam.id, "disabled")
             return
+        main = self.live.setdefault((cam.id, "main"), LiveStream(f"{cam.id}/main"))
         rec = CameraRecorder(cam, self.storage, self.catalog, self.cfg.source, self.cfg.storage.fsync,
-                             self._storage_alarm)
+                             self._storage_alarm, main)
         self.recorders[cam.id] = rec
         rec.start()
 
@@ -71,6 +77,25 @@ class Vigil:
         rec = self.recorders.pop(camera_id, None)
         if rec is not None:
             rec.stop()
+        reader = self._live_readers.pop(camera_id, None)
+        if reader is not None:
+            reader.stop()
+
+    def live_stream(self, camera_id: str, kind: str) -> LiveStream:
+        """The live stream a viewer asked for: the recorder's main stream, or the sub-stream, read on demand.
+        A camera without a sub-stream serves its main stream for both."""
+        cam = self.cameras[camera_id]
+        if kind != "sub" or not cam.sub_url:
+            return self.live.setdefault((camera_id, "main"), LiveStream(f"{camera_id}/main"))
+        with self._lock:
+            stream = self.live.setdefault((camera_id, "sub"), LiveStream(f"{camera_id}/sub"))
+            reader = self._live_readers.get(camera_id)
+            if reader is None or not reader.alive:
+                stream.last_viewer = time.monotonic()
+                src = self.cfg.source
+                self._live_readers[camera_id] = LiveReader(cam.sub_url, stream, src.open_timeout_seconds,
+                                                           src.read_timeout_seconds)
+            return stream
 
     # runtime camera changes (the API calls these from a worker thread)
     def add_camera(self, cam: CameraConfig) -> None:
@@ -118,6 +143,8 @@ class Vigil:
             await asyncio.sleep(self.cfg.storage.retention_interval_seconds)
 
     def stop(self) -> None:
+        for reader in self._live_readers.values():
+            reader.stop()
         for rec in self.recorders.values():
             rec.request_stop()
         for rec in self.recorders.values():

@@ -11,7 +11,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from vigil import __version__
-from vigil.api import auth, cameras, exports, playback, tags
+from vigil.api import auth, cameras, exports, live, playback, tags
 from vigil.api.deps import current_user, get_vigil
 from vigil.api.schemas import EventOut, Health
 from vigil.catalog.store import now_ms
@@ -81,4 +81,5 @@ def create_app(vigil: Vigil) -> FastAPI:
     app.include_router(tags.router)
     app.include_router(exports.router)
     app.include_router(protected)
+    app.include_router(live.router)
     return app

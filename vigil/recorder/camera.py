@@ -17,6 +17,7 @@ from vigil.config import CameraConfig, SourceSettings
 from vigil.errors import SegmentError, StorageError
 from vigil.log import get_logger
 from vigil.media.fmp4 import scan_segment
+from vigil.media.live import LiveStream
 from vigil.media.segmenter import SegmentWriter, recordable_audio, segment_path
 from vigil.media.source import CameraSource, Lost, Opened
 
@@ -46,6 +47,7 @@ class CameraRecorder:
         source: SourceSettings,
         fsync: bool = True,
         on_storage_error: Callable[[str, str], None] | None = None,
+        live: LiveStream | None = None,
     ) -> None:
         self.camera = camera
         self.storage = storage
@@ -59,6 +61,7 @@ class CameraRecorder:
         )
         self._thread: threading.Thread | None = None
         self._on_storage_error = on_storage_error
+        self.live = live
         self._writer: SegmentWriter | None = None
         self._seg_id = 0
         self._offset: int | None = None  # wall ms minus camera ms, for this connection
@@ -88,6 +91,8 @@ class CameraRecorder:
                 if isinstance(item, Opened):
                     self._on_opened(item)
                 elif isinstance(item, Lost):
+                    if self.live is not None:
+                        self.live.close()
                     self._close_segment()
                     self._set_state("offline", item.error)
                     log.warning("camera_offline", camera=self.camera.id, error=item.error)
@@ -98,6 +103,8 @@ class CameraRecorder:
             raise
         finally:
             self._close_segment()
+            if self.live is not None:
+                self.live.close()
 
     # state
     def _set_state(self, state: str, error: str | None = None) -> None:
@@ -120,6 +127,8 @@ class CameraRecorder:
         self._offset = None
         self._last_dts = None
         self.status.stream = opened.description
+        if self.live is not None:
+            self.live.open(opened.video)
         self._set_state("online")
         log.info("camera_online", camera=self.camera.id, stream=opened.description)
 
@@ -145,6 +154,8 @@ class CameraRecorder:
             if not packet.duration and self._frame_delta:
                 # The last sample of a fragment needs a duration, or segments end one frame short.
                 packet.duration = self._frame_delta
+            if self.live is not None and self.live.subscribers:
+                self.live.feed(packet)  # before the segment writer, which re-stamps the packet
             pts_ms = self._pts_ms(packet)
             self._track_clock(pts_ms)
             if packet.is_keyframe and (
