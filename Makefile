@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench venv clean
+.PHONY: demo test lint bench venv clean browser
+
+# Root installs Debian packages directly; anyone else through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +24,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check vigil tests bench
 	$(BIN)/mypy --strict vigil
 
-test: lint
+# The web UI's end-to-end tests drive Debian's Chromium (no browser download at run time).
+browser:
+	command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium)
+
+test: lint browser
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

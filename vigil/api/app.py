@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from vigil import __version__
-from vigil.api import auth, cameras, exports, live, playback, tags
+from vigil.api import auth, cameras, exports, live, playback, system, tags
 from vigil.api.deps import current_user, get_vigil
 from vigil.api.schemas import EventOut, Health
 from vigil.catalog.store import now_ms
@@ -20,7 +21,7 @@ from vigil.errors import ConfigError, NotFoundError, VigilError
 if TYPE_CHECKING:
     from vigil.app import Vigil
 
-PUBLIC_PATHS = {"/api/health", "/api/auth/login", "/", "/login"}
+PUBLIC_PATHS = {"/api/health", "/api/auth/login", "/api/auth/session", "/", "/login"}
 
 
 def _problem(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -74,8 +75,11 @@ def create_app(vigil: Vigil) -> FastAPI:
         # The page itself holds no data; it logs in and then calls the protected API.
         return (resources.files("vigil.web") / "index.html").read_text()
 
+    # The page's own scripts and styles hold no data: they are part of the login page.
+    app.mount("/web", StaticFiles(directory=str(resources.files("vigil.web"))), name="web")
     app.include_router(auth.public)
     app.include_router(auth.router)
+    app.include_router(system.router)  # before cameras: /api/cameras/test is not a camera id
     app.include_router(cameras.router)
     app.include_router(playback.router)
     app.include_router(tags.router)

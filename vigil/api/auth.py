@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from pydantic import BaseModel
 
 from vigil.api.deps import SESSION_COOKIE, CurrentUser, current_user, get_vigil
 from vigil.api.schemas import LoginRequest, TokenOut, TokenRequest, UserOut
@@ -25,6 +26,20 @@ def login(body: LoginRequest, request: Request, response: Response) -> UserOut:
     response.set_cookie(SESSION_COOKIE, secret, max_age=SESSION_TTL_MS // 1000, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/")
     return UserOut(username=user.username, role=user.role)
+
+
+class SessionOut(BaseModel):
+    user: UserOut | None
+
+
+@public.get("/session", response_model=SessionOut)
+def session(request: Request) -> SessionOut:
+    """Who is logged in (or null): lets the login page start without a 401."""
+    try:
+        user = current_user(request)
+    except HTTPException:
+        return SessionOut(user=None)
+    return SessionOut(user=UserOut(username=user.username, role=user.role))
 
 
 @router.post("/logout", status_code=204)

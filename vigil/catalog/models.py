@@ -92,3 +92,12 @@ class TagModel(Base):
     text: Mapped[str] = mapped_column(Text)
     created_ms: Mapped[int] = mapped_column(BigInteger)
     created_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class SettingModel(Base):
+    """Small run-time state that must survive a restart (the arm switch, for now)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from vigil.catalog.models import CameraModel, EventModel, SegmentModel
+from vigil.catalog.models import CameraModel, EventModel, SegmentModel, SettingModel
 from vigil.errors import ConfigError
 
 
@@ -246,6 +246,29 @@ class Catalog:
         with self.session() as s:
             m = s.get(SegmentModel, seg_id)
             return [(int(a), int(b)) for a, b in (m.keyframes if m else [])]
+
+    # settings
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        with self.session() as s:
+            row = s.get(SettingModel, key)
+            return default if row is None else row.value
+
+    def set_setting(self, key: str, value: Any) -> None:
+        with self.session() as s, s.begin():
+            row = s.get(SettingModel, key)
+            if row is None:
+                s.add(SettingModel(key=key, value=value))
+            else:
+                row.value = value
+
+    def storage_summary(self) -> list[tuple[str, int, int, int, int]]:
+        """(camera, segments, bytes, oldest start, newest end) per camera."""
+        from sqlalchemy import func
+
+        q = select(SegmentModel.camera_id, func.count(), func.coalesce(func.sum(SegmentModel.bytes), 0),
+                   func.min(SegmentModel.start_ms), func.max(SegmentModel.end_ms)).group_by(SegmentModel.camera_id)
+        with self.session() as s:
+            return [(c, int(n), int(b), int(a or 0), int(z or 0)) for c, n, b, a, z in s.execute(q)]
 
     # events
     def add_event(

@@ -1,0 +1,140 @@
+"""The web UI in headless Chromium: live grid, offline and back, playback with sync and speed, tags,
+export, and screenshots of every page for a reviewer (tests/e2e/artifacts/)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+import av
+
+from tests.e2e.conftest import ARTIFACTS, READ_CODE_JS, Site
+from tests.helpers import wait_for
+
+GOP_MS = 2000
+
+
+def code(page: Any, selector: str) -> int:
+    value = page.evaluate(READ_CODE_JS, page.query_selector(selector))
+    assert value, f"no picture in {selector}"
+    return int(value)
+
+
+def advancing(page: Any, selector: str, seconds: float = 1.5) -> bool:
+    t0 = page.eval_on_selector(selector, "v => v.currentTime")
+    time.sleep(seconds)
+    return bool(page.eval_on_selector(selector, "v => v.currentTime") > t0 + 0.3)
+
+
+def test_live_grid_latency_offline_and_back(page: Any, site: Site) -> None:
+    page.click("[data-layout='4']")
+    page.wait_for_function("document.querySelectorAll('.tile[data-state=online] video').length === 4", timeout=15000)
+    for i in range(1, 5):
+        wait_for(lambda i=i: advancing(page, f".tile[data-camera=cam{i}] video", 1.0), 10, what=f"cam{i} playing")
+    latencies = []
+    for _ in range(10):
+        for i in range(1, 5):
+            c = code(page, f".tile[data-camera=cam{i}] video")
+            latencies.append(page.evaluate("Date.now()") - c)
+        time.sleep(0.2)
+    median = statistics.median(latencies)
+    print(f"\nlive view glass-to-glass latency in Chromium: median {median:.0f} ms over {len(latencies)} samples")
+    assert median < 1000
+    page.screenshot(path=str(ARTIFACTS / "live.png"))
+
+    site.sims[1].stop()  # camera 4 goes away
+    t0 = time.monotonic()
+    page.wait_for_selector(".tile[data-camera=cam4][data-state=offline]", timeout=10000)
+    assert time.monotonic() - t0 <= 5.0
+    assert "offline" in page.inner_text(".tile[data-camera=cam4] .placeholder").lower()
+    page.screenshot(path=str(ARTIFACTS / "live-offline.png"))
+    site.sims[1].start()
+    page.wait_for_selector(".tile[data-camera=cam4][data-state=online]", timeout=20000)
+    wait_for(lambda: advancing(page, ".tile[data-camera=cam4] video", 1.0), 15, what="camera 4 playing again")
+
+
+def test_playback_sync_speed_tag_export(page: Any, site: Site) -> None:
+    # Wait until a minute ago is recorded on cam1 and cam2.
+    first = min(s["start_ms"] for s in site.srv.get("/api/cameras/cam1/recordings")["segments"])
+    time.sleep(max(0.0, (first + 65_000) / 1000 - time.time()))
+    at = int(time.time() * 1000) - 60_000
+    page.goto(f"{site.srv.base}/#/playback?at={at}")
+    page.wait_for_function("document.querySelector('.players video')?.readyState >= 2", timeout=15000)
+    page.click("#play")  # pause, to read the exact frame at the asked instant
+    page.wait_for_function("document.querySelector('.players video').paused")
+    shown = code(page, ".players video")
+    print(f"\nplayback at {at}: shows {shown} ({shown - at:+d} ms)")
+    assert abs(shown - at) <= GOP_MS
+
+    page.check("#cams input[value=cam2]")
+    page.wait_for_function("document.querySelectorAll('.players video').length === 2 && "
+                           "[...document.querySelectorAll('.players video')].every(v => v.readyState >= 2)",
+                           timeout=15000)
+    if page.inner_text("#play") == "Play":
+        page.click("#play")
+    time.sleep(20)
+    a, b = code(page, ".players video[data-camera=cam1]"), code(page, ".players video[data-camera=cam2]")
+    print(f"2-channel sync after 20 s: {abs(a - b)} ms apart")
+    assert abs(a - b) <= 500
+    page.screenshot(path=str(ARTIFACTS / "playback.png"))
+
+    page.select_option("#speed", "4")
+    c0, t0 = code(page, ".players video[data-camera=cam1]"), time.monotonic()
+    time.sleep(4)
+    c1, t1 = code(page, ".players video[data-camera=cam1]"), time.monotonic()
+    rate = (c1 - c0) / 1000 / (t1 - t0)
+    print(f"4x speed: {rate:.2f} recorded seconds per second")
+    assert 3.0 <= rate <= 5.0
+    page.select_option("#speed", "1")
+
+    page.click("#play")  # pause, then tag the play head
+    page.wait_for_function("document.querySelector('.players video').paused")
+    tag_at = code(page, ".players video[data-camera=cam1]")
+    page.fill("#tag-text", "e2e tag at the gate")
+    page.click("#tag-add")
+    page.wait_for_selector("#tags a:has-text('e2e tag at the gate')")
+    page.evaluate("document.querySelectorAll('.players video').forEach(v => { v.currentTime = 0; })")
+    link = page.locator("#tags a:has-text('e2e tag at the gate')")
+    tag_ms = link.get_attribute("data-at")
+    link.click()
+    page.wait_for_selector(f"#players[data-seek='{tag_ms}']", timeout=15000)
+    back = code(page, ".players video[data-camera=cam1]")
+    assert abs(back - tag_at) <= GOP_MS, (back, tag_at)
+
+    with page.expect_download() as dl:
+        page.click("#ex-download")
+    path = site.tmp / "download.mp4"
+    dl.value.save_as(path)
+    with av.open(str(path)) as mp4:
+        frames = sum(1 for _ in mp4.decode(video=0))
+    assert frames >= 50  # a minute at 15 fps, less at most one GOP
+
+    folder = site.tmp / "ui-export"
+    page.fill("#ex-folder", str(folder))
+    page.click("#ex-go")
+    page.wait_for_selector("#ex-status:has-text('Saved')", timeout=30000)
+    assert page.eval_on_selector("#ex-progress", "p => p.value") == 100
+    assert list(folder.glob("cam1_*.mp4")) and list(folder.glob("cam2_*.mp4"))
+
+
+def test_pages_events_cameras_settings(page: Any, site: Site) -> None:
+    page.goto(f"{site.srv.base}/#/events")
+    page.wait_for_selector("#ev-rows tr")
+    page.screenshot(path=str(ARTIFACTS / "events.png"))
+    page.goto(f"{site.srv.base}/#/cameras")
+    page.wait_for_selector("#cam-form")
+    page.fill("#c-url", "rtsp://127.0.0.1:9/nothing")
+    page.click("#c-test")
+    page.wait_for_selector("#cam-error:has-text('refused')", timeout=15000)
+    page.fill("#c-url", site.sims[0].url(1))
+    page.click("#c-test")
+    page.wait_for_selector("#cam-preview:not([hidden])", timeout=15000)
+    page.screenshot(path=str(ARTIFACTS / "cameras.png"))
+    page.goto(f"{site.srv.base}/#/settings")
+    page.wait_for_selector("#users li")
+    assert "admin" in page.inner_text("#users")
+    page.screenshot(path=str(ARTIFACTS / "settings.png"))
+    page.click("#arm")
+    page.wait_for_selector("#arm.armed")
+    assert site.srv.get("/api/system/arm")["armed"] is True

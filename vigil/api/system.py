@@ -1,0 +1,124 @@
+"""System routes: the arm switch, storage status, users, and the camera URL test."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+from typing import Any
+
+import av
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from vigil.api.deps import CurrentUser, current_user, get_vigil
+from vigil.catalog.accounts import add_user, list_users
+from vigil.config import check_stream_url
+from vigil.errors import ConfigError
+from vigil.media.snapshot import to_jpeg
+from vigil.media.source import describe_error
+
+router = APIRouter(tags=["system"], dependencies=[Depends(current_user)])
+
+
+class ArmState(BaseModel):
+    armed: bool
+
+
+class StorageCamera(BaseModel):
+    camera: str
+    segments: int
+    bytes: int
+    oldest_ms: int
+    newest_ms: int
+    days_kept: float
+
+
+class StorageStatus(BaseModel):
+    path: str
+    total_bytes: int
+    used_bytes: int
+    free_bytes: int
+    recordings_bytes: int
+    cameras: list[StorageCamera]
+
+
+class UrlTest(BaseModel):
+    url: str = Field(description="rtsp://, http(s):// or a file path")
+
+
+class NewUser(BaseModel):
+    username: str
+    password: str
+    role: str = "viewer"
+
+
+@router.get("/api/system/arm", response_model=ArmState)
+def get_arm(request: Request) -> ArmState:
+    return ArmState(armed=bool(get_vigil(request).catalog.get_setting("armed", False)))
+
+
+@router.put("/api/system/arm", response_model=ArmState)
+def set_arm(body: ArmState, request: Request) -> ArmState:
+    """One-click arm/disarm. Stored now; the alarm system will act on it."""
+    get_vigil(request).catalog.set_setting("armed", body.armed)
+    return body
+
+
+@router.get("/api/storage", response_model=StorageStatus)
+def storage(request: Request) -> StorageStatus:
+    vigil = get_vigil(request)
+    usage = shutil.disk_usage(vigil.storage)
+    rows = vigil.catalog.storage_summary()
+    return StorageStatus(
+        path=str(vigil.storage), total_bytes=usage.total, used_bytes=usage.used, free_bytes=usage.free,
+        recordings_bytes=sum(r[2] for r in rows),
+        cameras=[StorageCamera(camera=c, segments=n, bytes=b, oldest_ms=a, newest_ms=z,
+                               days_kept=round((z - a) / 86_400_000, 2)) for c, n, b, a, z in rows],
+    )
+
+
+@router.get("/api/users", response_model=list[dict[str, Any]])
+def users(request: Request, user: CurrentUser) -> list[dict[str, Any]]:
+    if user.role != "admin":
+        raise HTTPException(403, "only an admin can see users")
+    return [{"username": u.username, "role": u.role} for u in list_users(get_vigil(request).catalog)]
+
+
+@router.post("/api/users", status_code=201)
+def create_user(body: NewUser, request: Request, user: CurrentUser) -> dict[str, str]:
+    if user.role != "admin":
+        raise HTTPException(403, "only an admin can add users")
+    try:
+        add_user(get_vigil(request).catalog, body.username, body.password, body.role)
+    except ConfigError as err:
+        raise HTTPException(422, str(err)) from None
+    return {"username": body.username, "role": body.role}
+
+
+def _grab(url: str, timeout: float) -> bytes:
+    with av.open(url, options={"rtsp_transport": "tcp"} if url.startswith("rtsp") else {},
+                 timeout=(timeout, timeout)) as c:
+        for frame in c.decode(video=0):
+            return to_jpeg(frame.to_ndarray(format="bgr24"), 640)
+    raise ValueError("the stream ended before a picture")
+
+
+class UrlTestResult(BaseModel):
+    ok: bool
+    error: str | None = None
+    snapshot: str | None = Field(default=None, description="data: URL of a JPEG of the first picture")
+
+
+@router.post("/api/cameras/test", response_model=UrlTestResult)
+async def test_url(body: UrlTest, request: Request) -> UrlTestResult:
+    """Try a camera URL: its first picture, or the reason it cannot be read (a result, not an HTTP error)."""
+    try:
+        check_stream_url(body.url)
+    except ValueError as err:
+        return UrlTestResult(ok=False, error=str(err))
+    try:
+        data = await run_in_threadpool(_grab, body.url, get_vigil(request).cfg.source.open_timeout_seconds)
+    except (av.FFmpegError, OSError, ValueError) as err:
+        return UrlTestResult(ok=False, error=describe_error(body.url, err))
+    return UrlTestResult(ok=True, snapshot="data:image/jpeg;base64," + base64.b64encode(data).decode())

@@ -1,0 +1,59 @@
+// The single-page shell: login, navigation, the arm switch.
+import { api, AuthError } from './api.js';
+import { renderLive } from './live.js';
+import { renderPlayback } from './playback.js';
+import { renderCameras, renderEvents, renderSettings } from './pages.js';
+
+const PAGES = { live: renderLive, playback: renderPlayback, events: renderEvents, cameras: renderCameras, settings: renderSettings };
+const $ = (id) => document.getElementById(id);
+let cleanup = null;
+
+function showLogin() {
+  if (cleanup) { cleanup(); cleanup = null; }
+  $('top').hidden = true; $('view').innerHTML = ''; $('login').hidden = false;
+  $('login').querySelector('[name=username]').focus();
+}
+
+async function route() {
+  const [page, query] = (location.hash.slice(2) || 'live').split('?');
+  const render = PAGES[page] || renderLive;
+  if (cleanup) { cleanup(); cleanup = null; }
+  document.querySelectorAll('header nav a').forEach((a) => a.classList.toggle('active', a.dataset.page === page));
+  $('view').innerHTML = '<p class="muted">Loading…</p>';
+  try {
+    cleanup = (await render($('view'), new URLSearchParams(query || ''))) || null;
+  } catch (err) {
+    if (!(err instanceof AuthError)) $('view').innerHTML = `<p class="error">${String(err.message || err)}</p>`;
+  }
+}
+
+async function start() {
+  // Asks without a 401: a login page that starts with a failed request would log a console error.
+  const session = await (await fetch('/api/auth/session', { credentials: 'same-origin' })).json();
+  if (!session.user) { showLogin(); return; }
+  $('who').textContent = `${session.user.username} (${session.user.role})`;
+  $('login').hidden = true; $('top').hidden = false;
+  const arm = await api('/api/system/arm');
+  setArm(arm.armed);
+  route();
+}
+
+function setArm(armed) {
+  $('arm').classList.toggle('armed', armed);
+  $('arm').textContent = armed ? 'Armed' : 'Disarmed';
+  $('arm').dataset.armed = armed ? '1' : '0';
+}
+
+$('arm').onclick = async () => setArm((await api('/api/system/arm', { method: 'PUT', json: { armed: $('arm').dataset.armed !== '1' } })).armed);
+$('logout').onclick = async () => { await fetch('/api/auth/logout', { method: 'POST' }); showLogin(); };
+$('login').onsubmit = async (e) => {
+  e.preventDefault();
+  const f = new FormData(e.target);
+  const r = await fetch('/api/auth/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: f.get('username'), password: f.get('password') }) });
+  if (r.ok) { $('login-error').textContent = ''; e.target.reset(); start(); }
+  else $('login-error').textContent = (await r.json()).detail;
+};
+window.addEventListener('vigil:login', showLogin);
+window.addEventListener('hashchange', () => { if (!$('top').hidden) route(); });
+start();

@@ -1,0 +1,112 @@
+// Events, cameras and settings pages.
+import { api, esc, fmtTime } from './api.js';
+
+export async function renderEvents(view) {
+  const cameras = await api('/api/cameras');
+  view.innerHTML = `<div class="toolbar">
+      <label>Camera <select id="ev-cam"><option value="">all</option>${cameras.map((c) => `<option value="${esc(c.id)}">${esc(c.name)}</option>`).join('')}</select></label>
+      <label>Type <input id="ev-type" placeholder="e.g. disk_error"></label>
+      <button id="ev-go">Filter</button></div>
+    <video id="ev-player" controls muted hidden style="max-width:640px;width:100%"></video>
+    <table><thead><tr><th></th><th>Time</th><th>Camera</th><th>Type</th><th>Message</th></tr></thead><tbody id="ev-rows"></tbody></table>`;
+  const load = async () => {
+    const type = view.querySelector('#ev-type').value.trim();
+    const cam = view.querySelector('#ev-cam').value;
+    let events = await api(`/api/events?limit=200${type ? `&type=${encodeURIComponent(type)}` : ''}`);
+    if (cam) events = events.filter((e) => e.camera_id === cam);
+    view.querySelector('#ev-rows').innerHTML = events.map((e) => `<tr data-camera="${esc(e.camera_id)}" data-start="${e.start_ms}" data-end="${e.end_ms ?? e.start_ms}">
+        <td>${e.camera_id ? `<img class="thumb" loading="lazy" alt="" src="/api/cameras/${encodeURIComponent(e.camera_id)}/snapshot.jpg?at=${e.start_ms}&width=160" onerror="this.style.visibility='hidden'">` : ''}</td>
+        <td>${fmtTime(e.start_ms)}</td><td>${esc(e.camera_id ?? '—')}</td><td>${esc(e.type)}</td><td>${esc(e.message)}</td></tr>`).join('')
+      || '<tr><td colspan="5" class="muted">No events. Alarms and analytics will fill this page.</td></tr>';
+    view.querySelectorAll('#ev-rows tr[data-start]').forEach((tr) => {
+      tr.onclick = () => {
+        if (!tr.dataset.camera) return;
+        const p = view.querySelector('#ev-player');
+        p.hidden = false;
+        p.src = `/api/cameras/${encodeURIComponent(tr.dataset.camera)}/playback.mp4?start=${Number(tr.dataset.start) - 5000}&end=${Number(tr.dataset.end) + 5000}`;
+        p.play().catch(() => {});
+      };
+    });
+  };
+  view.querySelector('#ev-go').onclick = load;
+  await load();
+}
+
+export async function renderCameras(view) {
+  const draw = async () => {
+    const cameras = await api('/api/cameras');
+    view.innerHTML = `<div class="panel"><table><thead><tr><th>Id</th><th>Name</th><th>URL</th><th>State</th><th>Source</th><th></th></tr></thead><tbody>
+      ${cameras.map((c) => `<tr><td>${esc(c.id)}</td><td>${esc(c.name)}</td><td class="muted">${esc(c.url)}</td>
+        <td>${esc(c.state)}${c.last_error ? ` <span class="muted">${esc(c.last_error)}</span>` : ''}</td><td>${esc(c.source)}</td>
+        <td>${c.source === 'api' ? `<button data-edit="${esc(c.id)}">Edit</button> <button data-del="${esc(c.id)}">Remove</button>` : '<span class="muted">in vigil.yml</span>'}</td></tr>`).join('')}
+      </tbody></table></div>
+      <div class="panel"><h3 id="cam-form-title">Add a camera</h3><form id="cam-form" class="form">
+        <label for="c-id">Id</label><input id="c-id" required pattern="[a-z0-9][a-z0-9_-]*">
+        <label for="c-name">Name</label><input id="c-name">
+        <label for="c-url">Main stream URL</label><input id="c-url" required placeholder="rtsp://user:pass@192.168.1.20:554/stream1">
+        <label for="c-sub">Sub-stream URL</label><input id="c-sub" placeholder="optional">
+        <label for="c-seg">Segment seconds</label><input id="c-seg" type="number" value="60" min="2">
+        <label for="c-days">Keep days</label><input id="c-days" type="number" min="0" step="0.5" placeholder="no limit">
+        <label for="c-gb">Quota GB</label><input id="c-gb" type="number" min="0" step="0.1" placeholder="no limit">
+        <label for="c-enabled">Enabled</label><input id="c-enabled" type="checkbox" checked>
+        <span></span><span><button type="button" id="c-test">Test URL</button> <button type="submit">Save</button></span>
+      </form><p class="error" id="cam-error" role="alert"></p><img id="cam-preview" alt="" hidden style="max-width:320px"></div>`;
+    const $ = (s) => view.querySelector(s);
+    let editing = null;
+    view.querySelectorAll('[data-del]').forEach((b) => { b.onclick = async () => { if (confirm(`Remove ${b.dataset.del}? Its recordings stay until retention removes them.`)) { await api(`/api/cameras/${encodeURIComponent(b.dataset.del)}`, { method: 'DELETE' }); draw(); } }; });
+    view.querySelectorAll('[data-edit]').forEach((b) => {
+      b.onclick = () => {
+        const c = cameras.find((x) => x.id === b.dataset.edit);
+        editing = c.id; $('#cam-form-title').textContent = `Edit ${c.id}`;
+        $('#c-id').value = c.id; $('#c-id').disabled = true; $('#c-name').value = c.name; $('#c-url').value = c.url;
+        $('#c-sub').value = c.sub_url || ''; $('#c-enabled').checked = c.enabled;
+      };
+    });
+    $('#c-test').onclick = async () => {
+      $('#cam-error').textContent = 'Connecting…'; $('#cam-preview').hidden = true;
+      try {
+        const r = await api('/api/cameras/test', { method: 'POST', json: { url: $('#c-url').value } });
+        if (r.ok) { $('#cam-preview').src = r.snapshot; $('#cam-preview').hidden = false; $('#cam-error').textContent = ''; }
+        else $('#cam-error').textContent = r.error;
+      } catch (err) { $('#cam-error').textContent = String(err.message || err); }
+    };
+    $('#cam-form').onsubmit = async (e) => {
+      e.preventDefault();
+      const num = (s) => (view.querySelector(s).value === '' ? null : Number(view.querySelector(s).value));
+      const body = { id: $('#c-id').value, name: $('#c-name').value, url: $('#c-url').value, sub_url: $('#c-sub').value || null,
+        enabled: $('#c-enabled').checked, record: { segment_seconds: num('#c-seg') ?? 60, max_days: num('#c-days') || null, max_gb: num('#c-gb') || null } };
+      try {
+        await api(editing ? `/api/cameras/${encodeURIComponent(editing)}` : '/api/cameras', { method: editing ? 'PUT' : 'POST', json: body });
+        draw();
+      } catch (err) { $('#cam-error').textContent = String(err.message || err); }
+    };
+  };
+  await draw();
+}
+
+export async function renderSettings(view) {
+  const s = await api('/api/storage');
+  const gb = (b) => (b / 1e9).toFixed(1) + ' GB';
+  view.innerHTML = `<div class="panel"><h3>Storage</h3>
+      <p>${esc(s.path)}: ${gb(s.used_bytes)} used of ${gb(s.total_bytes)}, <strong>${gb(s.free_bytes)} free</strong>; recordings ${gb(s.recordings_bytes)}.</p>
+      <table><thead><tr><th>Camera</th><th>Segments</th><th>Size</th><th>Oldest</th><th>Days kept</th></tr></thead><tbody>
+      ${s.cameras.map((c) => `<tr><td>${esc(c.camera)}</td><td>${c.segments}</td><td>${gb(c.bytes)}</td><td>${fmtTime(c.oldest_ms)}</td><td>${c.days_kept}</td></tr>`).join('')}</tbody></table></div>
+    <div class="panel"><h3>Users</h3><ul id="users"></ul>
+      <form id="user-form" class="toolbar"><input id="u-name" placeholder="user name" required><input id="u-pass" type="password" placeholder="password (8+)" required>
+        <select id="u-role"><option>viewer</option><option>operator</option><option>admin</option></select><button>Add user</button></form>
+      <p class="error" id="user-error"></p></div>`;
+  const loadUsers = async () => {
+    try {
+      const users = await api('/api/users');
+      view.querySelector('#users').innerHTML = users.map((u) => `<li>${esc(u.username)} <span class="muted">${esc(u.role)}</span></li>`).join('');
+    } catch (err) { view.querySelector('#users').innerHTML = `<li class="muted">${esc(err.message)}</li>`; }
+  };
+  view.querySelector('#user-form').onsubmit = async (e) => {
+    e.preventDefault();
+    try {
+      await api('/api/users', { method: 'POST', json: { username: view.querySelector('#u-name').value, password: view.querySelector('#u-pass').value, role: view.querySelector('#u-role').value } });
+      e.target.reset(); view.querySelector('#user-error').textContent = ''; loadUsers();
+    } catch (err) { view.querySelector('#user-error').textContent = err.message; }
+  };
+  await loadUsers();
+}

@@ -1,0 +1,197 @@
+// Playback: up to 4 cameras on one clock, a zoomable 24-hour timeline per camera, tags and export.
+import { api, el, enableZoom, esc, fmtTime } from './api.js';
+
+const DAY = 86_400_000;
+const CHUNK = 3_600_000; // each <video> plays an hour-long MP4 built from the recorded fragments
+const FPS_STEP = 1 / 25;
+
+// A <video> bound to one camera; knows the wall time of its first frame.
+class Channel {
+  constructor(cameraId, video) { Object.assign(this, { cameraId, video, startMs: 0, endMs: 0 }); }
+  async load(wall) {
+    const url = `/api/cameras/${encodeURIComponent(this.cameraId)}/playback.mp4?start=${Math.floor(wall)}&end=${Math.floor(wall + CHUNK)}`;
+    const r = await fetch(url, { headers: { Range: 'bytes=0-0' }, credentials: 'same-origin' });
+    if (!r.ok) { this.startMs = 0; this.video.removeAttribute('src'); this.video.load(); return false; }
+    this.startMs = Number(r.headers.get('X-Start-Ms'));
+    this.endMs = wall + CHUNK;
+    this.video.src = url;
+    await new Promise((ok) => { this.video.addEventListener('loadedmetadata', ok, { once: true }); setTimeout(ok, 5000); });
+    const seeked = new Promise((ok) => { this.video.addEventListener('seeked', ok, { once: true }); setTimeout(ok, 5000); });
+    this.video.currentTime = Math.max(0, (wall - this.startMs) / 1000);
+    await seeked;
+    return true;
+  }
+  get wall() { return this.startMs + this.video.currentTime * 1000; }
+}
+
+function drawTimeline(canvas, tl, view, head) {
+  const ctx = canvas.getContext('2d');
+  const w = canvas.width = canvas.clientWidth * devicePixelRatio, h = canvas.height = canvas.clientHeight * devicePixelRatio;
+  const x = (t) => ((t - view.start) / (view.end - view.start)) * w;
+  ctx.fillStyle = '#181b22'; ctx.fillRect(0, 0, w, h);
+  ctx.fillStyle = '#2f6f4f';
+  for (const r of tl.ranges) ctx.fillRect(x(r.start_ms), h * 0.3, Math.max(1, x(r.end_ms) - x(r.start_ms)), h * 0.5);
+  ctx.fillStyle = '#e5484d';
+  for (const e of tl.events) ctx.fillRect(x(e.start_ms), 0, 2, h * 0.3);
+  ctx.fillStyle = '#9aa3b2'; ctx.font = `${10 * devicePixelRatio}px system-ui`;
+  const step = [60e3, 300e3, 900e3, 3600e3, 3 * 3600e3].find((s) => (view.end - view.start) / s < 12) || 3 * 3600e3;
+  for (let t = Math.ceil(view.start / step) * step; t < view.end; t += step) {
+    ctx.fillRect(x(t), h * 0.8, 1, h * 0.2);
+    ctx.fillText(new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }), x(t) + 2, h * 0.98);
+  }
+  if (head) { ctx.fillStyle = '#4c8dff'; ctx.fillRect(x(head) - 1, 0, 3 * devicePixelRatio, h); }
+}
+
+export async function renderPlayback(view, params) {
+  const cameras = await api('/api/cameras');
+  const today = new Date(); today.setHours(0, 0, 0, 0);
+  view.innerHTML = `
+    <div class="toolbar">
+      <label>Day <input type="date" id="day"></label>
+      <span id="cams">${cameras.map((c, i) => `<label><input type="checkbox" value="${esc(c.id)}" ${i === 0 ? 'checked' : ''}> ${esc(c.name)}</label>`).join(' ')}</span>
+      <label>Time <input type="time" id="at" step="1"></label><button id="go">Go</button>
+    </div>
+    <div class="toolbar">
+      <button id="play">Pause</button>
+      <button id="back" title="Previous frame">◀︎|</button><button id="fwd" title="Next frame">|▶︎</button>
+      <label>Speed <select id="speed">${[0.25, 0.5, 1, 2, 4, 8, 16].map((s) => `<option ${s === 1 ? 'selected' : ''} value="${s}">${s}×</option>`).join('')}</select></label>
+      <span id="clock" class="muted"></span>
+    </div>
+    <div id="timelines"></div>
+    <div class="players" id="players"></div>
+    <div class="panel"><div class="toolbar"><input id="tag-text" placeholder="Tag text"><button id="tag-add">Tag at play head</button></div>
+      <ul id="tags"></ul></div>
+    <div class="panel"><div class="toolbar"><strong>Export</strong>
+      <label>From <input type="datetime-local" id="ex-from" step="1"></label><label>To <input type="datetime-local" id="ex-to" step="1"></label>
+      <a id="ex-download" href="#" download>Download MP4</a>
+      <input id="ex-folder" placeholder="/media/usb0/exports"><button id="ex-go">Export to folder</button>
+      <progress id="ex-progress" max="100" value="0" hidden></progress><span id="ex-status" class="muted"></span></div></div>`;
+  const $ = (s) => view.querySelector(s);
+  const dayInput = $('#day');
+  const dayStart = params.get('at') ? new Date(Number(params.get('at'))) : new Date(Date.now() - 60_000);
+  dayInput.valueAsDate = new Date(Date.UTC(dayStart.getFullYear(), dayStart.getMonth(), dayStart.getDate()));
+  let channels = [], timer = null, head = params.get('at') ? Number(params.get('at')) : Date.now() - 60_000;
+  let tlView = { start: 0, end: 0 }, timelines = {};
+  const local = (ms) => { const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60000); return d.toISOString().slice(0, 19); };
+  const fromLocal = (s) => new Date(s).getTime();
+  const selected = () => [...view.querySelectorAll('#cams input:checked')].map((i) => i.value).slice(0, 4);
+  const dayBounds = () => { const d = new Date(dayInput.value + 'T00:00:00'); return [d.getTime(), d.getTime() + DAY]; };
+  const master = () => channels.find((c) => c.startMs) || null;
+
+  async function loadTimelines() {
+    const [s, e] = dayBounds();
+    if (!(tlView.start >= s && tlView.end <= e)) tlView = { start: s, end: e };
+    $('#timelines').innerHTML = '';
+    for (const id of selected()) {
+      timelines[id] = await api(`/api/cameras/${encodeURIComponent(id)}/timeline?start=${s}&end=${e}`);
+      const row = el(`<div><span class="tl-label">${esc(id)}</span><canvas class="timeline" data-camera="${esc(id)}"></canvas></div>`);
+      $('#timelines').append(row);
+      const canvas = row.querySelector('canvas');
+      canvas.onclick = (ev) => {
+        const r = canvas.getBoundingClientRect();
+        seek(tlView.start + ((ev.clientX - r.left) / r.width) * (tlView.end - tlView.start));
+      };
+      canvas.addEventListener('wheel', (ev) => {
+        ev.preventDefault();
+        const r = canvas.getBoundingClientRect();
+        const at = tlView.start + ((ev.clientX - r.left) / r.width) * (tlView.end - tlView.start);
+        const span = Math.min(DAY, Math.max(10 * 60_000, (tlView.end - tlView.start) * (ev.deltaY < 0 ? 0.7 : 1.4)));
+        tlView = { start: at - ((at - tlView.start) / (tlView.end - tlView.start)) * span, end: 0 };
+        tlView.end = tlView.start + span; redraw();
+      }, { passive: false });
+    }
+    redraw();
+  }
+  function redraw() {
+    for (const c of view.querySelectorAll('canvas.timeline')) drawTimeline(c, timelines[c.dataset.camera] || { ranges: [], events: [] }, tlView, head);
+    $('#clock').textContent = head ? fmtTime(head) : '';
+  }
+
+  async function seek(wall) {
+    head = wall;
+    const speed = Number($('#speed').value);
+    await Promise.all(channels.map((c) => c.load(wall)));
+    for (const c of channels) { c.video.playbackRate = speed; if ($('#play').textContent === 'Pause') c.video.play().catch(() => {}); }
+    $('#ex-from').value = local(wall); $('#ex-to').value = local(wall + 60_000); updateDownload();
+    $('#players').dataset.seek = String(Math.round(wall)); // the instant shown, for scripts and tests
+    redraw();
+  }
+
+  function sync() {
+    // One clock drives all: the first playing channel; the others follow it.
+    const m = master();
+    if (!m) return;
+    head = m.wall;
+    for (const c of channels) {
+      if (c === m || !c.startMs) continue;
+      const target = (head - c.startMs) / 1000;
+      if (Math.abs(c.video.currentTime - target) > 0.15) c.video.currentTime = target;
+      if (c.video.paused !== m.video.paused) (m.video.paused ? c.video.pause() : c.video.play().catch(() => {}));
+    }
+    if (m.endMs && head > m.endMs - 2000) seek(head);
+    redraw();
+  }
+
+  function setup() {
+    channels.forEach((c) => { c.video.pause(); c.video.removeAttribute('src'); c.video.load(); });
+    $('#players').innerHTML = '';
+    channels = selected().map((id) => {
+      const box = el(`<div class="tile"><div class="bar"><span>${esc(id)}</span></div><video muted playsinline data-camera="${esc(id)}"></video></div>`);
+      $('#players').append(box);
+      enableZoom(box, box.querySelector('video'));
+      return new Channel(id, box.querySelector('video'));
+    });
+  }
+
+  async function loadTags() {
+    const [s, e] = dayBounds();
+    const tags = await api(`/api/tags?start=${s}&end=${e}`);
+    $('#tags').innerHTML = tags.map((t) => `<li><a href="#" data-at="${t.start_ms}" data-camera="${esc(t.camera_id)}">${fmtTime(t.start_ms)} — ${esc(t.camera_id)}: ${esc(t.text)}</a></li>`).join('') || '<li class="muted">No tags this day</li>';
+    view.querySelectorAll('#tags a').forEach((a) => { a.onclick = (ev) => { ev.preventDefault(); seek(Number(a.dataset.at)); }; });
+  }
+
+  function updateDownload() {
+    const cam = selected()[0];
+    if (!cam) return;
+    $('#ex-download').href = `/api/cameras/${encodeURIComponent(cam)}/playback.mp4?start=${fromLocal($('#ex-from').value)}&end=${fromLocal($('#ex-to').value)}`;
+  }
+
+  $('#go').onclick = () => { const [s] = dayBounds(); const [hh, mm, ss] = ($('#at').value || '00:00:00').split(':').map(Number); seek(s + ((hh * 60 + mm) * 60 + (ss || 0)) * 1000); };
+  $('#play').onclick = () => {
+    const m = master(); if (!m) return;
+    const pause = !m.video.paused;
+    channels.forEach((c) => (pause ? c.video.pause() : c.video.play().catch(() => {})));
+    $('#play').textContent = pause ? 'Play' : 'Pause';
+  };
+  const step = (d) => { channels.forEach((c) => { c.video.pause(); c.video.currentTime = Math.max(0, c.video.currentTime + d); }); $('#play').textContent = 'Play'; };
+  $('#back').onclick = () => step(-FPS_STEP); $('#fwd').onclick = () => step(FPS_STEP);
+  $('#speed').onchange = () => channels.forEach((c) => { c.video.playbackRate = Number($('#speed').value); });
+  view.querySelectorAll('#cams input').forEach((i) => { i.onchange = async () => { setup(); await loadTimelines(); seek(head); }; });
+  dayInput.onchange = async () => { await loadTimelines(); loadTags(); };
+  $('#tag-add').onclick = async () => {
+    const cam = master()?.cameraId || selected()[0];
+    if (!cam) return;
+    await api('/api/tags', { method: 'POST', json: { camera: cam, at: String(Math.round(head)), text: $('#tag-text').value || 'tag' } });
+    $('#tag-text').value = ''; loadTags();
+  };
+  $('#ex-from').onchange = updateDownload; $('#ex-to').onchange = updateDownload;
+  $('#ex-go').onclick = async () => {
+    $('#ex-status').textContent = ''; $('#ex-progress').hidden = false; $('#ex-progress').value = 0;
+    try {
+      let job = await api('/api/exports', { method: 'POST', json: { cameras: selected(), start: String(fromLocal($('#ex-from').value)), end: String(fromLocal($('#ex-to').value)), target: { type: 'folder', path: $('#ex-folder').value } } });
+      while (job.status === 'queued' || job.status === 'running') {
+        $('#ex-progress').value = job.percent; await new Promise((r) => setTimeout(r, 300));
+        job = await api(`/api/exports/${job.id}`);
+      }
+      $('#ex-progress').value = job.percent;
+      $('#ex-status').textContent = job.status === 'done' ? `Saved ${job.files.join(', ')}` : `Failed: ${job.error}`;
+    } catch (err) { $('#ex-status').textContent = String(err.message || err); }
+  };
+
+  setup();
+  await loadTimelines();
+  await loadTags();
+  await seek(head);
+  timer = setInterval(sync, 250);
+  return () => { clearInterval(timer); channels.forEach((c) => { c.video.pause(); c.video.removeAttribute('src'); }); };
+}
