@@ -31,10 +31,11 @@ browser:
 test: lint browser
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) browser
 	command -v ffmpeg >/dev/null || (apt-get update -qq && apt-get install -y -qq ffmpeg)
 	$(BIN)/python bench/record.py --streams 4 --seconds 60
 	$(BIN)/python bench/playback.py --samples 50
+	$(BIN)/python bench/live_latency.py --seconds 30 --viewers 4
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

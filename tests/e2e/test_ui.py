@@ -138,3 +138,11 @@ def test_pages_events_cameras_settings(page: Any, site: Site) -> None:
     page.click("#arm")
     page.wait_for_selector("#arm.armed")
     assert site.srv.get("/api/system/arm")["armed"] is True
+    # On a phone screen the live tiles stack in one column.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{site.srv.base}/#/live")
+    page.wait_for_selector(".tile[data-state=online]", timeout=15000)
+    boxes = [t.bounding_box() for t in page.query_selector_all(".tile")]
+    assert all(b is not None and b["width"] <= 390 for b in boxes)
+    assert len({round(b["x"]) for b in boxes if b}) == 1
+    page.screenshot(path=str(ARTIFACTS / "live-phone.png"), full_page=True)

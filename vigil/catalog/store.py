@@ -299,10 +299,17 @@ class Catalog:
                 for r in s.scalars(q)
             ]
 
-    def events(self, type_: str | None = None, limit: int = 100) -> list[EventRow]:
+    def events(self, type_: str | None = None, limit: int = 100, camera_id: str | None = None,
+               start_ms: int | None = None, end_ms: int | None = None) -> list[EventRow]:
         q = select(EventModel)
         if type_:
             q = q.where(EventModel.type == type_)
+        if camera_id:
+            q = q.where(EventModel.camera_id == camera_id)
+        if start_ms is not None:
+            q = q.where(EventModel.start_ms >= start_ms)
+        if end_ms is not None:
+            q = q.where(EventModel.start_ms <= end_ms)
         with self.session() as s:
             rows = s.scalars(q.order_by(EventModel.start_ms.desc()).limit(limit)).all()
             return [

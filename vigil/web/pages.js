@@ -6,14 +6,20 @@ export async function renderEvents(view) {
   view.innerHTML = `<div class="toolbar">
       <label>Camera <select id="ev-cam"><option value="">all</option>${cameras.map((c) => `<option value="${esc(c.id)}">${esc(c.name)}</option>`).join('')}</select></label>
       <label>Type <input id="ev-type" placeholder="e.g. disk_error"></label>
+      <label>From <input id="ev-from" type="datetime-local"></label><label>To <input id="ev-to" type="datetime-local"></label>
       <button id="ev-go">Filter</button></div>
     <video id="ev-player" controls muted hidden style="max-width:640px;width:100%"></video>
     <table><thead><tr><th></th><th>Time</th><th>Camera</th><th>Type</th><th>Message</th></tr></thead><tbody id="ev-rows"></tbody></table>`;
   const load = async () => {
     const type = view.querySelector('#ev-type').value.trim();
     const cam = view.querySelector('#ev-cam').value;
-    let events = await api(`/api/events?limit=200${type ? `&type=${encodeURIComponent(type)}` : ''}`);
-    if (cam) events = events.filter((e) => e.camera_id === cam);
+    const q = new URLSearchParams({ limit: '200' });
+    if (type) q.set('type', type);
+    if (cam) q.set('camera', cam);
+    const from = view.querySelector('#ev-from').value, to = view.querySelector('#ev-to').value;
+    if (from) q.set('start', String(new Date(from).getTime()));
+    if (to) q.set('end', String(new Date(to).getTime()));
+    const events = await api(`/api/events?${q}`);
     view.querySelector('#ev-rows').innerHTML = events.map((e) => `<tr data-camera="${esc(e.camera_id)}" data-start="${e.start_ms}" data-end="${e.end_ms ?? e.start_ms}">
         <td>${e.camera_id ? `<img class="thumb" loading="lazy" alt="" src="/api/cameras/${encodeURIComponent(e.camera_id)}/snapshot.jpg?at=${e.start_ms}&width=160" onerror="this.style.visibility='hidden'">` : ''}</td>
         <td>${fmtTime(e.start_ms)}</td><td>${esc(e.camera_id ?? '—')}</td><td>${esc(e.type)}</td><td>${esc(e.message)}</td></tr>`).join('')

@@ -87,10 +87,12 @@ export async function renderPlayback(view, params) {
       const row = el(`<div><span class="tl-label">${esc(id)}</span><canvas class="timeline" data-camera="${esc(id)}"></canvas></div>`);
       $('#timelines').append(row);
       const canvas = row.querySelector('canvas');
-      canvas.onclick = (ev) => {
-        const r = canvas.getBoundingClientRect();
-        seek(tlView.start + ((ev.clientX - r.left) / r.width) * (tlView.end - tlView.start));
-      };
+      // Click or drag along the timeline to seek: the play head follows the pointer, video loads on release.
+      const at = (ev) => { const r = canvas.getBoundingClientRect(); return tlView.start + ((ev.clientX - r.left) / r.width) * (tlView.end - tlView.start); };
+      let dragging = false;
+      canvas.onpointerdown = (ev) => { dragging = true; canvas.setPointerCapture(ev.pointerId); head = at(ev); redraw(); };
+      canvas.onpointermove = (ev) => { if (dragging) { head = at(ev); redraw(); } };
+      canvas.onpointerup = (ev) => { if (dragging) { dragging = false; seek(at(ev)); } };
       canvas.addEventListener('wheel', (ev) => {
         ev.preventDefault();
         const r = canvas.getBoundingClientRect();
