@@ -145,4 +145,6 @@ def test_pages_events_cameras_settings(page: Any, site: Site) -> None:
     boxes = [t.bounding_box() for t in page.query_selector_all(".tile")]
     assert all(b is not None and b["width"] <= 390 for b in boxes)
     assert len({round(b["x"]) for b in boxes if b}) == 1
+    page.wait_for_function("[...document.querySelectorAll('.tile video')].every(v => v.readyState >= 2)",
+                           timeout=15000)
     page.screenshot(path=str(ARTIFACTS / "live-phone.png"), full_page=True)
