@@ -29,8 +29,8 @@ function drawTimeline(canvas, tl, view, head) {
   const w = canvas.width = canvas.clientWidth * devicePixelRatio, h = canvas.height = canvas.clientHeight * devicePixelRatio;
   const x = (t) => ((t - view.start) / (view.end - view.start)) * w;
   ctx.fillStyle = '#181b22'; ctx.fillRect(0, 0, w, h);
-  ctx.fillStyle = '#2f6f4f';
-  for (const r of tl.ranges) ctx.fillRect(x(r.start_ms), h * 0.3, Math.max(1, x(r.end_ms) - x(r.start_ms)), h * 0.5);
+  ctx.fillStyle = '#3f9f6f';
+  for (const r of tl.ranges) ctx.fillRect(x(r.start_ms), h * 0.3, Math.max(2 * devicePixelRatio, x(r.end_ms) - x(r.start_ms)), h * 0.5);
   ctx.fillStyle = '#e5484d';
   for (const e of tl.events) ctx.fillRect(x(e.start_ms), 0, 2, h * 0.3);
   ctx.fillStyle = '#9aa3b2'; ctx.font = `${10 * devicePixelRatio}px system-ui`;
