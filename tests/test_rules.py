@@ -1,0 +1,75 @@
+"""Perimeter rules on scripted tracks: tripwire direction and class filter, intrusion enter/loiter/exit, SMD."""
+
+from __future__ import annotations
+
+import pytest
+
+from vigil.analytics.rules import Rule, RuleEngine, Target
+
+# A vertical line down the middle of the picture, drawn top to bottom: side A is the picture's left (x < 0.5).
+LINE = ((0.5, 0.0), (0.5, 1.0))
+ZONE = ((0.6, 0.5), (0.9, 0.5), (0.9, 0.95), (0.6, 0.95))
+
+
+def walk(engine: RuleEngine, label: str, xs: list[float], track: int = 1, y: float = 0.8, t0: int = 0,
+         step_ms: int = 200, h: float = 0.3) -> list:  # type: ignore[type-arg]
+    out = []
+    for i, x in enumerate(xs):
+        out += engine.update(t0 + i * step_ms, [Target(track, label, (x - 0.05, y - h, x + 0.05, y))])
+    return out
+
+
+def test_tripwire_direction_and_once_per_crossing() -> None:
+    a_to_b = Rule("gate", "tripwire", LINE, direction="a_to_b")
+    fired = walk(RuleEngine([a_to_b]), "person", [0.2, 0.3, 0.4, 0.55, 0.6, 0.7])
+    assert [(f.event, f.direction, f.track_id) for f in fired] == [("cross", "a_to_b", 1)]
+    # The other way on an A→B rule: nothing.
+    assert walk(RuleEngine([a_to_b]), "person", [0.8, 0.6, 0.4, 0.3]) == []
+    # Jitter across the line fires once, not at every wobble.
+    jitter = walk(RuleEngine([a_to_b]), "person", [0.3, 0.55, 0.45, 0.55, 0.45, 0.6])
+    assert len(jitter) == 1
+
+
+def test_tripwire_class_filter_and_min_size() -> None:
+    humans_only = Rule("gate", "tripwire", LINE, targets="human", min_height=0.1)
+    assert walk(RuleEngine([humans_only]), "car", [0.8, 0.3]) == []
+    assert walk(RuleEngine([humans_only]), "person", [0.8, 0.3], h=0.05) == []  # too small: far-away noise
+    assert len(walk(RuleEngine([humans_only]), "person", [0.8, 0.3])) == 1
+    vehicles = Rule("road", "tripwire", LINE, targets="vehicle")
+    assert [f.label for f in walk(RuleEngine([vehicles]), "truck", [0.8, 0.3])] == ["truck"]
+
+
+def test_intrusion_enter_loiter_exit() -> None:
+    zone = Rule("yard", "intrusion", ZONE, loiter_seconds=10)
+    engine = RuleEngine([zone])
+    path = [0.3, 0.5, 0.7] + [0.75] * 60 + [0.95]  # 200 ms steps: 12 s inside
+    fired = walk(engine, "person", path)
+    assert [f.event for f in fired] == ["enter", "loiter", "exit"]
+    loiter = fired[1]
+    assert loiter.dwell_ms is not None and loiter.dwell_ms >= 10_000
+    assert fired[2].dwell_ms is not None and fired[2].dwell_ms >= loiter.dwell_ms
+
+
+def test_intrusion_appear_inside_and_event_choice() -> None:
+    only_enter = Rule("yard", "intrusion", ZONE, on=frozenset({"enter"}))
+    assert walk(RuleEngine([only_enter]), "person", [0.7, 0.75]) == []  # appeared inside, not entered
+    appear = Rule("yard", "intrusion", ZONE, on=frozenset({"appear"}))
+    assert [f.event for f in walk(RuleEngine([appear]), "person", [0.7, 0.75])] == ["appear"]
+
+
+def test_smd_fires_once_per_moving_target_of_the_class() -> None:
+    smd = Rule("smd", "smd", targets="both")
+    engine = RuleEngine([smd])
+    fired = walk(engine, "person", [0.1, 0.2, 0.3, 0.4])
+    fired += walk(engine, "cat", [0.1, 0.2, 0.3], track=2)
+    fired += walk(engine, "car", [0.1, 0.2], track=3)
+    assert [(f.track_id, f.label) for f in fired] == [(1, "person"), (3, "car")]
+
+
+def test_rule_validation() -> None:
+    with pytest.raises(ValueError, match="at most 10"):
+        RuleEngine([Rule(str(i), "smd") for i in range(11)])
+    with pytest.raises(ValueError, match="2 points"):
+        RuleEngine([Rule("x", "tripwire", ((0.1, 0.1),))])
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        RuleEngine([Rule("x", "intrusion", ((0, 0), (2, 0), (0, 1)))])

@@ -1,0 +1,1 @@
+"""Analytics: pure computation on frames and tracks (no I/O)."""

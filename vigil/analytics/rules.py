@@ -1,0 +1,154 @@
+"""Perimeter and smart-motion rules over tracked targets (pure logic, no I/O).
+
+A `RuleEngine` takes, frame after frame, the tracked targets of one camera and returns the firings:
+- tripwire: a polyline crossed in a direction (a_to_b, b_to_a or both). Side A is on the right hand of
+  someone walking the line from its first point to its last, as drawn on the picture (for a line drawn top to
+  bottom, side A is the picture's left); a target fires once per rule and direction.
+- intrusion: a polygon; enter, exit, appear (first seen inside) and loiter (inside for N seconds).
+- smd: "smart motion": a moving target of the wanted class, once per target.
+Targets are filtered by class (human / vehicle / both) and by a minimum height, which drops far-away noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from vigil.analytics.geometry import Box, Point, anchor, inside, segments_cross, side
+
+HUMAN = frozenset({"person"})
+VEHICLE = frozenset({"car", "truck", "bus", "motorcycle", "bicycle"})
+TARGETS = {"human": HUMAN, "vehicle": VEHICLE, "both": HUMAN | VEHICLE}
+MAX_RULES_PER_CAMERA = 10
+
+
+@dataclass(frozen=True)
+class Target:
+    track_id: int
+    label: str
+    box: Box
+    score: float = 1.0
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    kind: Literal["tripwire", "intrusion", "smd"]
+    points: tuple[Point, ...] = ()
+    targets: Literal["human", "vehicle", "both"] = "human"
+    direction: Literal["a_to_b", "b_to_a", "both"] = "both"
+    on: frozenset[str] = frozenset({"enter", "exit", "appear", "loiter"})
+    loiter_seconds: float = 10.0
+    min_height: float = 0.0  # fraction of the picture height
+    enabled: bool = True
+
+    def wants(self, t: Target) -> bool:
+        return t.label in TARGETS[self.targets] and (t.box[3] - t.box[1]) >= self.min_height
+
+
+@dataclass(frozen=True)
+class Firing:
+    rule_id: str
+    kind: str  # tripwire | intrusion | smd
+    event: str  # cross | enter | exit | appear | loiter | motion
+    track_id: int
+    label: str
+    t_ms: int
+    box: Box
+    score: float
+    direction: str | None = None
+    dwell_ms: int | None = None
+
+
+@dataclass
+class _TrackMemory:
+    last: Point
+    inside: dict[str, bool] = field(default_factory=dict)
+    entered_ms: dict[str, int] = field(default_factory=dict)
+    fired: set[tuple[str, str]] = field(default_factory=set)
+    seen_ms: int = 0
+
+
+def validate(rules: Sequence[Rule]) -> None:
+    if len(rules) > MAX_RULES_PER_CAMERA:
+        raise ValueError(f"a camera takes at most {MAX_RULES_PER_CAMERA} rules ({len(rules)} given)")
+    for r in rules:
+        if r.kind == "tripwire" and len(r.points) < 2:
+            raise ValueError(f"rule {r.id!r}: a tripwire needs at least 2 points")
+        if r.kind == "intrusion" and len(r.points) < 3:
+            raise ValueError(f"rule {r.id!r}: an intrusion zone needs at least 3 points")
+        if any(not (0 <= x <= 1 and 0 <= y <= 1) for x, y in r.points):
+            raise ValueError(f"rule {r.id!r}: points are fractions of the picture, between 0 and 1")
+
+
+class RuleEngine:
+    def __init__(self, rules: Sequence[Rule], forget_after_ms: int = 10_000) -> None:
+        validate(rules)
+        self.rules = [r for r in rules if r.enabled]
+        self._tracks: dict[int, _TrackMemory] = {}
+        self._forget_after_ms = forget_after_ms
+
+    def update(self, t_ms: int, targets: Sequence[Target]) -> list[Firing]:
+        out: list[Firing] = []
+        for t in targets:
+            p = anchor(t.box)
+            mem = self._tracks.get(t.track_id)
+            new = mem is None
+            if mem is None:
+                mem = self._tracks[t.track_id] = _TrackMemory(last=p)
+            for rule in self.rules:
+                if rule.wants(t):
+                    out += self._apply(rule, t, mem, p, t_ms, new)
+            mem.last, mem.seen_ms = p, t_ms
+        for tid in [k for k, m in self._tracks.items() if t_ms - m.seen_ms > self._forget_after_ms]:
+            del self._tracks[tid]
+        return out
+
+    def _fire(self, rule: Rule, event: str, t: Target, t_ms: int, **extra: object) -> Firing:
+        return Firing(rule.id, rule.kind, event, t.track_id, t.label, t_ms, t.box, t.score, **extra)  # type: ignore[arg-type]
+
+    def _apply(self, rule: Rule, t: Target, mem: _TrackMemory, p: Point, t_ms: int, new: bool) -> list[Firing]:
+        if rule.kind == "smd":
+            if new or (rule.id, "motion") in mem.fired:
+                return []  # a target fires once, and only once it has moved (second sighting)
+            mem.fired.add((rule.id, "motion"))
+            return [self._fire(rule, "motion", t, t_ms)]
+        if rule.kind == "tripwire":
+            return self._tripwire(rule, t, mem, p, t_ms, new)
+        return self._intrusion(rule, t, mem, p, t_ms, new)
+
+    def _tripwire(self, rule: Rule, t: Target, mem: _TrackMemory, p: Point, t_ms: int, new: bool) -> list[Firing]:
+        if new:
+            return []
+        for a, b in zip(rule.points, rule.points[1:], strict=False):
+            if not segments_cross(mem.last, p, a, b):
+                continue
+            direction = "a_to_b" if side(a, b, mem.last) > 0 else "b_to_a"
+            if rule.direction not in ("both", direction) or (rule.id, direction) in mem.fired:
+                return []
+            mem.fired.add((rule.id, direction))
+            return [self._fire(rule, "cross", t, t_ms, direction=direction)]
+        return []
+
+    def _intrusion(self, rule: Rule, t: Target, mem: _TrackMemory, p: Point, t_ms: int, new: bool) -> list[Firing]:
+        now_in = inside(rule.points, p)
+        was_in = mem.inside.get(rule.id)
+        mem.inside[rule.id] = now_in
+        out = []
+        if now_in and not was_in:
+            mem.entered_ms[rule.id] = t_ms
+            event = "appear" if new or was_in is None else "enter"
+            if event in rule.on:
+                out.append(self._fire(rule, event, t, t_ms))
+        elif was_in and not now_in:
+            dwell = t_ms - mem.entered_ms.pop(rule.id, t_ms)
+            mem.fired.discard((rule.id, "loiter"))
+            if "exit" in rule.on:
+                out.append(self._fire(rule, "exit", t, t_ms, dwell_ms=dwell))
+        elif now_in and "loiter" in rule.on and (rule.id, "loiter") not in mem.fired:
+            dwell = t_ms - mem.entered_ms.get(rule.id, t_ms)
+            if dwell >= rule.loiter_seconds * 1000:
+                mem.fired.add((rule.id, "loiter"))
+                out.append(self._fire(rule, "loiter", t, t_ms, dwell_ms=dwell))
+        return out
