@@ -11,7 +11,6 @@ from vigil.api.deps import current_user, get_vigil, parse_time, require_camera, 
 from vigil.api.schemas import CameraOut, EventOut, Range, Recordings, SegmentOut, Timeline
 from vigil.catalog.store import now_ms
 from vigil.config import CameraConfig, redact_url
-from vigil.errors import ConfigError, NotFoundError
 from vigil.media.playback import fragments_of
 from vigil.media.snapshot import nearest_frame, to_jpeg
 from vigil.recorder.ranges import merge_ranges
@@ -44,10 +43,7 @@ def list_cameras(request: Request) -> list[CameraOut]:
 async def create_camera(body: dict[str, Any], request: Request) -> CameraOut:
     """Body: a camera as in vigil.yml (id, name, url, sub_url, enabled, record). Recording starts at once."""
     cam = _validate(body)
-    try:
-        await run_in_threadpool(get_vigil(request).add_camera, cam)
-    except ConfigError as err:
-        raise HTTPException(409, str(err)) from None
+    await run_in_threadpool(get_vigil(request).add_camera, cam)  # a taken id: ConfigError, answered 409
     return camera_out(request, cam.id)
 
 
@@ -60,23 +56,13 @@ def get_camera(camera_id: str, request: Request) -> CameraOut:
 async def update_camera(camera_id: str, body: dict[str, Any], request: Request) -> CameraOut:
     """Replace a camera created through the API (also how to enable/disable it); applied without a restart."""
     cam = _validate({**body, "id": camera_id})
-    try:
-        await run_in_threadpool(get_vigil(request).update_camera, cam)
-    except NotFoundError as err:
-        raise HTTPException(404, str(err)) from None
-    except ConfigError as err:
-        raise HTTPException(409, str(err)) from None
+    await run_in_threadpool(get_vigil(request).update_camera, cam)  # NotFoundError 404, ConfigError 409
     return camera_out(request, camera_id)
 
 
 @router.delete("/{camera_id}", status_code=204)
 async def delete_camera(camera_id: str, request: Request) -> None:
-    try:
-        await run_in_threadpool(get_vigil(request).remove_camera, camera_id)
-    except NotFoundError as err:
-        raise HTTPException(404, str(err)) from None
-    except ConfigError as err:
-        raise HTTPException(409, str(err)) from None
+    await run_in_threadpool(get_vigil(request).remove_camera, camera_id)
 
 
 def _validate(body: dict[str, Any]) -> CameraConfig:
