@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from vigil.api.deps import current_user, get_vigil, parse_time, require_camera, time_window
 from vigil.catalog.store import SegmentRow, now_ms
 from vigil.errors import NotFoundError, SegmentError
-from vigil.media.playback import Plan, fragments_of, hls_playlist, mp4_parts, patched_moof, plan_range, read_init
+from vigil.media.playback import Plan, fragment_bytes, fragments_of, hls_playlist, mp4_parts, plan_range, read_init
 from vigil.media.playback import read_parts as read_virtual
 
 router = APIRouter(tags=["playback"], dependencies=[Depends(current_user)])
@@ -97,14 +97,10 @@ def fragment(seg_id: int, index: int, request: Request,
         frags = fragments_of(vigil.storage, seg)
         if not 0 <= index < len(frags):
             raise HTTPException(404, f"segment {seg_id} has no fragment {index} (it has {len(frags)})")
-        frag = frags[index]
-        moof = patched_moof(vigil.storage, frag, origin_ms, index + 1)
-        with (vigil.storage / seg.path).open("rb") as f:
-            f.seek(frag.offset + len(moof))
-            mdat = f.read(frag.size - len(moof))
+        data = fragment_bytes(vigil.storage, frags[index], origin_ms, index + 1)
     except (NotFoundError, SegmentError, OSError) as err:
         raise HTTPException(404, f"segment {seg_id}: {err}") from None
-    return Response(moof + mdat, media_type="video/iso.segment")
+    return Response(data, media_type="video/iso.segment")
 
 
 @router.get("/api/segments/{seg_id}.mp4", response_class=FileResponse)

@@ -67,6 +67,10 @@ class EventRow:
     message: str
     details: dict[str, Any]
 
+    @staticmethod
+    def of(m: EventModel) -> EventRow:
+        return EventRow(m.id, m.camera_id, m.type, m.severity, m.start_ms, m.end_ms, m.message, m.details)
+
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
@@ -295,7 +299,7 @@ class Catalog:
         )
         with self.session() as s:
             return [
-                EventRow(r.id, r.camera_id, r.type, r.severity, r.start_ms, r.end_ms, r.message, r.details)
+                EventRow.of(r)
                 for r in s.scalars(q)
             ]
 
@@ -313,6 +317,6 @@ class Catalog:
         with self.session() as s:
             rows = s.scalars(q.order_by(EventModel.start_ms.desc()).limit(limit)).all()
             return [
-                EventRow(r.id, r.camera_id, r.type, r.severity, r.start_ms, r.end_ms, r.message, r.details)
+                EventRow.of(r)
                 for r in rows
             ]

@@ -149,6 +149,14 @@ def patched_moof(storage: Path, frag: FragmentRef, origin_ms: int, sequence: int
     return patch_moof(moof, shifts, sequence)
 
 
+def fragment_bytes(storage: Path, frag: FragmentRef, origin_ms: int, sequence: int) -> bytes:
+    """The whole fragment (patched moof + mdat), re-timed so that `origin_ms` is time 0."""
+    moof = patched_moof(storage, frag, origin_ms, sequence)
+    with (storage / frag.segment.path).open("rb") as f:
+        f.seek(frag.offset + len(moof))
+        return moof + f.read(frag.size - len(moof))
+
+
 @dataclass(frozen=True)
 class Part:
     """A piece of a virtual MP4: bytes in memory, or a slice of a segment file."""

@@ -11,16 +11,11 @@ import cv2
 import numpy as np
 
 from vigil.errors import NotFoundError
-from vigil.media.playback import FragmentRef, patched_moof, read_init
+from vigil.media.playback import FragmentRef, fragment_bytes, read_init
 
 
 def _gop_bytes(storage: Path, frag: FragmentRef) -> bytes:
-    init = read_init(storage, frag.segment)
-    moof = patched_moof(storage, frag, frag.wall_ms, 1)
-    with (storage / frag.segment.path).open("rb") as f:
-        f.seek(frag.offset + len(moof))
-        mdat = f.read(frag.size - len(moof))
-    return init + moof + mdat
+    return read_init(storage, frag.segment) + fragment_bytes(storage, frag, frag.wall_ms, 1)
 
 
 def nearest_frame(storage: Path, frag: FragmentRef, at_ms: int | None) -> tuple[np.ndarray, int]:
