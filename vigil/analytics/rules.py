@@ -5,8 +5,10 @@ A `RuleEngine` takes, frame after frame, the tracked targets of one camera and r
   someone walking the line from its first point to its last, as drawn on the picture (for a line drawn top to
   bottom, side A is the picture's left); a target fires once per rule and direction.
 - intrusion: a polygon; enter, exit, appear (first seen inside) and loiter (inside for N seconds).
-- smd: "smart motion": a moving target of the wanted class, once per target.
-Targets are filtered by class (human / vehicle / both) and by a minimum height, which drops far-away noise.
+- smd: "smart motion": a target of the wanted class that has moved (a parked car does not), once per target.
+Targets are filtered by class (human / vehicle / both), by a minimum height, which drops far-away noise, and by
+the rule's sensitivity (a more sensitive rule accepts less certain detections). A rule with a weekly schedule
+only fires inside its windows.
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ HUMAN = frozenset({"person"})
 VEHICLE = frozenset({"car", "truck", "bus", "motorcycle", "bicycle"})
 TARGETS = {"human": HUMAN, "vehicle": VEHICLE, "both": HUMAN | VEHICLE}
 MAX_RULES_PER_CAMERA = 10
+SMD_MIN_TRAVEL = 0.03  # fraction of the picture a target must move before smart motion counts it
+
+
+def min_score(sensitivity: float) -> float:
+    """Sensitivity 0..1 to the least detector confidence a target needs: 0 → 0.75, 0.5 → 0.5, 1 → 0.25."""
+    return 0.75 - 0.5 * sensitivity
 
 
 @dataclass(frozen=True)
@@ -42,9 +50,21 @@ class Rule:
     loiter_seconds: float = 10.0
     min_height: float = 0.0  # fraction of the picture height
     enabled: bool = True
+    sensitivity: float = 0.5
+    # Weekly windows (weekday 0 = Monday, start minute, end minute of the local day); empty means always.
+    schedule: tuple[tuple[int, int, int], ...] = ()
+    name: str = ""
 
     def wants(self, t: Target) -> bool:
-        return t.label in TARGETS[self.targets] and (t.box[3] - t.box[1]) >= self.min_height
+        return (t.label in TARGETS[self.targets] and (t.box[3] - t.box[1]) >= self.min_height
+                and t.score >= min_score(self.sensitivity))
+
+    def active(self, when: tuple[int, int] | None) -> bool:
+        """`when` is (weekday, minute of the day) in local time; None means "ignore schedules"."""
+        if not self.schedule or when is None:
+            return True
+        day, minute = when
+        return any(d == day and start <= minute < end for d, start, end in self.schedule)
 
 
 @dataclass(frozen=True)
@@ -63,6 +83,7 @@ class Firing:
 
 @dataclass
 class _TrackMemory:
+    first: Point
     last: Point
     inside: dict[str, bool] = field(default_factory=dict)
     entered_ms: dict[str, int] = field(default_factory=dict)
@@ -80,6 +101,14 @@ def validate(rules: Sequence[Rule]) -> None:
             raise ValueError(f"rule {r.id!r}: an intrusion zone needs at least 3 points")
         if any(not (0 <= x <= 1 and 0 <= y <= 1) for x, y in r.points):
             raise ValueError(f"rule {r.id!r}: points are fractions of the picture, between 0 and 1")
+        if not 0 <= r.sensitivity <= 1:
+            raise ValueError(f"rule {r.id!r}: sensitivity is between 0 and 1")
+        for d, start, end in r.schedule:
+            if not (0 <= d <= 6 and 0 <= start < end <= 1440):
+                raise ValueError(f"rule {r.id!r}: a schedule window is (weekday 0-6, start minute, end minute ≤ 1440)")
+    ids = [r.id for r in rules]
+    if len(set(ids)) != len(ids):
+        raise ValueError("two rules share an id: give each rule its own id")
 
 
 class RuleEngine:
@@ -89,15 +118,17 @@ class RuleEngine:
         self._tracks: dict[int, _TrackMemory] = {}
         self._forget_after_ms = forget_after_ms
 
-    def update(self, t_ms: int, targets: Sequence[Target]) -> list[Firing]:
+    def update(self, t_ms: int, targets: Sequence[Target], when: tuple[int, int] | None = None) -> list[Firing]:
+        """`when`: the local (weekday, minute of day) of `t_ms`, for rules with schedules."""
         out: list[Firing] = []
+        active = [r for r in self.rules if r.active(when)]
         for t in targets:
             p = anchor(t.box)
             mem = self._tracks.get(t.track_id)
             new = mem is None
             if mem is None:
-                mem = self._tracks[t.track_id] = _TrackMemory(last=p)
-            for rule in self.rules:
+                mem = self._tracks[t.track_id] = _TrackMemory(first=p, last=p)
+            for rule in active:
                 if rule.wants(t):
                     out += self._apply(rule, t, mem, p, t_ms, new)
             mem.last, mem.seen_ms = p, t_ms
@@ -110,8 +141,9 @@ class RuleEngine:
 
     def _apply(self, rule: Rule, t: Target, mem: _TrackMemory, p: Point, t_ms: int, new: bool) -> list[Firing]:
         if rule.kind == "smd":
-            if new or (rule.id, "motion") in mem.fired:
-                return []  # a target fires once, and only once it has moved (second sighting)
+            moved = abs(p[0] - mem.first[0]) + abs(p[1] - mem.first[1]) >= SMD_MIN_TRAVEL
+            if new or not moved or (rule.id, "motion") in mem.fired:
+                return []  # a target fires once, and only once it has moved
             mem.fired.add((rule.id, "motion"))
             return [self._fire(rule, "motion", t, t_ms)]
         if rule.kind == "tripwire":

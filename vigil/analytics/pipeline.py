@@ -1,0 +1,75 @@
+"""One camera's analytics, frame by frame: motion gate → detector → tracker → rules (pure computation).
+
+The detector is the expensive step, so it runs only when motion says something moved, on a short heartbeat
+while targets are being tracked (a person standing still must stay tracked to loiter), and on a slow heartbeat
+otherwise (a target already standing there when analysis started).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vigil.analytics.detector import Detection, Detector
+from vigil.analytics.motion import MotionDetector, MotionResult
+from vigil.analytics.rules import Firing, Rule, RuleEngine, Target
+from vigil.analytics.tracker import Track, Tracker
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    enabled: bool = True  # off: the detector runs on every analysed frame
+    track_heartbeat_ms: int = 1000
+    idle_heartbeat_ms: int = 10_000
+
+
+@dataclass
+class FrameResult:
+    t_ms: int
+    motion: MotionResult
+    detected: bool = False
+    detections: list[Detection] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    firings: list[Firing] = field(default_factory=list)
+    ended: list[Track] = field(default_factory=list)
+
+
+class Pipeline:
+    def __init__(self, detector: Detector, rules: Sequence[Rule] = (), motion: MotionDetector | None = None,
+                 tracker: Tracker | None = None, gate: GateSettings | None = None) -> None:
+        self.detector = detector
+        self.motion = motion or MotionDetector()
+        self.tracker = tracker or Tracker()
+        self.gate = gate or GateSettings()
+        self.engine = RuleEngine(rules)
+        self._last_detect_ms: int | None = None
+        self.frames = 0
+        self.detections_run = 0
+
+    def set_rules(self, rules: Sequence[Rule]) -> None:
+        self.engine = RuleEngine(rules)
+
+    def _should_detect(self, t_ms: int, motion: MotionResult) -> bool:
+        if not self.gate.enabled or self._last_detect_ms is None:
+            return True
+        since = t_ms - self._last_detect_ms
+        if motion.moving:
+            return True
+        if self.tracker.active:
+            return since >= self.gate.track_heartbeat_ms
+        return since >= self.gate.idle_heartbeat_ms
+
+    def process(self, t_ms: int, frame: np.ndarray, when: tuple[int, int] | None = None) -> FrameResult:
+        self.frames += 1
+        res = FrameResult(t_ms, self.motion.update(frame))
+        if self._should_detect(t_ms, res.motion):
+            self._last_detect_ms = t_ms
+            self.detections_run += 1
+            res.detected = True
+            res.detections = self.detector.detect(frame)
+            res.targets = self.tracker.update(t_ms, res.detections)
+            res.firings = self.engine.update(t_ms, res.targets, when)
+        res.ended = self.tracker.ended(t_ms)
+        return res

@@ -1,0 +1,149 @@
+"""Multi-object tracking: ByteTrack (the `trackers` package, on `supervision` detections) plus what an NVR
+needs on top of it: a stable class per track (majority vote), the path, speed and dwell time of each target,
+and a report of the tracks that ended, so their events can be closed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import supervision as sv
+from trackers import ByteTrackTracker
+
+from vigil.analytics.detector import Detection, group
+from vigil.analytics.geometry import Box, Point, anchor
+from vigil.analytics.rules import Target
+
+MAX_PATH = 200  # points kept per track: enough to draw it, bounded for a target that never leaves
+
+
+@dataclass
+class Track:
+    id: int
+    first_ms: int
+    last_ms: int
+    box: Box
+    score: float
+    votes: Counter[str] = field(default_factory=Counter)
+    path: list[tuple[int, float, float]] = field(default_factory=list)  # t_ms, anchor x, y
+    best_score: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return self.votes.most_common(1)[0][0] if self.votes else "unknown"
+
+    @property
+    def dwell_ms(self) -> int:
+        return self.last_ms - self.first_ms
+
+    @property
+    def speed(self) -> float:
+        """Picture fractions per second over the last second of the path."""
+        return float(np.hypot(*_velocity(self)))
+
+    def target(self) -> Target:
+        # The best confidence so far: one weak frame mid-crossing must not drop a target a rule has accepted.
+        return Target(self.id, self.label, self.box, self.best_score)
+
+
+class Tracker:
+    """Feeds detections (normalised boxes) to ByteTrack with their timestamps, so frames skipped by the motion
+    gate do not age tracks, and keeps per-track history."""
+
+    def __init__(self, lost_seconds: float = 2.0, activation: float = 0.45, high: float = 0.5,
+                 min_hits: int = 2, keep_seconds: float = 4.0, stitch_distance: float = 0.12) -> None:
+        self._bt = ByteTrackTracker(
+            lost_track_buffer=max(1, round(lost_seconds * 30)), frame_rate=30.0,
+            track_activation_threshold=activation, high_conf_det_threshold=high,
+            minimum_consecutive_frames=min_hits, minimum_iou_threshold=0.1,
+        )
+        # A track ByteTrack lost (a missed detection under a headlight flash, an occlusion) is kept a while
+        # longer here; a new ByteTrack id appearing where it was heading continues it, so a rule does not
+        # fire twice for one passage and a loiterer's dwell time does not restart.
+        self.keep_ms = int(max(keep_seconds, lost_seconds) * 1000)
+        self.stitch_distance = stitch_distance
+        self.tracks: dict[int, Track] = {}
+        self._alias: dict[int, int] = {}
+
+    def _stitch(self, t_ms: int, d: Detection, taken: set[int]) -> Track | None:
+        x, y = anchor(d.box)
+        best, best_dist = None, self.stitch_distance
+        for tr in self.tracks.values():
+            if tr.id in taken or tr.last_ms >= t_ms or group(tr.label) != group(d.label):
+                continue
+            dt = (t_ms - tr.last_ms) / 1000
+            vx, vy = _velocity(tr)
+            px, py = tr.path[-1][1] + vx * dt, tr.path[-1][2] + vy * dt
+            dist = float(np.hypot(x - px, y - py))
+            if dist < best_dist:
+                best, best_dist = tr, dist
+        return best
+
+    def update(self, t_ms: int, detections: Sequence[Detection]) -> list[Target]:
+        """The confirmed targets seen in this frame."""
+        if detections:
+            det = sv.Detections(
+                xyxy=np.array([d.box for d in detections], np.float32) * 1000,  # IoU is scale-free; avoid tiny floats
+                confidence=np.array([d.score for d in detections], np.float32),
+                class_id=np.arange(len(detections)),
+            )
+        else:
+            det = sv.Detections.empty()
+        out = self._bt.update(det, timestamp=t_ms / 1000)
+        seen: list[Target] = []
+        ids = out.tracker_id if out.tracker_id is not None else np.array([], int)
+        class_ids = out.class_id if out.class_id is not None else np.array([], int)
+        taken = {self._alias.get(int(t), int(t)) for t in ids if t >= 0}
+        for tid, idx in zip(ids, class_ids, strict=False):
+            if tid < 0:
+                continue
+            d = detections[int(idx)]
+            own = self._alias.get(int(tid), int(tid))
+            tr = self.tracks.get(own)
+            if tr is None:
+                tr = self._stitch(t_ms, d, taken)
+                if tr is not None:
+                    self._alias[int(tid)] = tr.id
+                    taken.add(tr.id)
+                else:
+                    tr = self.tracks[own] = Track(own, t_ms, t_ms, d.box, d.score)
+            tr.last_ms, tr.box, tr.score = t_ms, d.box, d.score
+            tr.best_score = max(tr.best_score, d.score)
+            tr.votes[d.label] += 1
+            x, y = anchor(d.box)
+            tr.path.append((t_ms, round(x, 4), round(y, 4)))
+            del tr.path[:-MAX_PATH]
+            seen.append(tr.target())
+        return seen
+
+    def ended(self, t_ms: int) -> list[Track]:
+        """Tracks not seen for longer than the lost window; they are forgotten."""
+        gone = [tr for tr in self.tracks.values() if t_ms - tr.last_ms > self.keep_ms]
+        for tr in gone:
+            del self.tracks[tr.id]
+        ids = {tr.id for tr in gone}
+        self._alias = {k: v for k, v in self._alias.items() if v not in ids}
+        return gone
+
+    @property
+    def active(self) -> bool:
+        return bool(self.tracks)
+
+
+def _velocity(tr: Track) -> tuple[float, float]:
+    """Anchor velocity in picture fractions per second, over the last second of the path."""
+    if len(tr.path) < 2:
+        return 0.0, 0.0
+    t1, x1, y1 = tr.path[-1]
+    i = len(tr.path) - 2
+    while i > 0 and t1 - tr.path[i - 1][0] <= 1000:
+        i -= 1
+    t0, x0, y0 = tr.path[i]
+    dt = max(1, t1 - t0) / 1000
+    return (x1 - x0) / dt, (y1 - y0) / dt
+
+
+def path_points(track: Track) -> list[Point]:
+    return [(x, y) for _, x, y in track.path]
