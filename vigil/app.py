@@ -10,10 +10,15 @@ import threading
 import time
 from collections.abc import Iterator
 
+from vigil.analytics.detector import YoloV3Tiny
+from vigil.analytics.rulespec import RuleSpec
 from vigil.catalog.accounts import ensure_admin
+from vigil.catalog.rules import load_rules, save_rules
 from vigil.catalog.store import Catalog
 from vigil.config import CameraConfig, Config
 from vigil.errors import ConfigError, NotFoundError
+from vigil.events.analysis import CameraAnalysis, LockedDetector
+from vigil.events.bus import EventBus
 from vigil.log import get_logger
 from vigil.media.export import Exporter, SegmentHolds
 from vigil.media.live import LiveReader, LiveStream
@@ -44,6 +49,9 @@ class Vigil:
         self.live: dict[tuple[str, str], LiveStream] = {}
         self._live_readers: dict[str, LiveReader] = {}
         self.armed = False
+        self.bus = EventBus(self.catalog)
+        self.analyses: dict[str, CameraAnalysis] = {}
+        self._detector: LockedDetector | None = None
 
     def start(self) -> None:
         """Migrate, recover after a crash, then start recording."""
@@ -72,11 +80,43 @@ class Vigil:
                              self._storage_alarm, main)
         self.recorders[cam.id] = rec
         rec.start()
+        if cam.analytics.enabled:
+            analysis = CameraAnalysis(cam, self.cfg.analytics, self.detector(), self.bus, self.storage,
+                                      [s.to_rule() for s in self.rules(cam.id)], self.cfg.source)
+            self.analyses[cam.id] = analysis
+            analysis.start()
+
+    def detector(self) -> LockedDetector:
+        """Loaded on first use: a Vigil without analytics never pays for the network."""
+        if self._detector is None:
+            self._detector = LockedDetector(YoloV3Tiny(confidence=self.cfg.analytics.confidence))
+        return self._detector
+
+    def rules(self, camera_id: str) -> list[RuleSpec]:
+        out = []
+        for data in load_rules(self.catalog, camera_id):
+            try:
+                out.append(RuleSpec.model_validate(data))
+            except ValueError as err:  # a rule saved by an older version: skip it, say so
+                log.error("rule_invalid", camera=camera_id, rule=data.get("id"), error=str(err))
+        return out
+
+    def set_rules(self, camera_id: str, specs: list[RuleSpec]) -> None:
+        if camera_id not in self.cameras:
+            raise NotFoundError(f"no camera {camera_id!r}; GET /api/cameras lists them")
+        save_rules(self.catalog, camera_id, [s.model_dump() for s in specs])
+        analysis = self.analyses.get(camera_id)
+        if analysis is not None:
+            analysis.set_rules([s.to_rule() for s in specs])
 
     def _stop_camera(self, camera_id: str) -> None:
         rec = self.recorders.pop(camera_id, None)
         if rec is not None:
             rec.stop()
+        analysis = self.analyses.pop(camera_id, None)
+        if analysis is not None:
+            analysis.stop()
+            analysis.join()
         reader = self._live_readers.pop(camera_id, None)
         if reader is not None:
             reader.stop()
@@ -130,7 +170,7 @@ class Vigil:
 
     def _storage_alarm(self, camera_id: str, message: str) -> None:
         try:
-            self.catalog.add_event("disk_error", message, camera_id=camera_id, severity="critical")
+            self.bus.publish("disk_error", message, camera_id=camera_id, severity="critical")
         except Exception as err:  # the alarm must not take the recorder down with it
             log.error("alarm_failed", error=repr(err))
 
@@ -145,6 +185,10 @@ class Vigil:
     def stop(self) -> None:
         for reader in self._live_readers.values():
             reader.stop()
+        for analysis in self.analyses.values():
+            analysis.stop()
+        for analysis in self.analyses.values():
+            analysis.join()
         for rec in self.recorders.values():
             rec.request_stop()
         for rec in self.recorders.values():

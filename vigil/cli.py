@@ -101,6 +101,9 @@ def sim(
     sub_size: Annotated[str, typer.Option(help="sub-stream WIDTHxHEIGHT, or 'none'")] = "640x360",
     live: Annotated[str, typer.Option(help="encode live (wall clock on screen): none | sub | all")] = "sub",
     loop_seconds: Annotated[float, typer.Option(help="length of the replayed main-stream clip")] = 10.0,
+    scene: Annotated[list[str] | None, typer.Option(
+        help="camera N shows the Nth scripted scene (crossing, loiter, distractors, distractors-person)")] = None,
+    scene_fps: Annotated[int, typer.Option(min=1, max=30, help="frame rate of scripted scenes")] = 10,
     host: str = "127.0.0.1",
     rtsp_port: int = 8554,
     http_port: int = 8555,
@@ -121,7 +124,13 @@ def sim(
     if sub_size != "none":
         sw, sh = _size(sub_size)
         sub = StreamSpec(sw, sh, fps, gop, codecs[0], 600_000)
-    cfg = SimConfig(cameras, host, rtsp_port, http_port, codecs, main, sub, live, loop_seconds)
+    from vigil.sim.scripted import SCRIPTS
+
+    for name in scene or []:
+        if name not in SCRIPTS:
+            raise typer.BadParameter(f"scene {name!r}: use one of {', '.join(SCRIPTS)}")
+    cfg = SimConfig(cameras, host, rtsp_port, http_port, codecs, main, sub, live, loop_seconds, scenes=scene or [],
+                    scene_spec=StreamSpec(640, 360, scene_fps, 2.0, "h264", 800_000))
     setup_logging("WARNING")
     try:
         asyncio.run(run_sim(cfg))

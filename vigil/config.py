@@ -6,7 +6,7 @@ import difflib
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
@@ -30,6 +30,29 @@ class RecordSettings(_Strict):
     record_audio: bool = True
 
 
+Polygon = list[tuple[float, float]]
+
+
+class CameraAnalytics(_Strict):
+    """Per-camera analytics: which picture is analysed, how often, and the motion gate's settings."""
+
+    enabled: bool = False
+    fps: float = Field(default=5.0, gt=0, le=30)
+    stream: Literal["auto", "sub", "main"] = "auto"  # auto: the sub-stream when there is one
+    motion_sensitivity: float = Field(default=0.5, ge=0, le=1)
+    motion_masks: list[Polygon] = Field(default_factory=list, description="areas motion ignores (e.g. the OSD clock)")
+    motion_gate: bool = True  # run the detector only on motion (and heartbeats)
+    motion_events: bool = True  # plain pixel-motion events, beside the AI ones
+
+    @field_validator("motion_masks")
+    @classmethod
+    def _check_masks(cls, v: list[Polygon]) -> list[Polygon]:
+        for poly in v:
+            if len(poly) < 3 or any(not (0 <= x <= 1 and 0 <= y <= 1) for x, y in poly):
+                raise ValueError("a motion mask is a polygon of 3 or more [x, y] points, fractions of the picture")
+        return v
+
+
 class CameraConfig(_Strict):
     id: str
     name: str = ""
@@ -37,6 +60,7 @@ class CameraConfig(_Strict):
     sub_url: str | None = None
     enabled: bool = True
     record: RecordSettings = Field(default_factory=RecordSettings)
+    analytics: CameraAnalytics = Field(default_factory=CameraAnalytics)
 
     @field_validator("id")
     @classmethod
@@ -131,8 +155,18 @@ class SourceSettings(_Strict):
     backoff_max_seconds: float = Field(default=2.0, gt=0)
 
 
+class AnalyticsConfig(_Strict):
+    """The detector shared by all cameras."""
+
+    model: Literal["yolov3-tiny"] = "yolov3-tiny"
+    confidence: float = Field(default=0.25, gt=0, lt=1)
+    max_width: int = Field(default=640, ge=160, le=1920)  # analysed pictures are scaled down to this width
+    snapshot_quality: int = Field(default=85, ge=10, le=100)
+
+
 class Config(_Strict):
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     catalog: CatalogConfig = Field(default_factory=CatalogConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     source: SourceSettings = Field(default_factory=SourceSettings)

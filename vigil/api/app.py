@@ -5,16 +5,16 @@ from __future__ import annotations
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from vigil import __version__
-from vigil.api import auth, cameras, exports, live, playback, system, tags
-from vigil.api.deps import current_user, get_vigil, parse_time
-from vigil.api.schemas import EventOut, Health
+from vigil.api import analytics, auth, cameras, events, exports, live, playback, system, tags
+from vigil.api.deps import current_user, get_vigil
+from vigil.api.schemas import Health
 from vigil.catalog.store import now_ms
 from vigil.errors import ConfigError, NotFoundError, VigilError
 
@@ -57,17 +57,6 @@ def create_app(vigil: Vigil) -> FastAPI:
 
     protected = APIRouter(dependencies=[Depends(current_user)])
 
-    @protected.get("/api/events", response_model=list[EventOut], tags=["events"])
-    def events(request: Request, type: str | None = None, camera: str | None = None,
-               start: str | None = Query(None, description="epoch ms or ISO-8601"),
-               end: str | None = Query(None, description="epoch ms or ISO-8601"),
-               limit: int = Query(100, ge=1, le=1000)) -> list[Any]:
-        """Newest first, filtered by type, camera and time."""
-        t0 = parse_time(start, None, "start") if start else None
-        t1 = parse_time(end, None, "end") if end else None
-        rows = get_vigil(request).catalog.events(type, limit, camera, t0, t1)
-        return [EventOut(**e.__dict__) for e in rows]
-
     @protected.get("/api/openapi.json", include_in_schema=False)
     def openapi() -> dict[str, Any]:
         return app.openapi()
@@ -93,4 +82,7 @@ def create_app(vigil: Vigil) -> FastAPI:
     app.include_router(exports.router)
     app.include_router(protected)
     app.include_router(live.router)
+    app.include_router(events.router)
+    app.include_router(events.ws_router)
+    app.include_router(analytics.router)
     return app

@@ -30,7 +30,7 @@ def camera_out(request: Request, cam_id: str) -> CameraOut:
         source="config" if cam_id in vigil.config_ids else "api",
         state=status.state if status else "disabled", last_error=status.last_error if status else None,
         state_since_ms=status.since_ms if status else None, stream=status.stream if status else "",
-        segments_written=status.segments_written if status else 0,
+        segments_written=status.segments_written if status else 0, analytics=cfg.analytics.enabled,
     )
 
 
@@ -113,7 +113,7 @@ def timeline(camera_id: str, request: Request, start: str | None = None, end: st
     events = vigil.catalog.events_between(camera_id, t0, t1)
     return Timeline(
         camera=camera_id, start_ms=t0, end_ms=t1, ranges=[Range(start_ms=a, end_ms=b) for a, b in ranges],
-        gaps=gaps, events=[EventOut(**e.__dict__) for e in events], recorded_ms=sum(b - a for a, b in ranges),
+        gaps=gaps, events=[EventOut.of(e) for e in events], recorded_ms=sum(b - a for a, b in ranges),
     )
 
 
@@ -143,4 +143,4 @@ def camera_events(camera_id: str, request: Request, start: str | None = None, en
     vigil = get_vigil(request)
     require_camera(vigil, camera_id)
     t0, t1 = time_window(start, end, now_ms())
-    return [EventOut(**e.__dict__) for e in vigil.catalog.events_between(camera_id, t0, t1)]
+    return [EventOut.of(e) for e in vigil.catalog.events_between(camera_id, t0, t1)]

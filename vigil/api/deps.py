@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, WebSocket
 
 from vigil.catalog.accounts import User, resolve
 
@@ -69,3 +70,15 @@ CurrentUser = Annotated[User, Depends(current_user)]
 def require_camera(vigil: Vigil, camera_id: str) -> None:
     if camera_id not in vigil.cameras:
         raise HTTPException(404, f"no camera {camera_id!r}; GET /api/cameras lists them")
+
+
+async def ws_user(ws: WebSocket) -> User | None:
+    """The user of a WebSocket: the session cookie (browsers) or ?token= (scripts)."""
+    vigil = ws.app.state.vigil
+    secret = ws.cookies.get(SESSION_COOKIE)
+    if secret:
+        return await asyncio.to_thread(resolve, vigil.catalog, secret, "session")
+    token = ws.query_params.get("token")
+    if token:
+        return await asyncio.to_thread(resolve, vigil.catalog, token, "token")
+    return None

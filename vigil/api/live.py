@@ -8,8 +8,7 @@ import contextlib
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from vigil.api.deps import SESSION_COOKIE
-from vigil.catalog.accounts import resolve
+from vigil.api.deps import ws_user
 
 router = APIRouter(tags=["live"])
 STATE_EVERY_S = 1.0
@@ -18,13 +17,7 @@ STATE_EVERY_S = 1.0
 @router.websocket("/api/cameras/{camera_id}/live")
 async def live(ws: WebSocket, camera_id: str, stream: str = "sub") -> None:
     vigil = ws.app.state.vigil
-    secret = ws.cookies.get(SESSION_COOKIE)
-    token = ws.query_params.get("token")
-    user = None
-    if secret:
-        user = await asyncio.to_thread(resolve, vigil.catalog, secret, "session")
-    elif token:
-        user = await asyncio.to_thread(resolve, vigil.catalog, token, "token")
+    user = await ws_user(ws)
     # Accept, then close with a code: a browser sees why (a refused handshake only says 403).
     await ws.accept()
     if user is None:

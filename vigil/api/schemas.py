@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from vigil.catalog.store import EventRow
+
 
 class Problem(BaseModel):
     detail: str
@@ -51,6 +53,7 @@ class CameraOut(BaseModel):
     state_since_ms: int | None
     stream: str
     segments_written: int
+    analytics: bool = False
 
 
 class SegmentOut(BaseModel):
@@ -78,6 +81,9 @@ class Recordings(BaseModel):
     ranges: list[Range]
 
 
+CLIP_PAD_MS = 5000
+
+
 class EventOut(BaseModel):
     id: int
     camera_id: str | None
@@ -87,6 +93,25 @@ class EventOut(BaseModel):
     end_ms: int | None
     message: str
     details: dict[str, Any]
+    rule_id: str | None = None
+    label: str | None = Field(None, description="target class (person, car, …)")
+    score: float | None = None
+    track_id: int | None = None
+    snapshot_url: str | None = None
+    clip_url: str | None = Field(None, description="the recording around the event, 5 s either side")
+
+    @classmethod
+    def of(cls, e: EventRow) -> EventOut:
+        clip = None
+        if e.camera_id:
+            end = (e.end_ms or e.start_ms) + CLIP_PAD_MS
+            clip = f"/api/cameras/{e.camera_id}/playback.mp4?start={e.start_ms - CLIP_PAD_MS}&end={end}"
+        return cls(
+            id=e.id, camera_id=e.camera_id, type=e.type, severity=e.severity, start_ms=e.start_ms, end_ms=e.end_ms,
+            message=e.message, details=e.details, rule_id=e.rule_id, label=e.label, score=e.score,
+            track_id=e.track_id, snapshot_url=f"/api/events/{e.id}/snapshot.jpg" if e.snapshot else None,
+            clip_url=clip,
+        )
 
 
 class Timeline(BaseModel):

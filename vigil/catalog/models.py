@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -46,7 +46,11 @@ class SegmentModel(Base):
 
 class EventModel(Base):
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_start", "start_ms"),)
+    __table_args__ = (
+        Index("ix_events_start", "start_ms"),
+        Index("ix_events_camera_start", "camera_id", "start_ms"),
+        Index("ix_events_type_start", "type", "start_ms"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     camera_id: Mapped[str | None] = mapped_column(String(63), nullable=True)
@@ -56,6 +60,23 @@ class EventModel(Base):
     end_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     message: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    rule_id: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    label: Mapped[str | None] = mapped_column(String(32), nullable=True)  # target class
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    track_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    snapshot: Mapped[str | None] = mapped_column(Text, nullable=True)  # relative to the storage root
+
+
+class RuleModel(Base):
+    """A camera's analytics rule (tripwire, intrusion, smd); `definition` holds the rule's fields."""
+
+    __tablename__ = "rules"
+
+    camera_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
 
 
 class UserModel(Base):

@@ -66,10 +66,27 @@ class EventRow:
     end_ms: int | None
     message: str
     details: dict[str, Any]
+    rule_id: str | None = None
+    label: str | None = None
+    score: float | None = None
+    track_id: int | None = None
+    snapshot: str | None = None
 
     @staticmethod
     def of(m: EventModel) -> EventRow:
-        return EventRow(m.id, m.camera_id, m.type, m.severity, m.start_ms, m.end_ms, m.message, m.details)
+        return EventRow(m.id, m.camera_id, m.type, m.severity, m.start_ms, m.end_ms, m.message, m.details,
+                        m.rule_id, m.label, m.score, m.track_id, m.snapshot)
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    type: str | None = None
+    camera_id: str | None = None
+    labels: tuple[str, ...] = ()  # target classes, any of
+    rule_id: str | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+    limit: int = 100
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -277,16 +294,39 @@ class Catalog:
     # events
     def add_event(
         self, type_: str, message: str, camera_id: str | None = None, severity: str = "warning",
-        details: dict[str, Any] | None = None, start_ms: int | None = None,
-    ) -> int:
+        details: dict[str, Any] | None = None, start_ms: int | None = None, end_ms: int | None = None,
+        rule_id: str | None = None, label: str | None = None, score: float | None = None,
+        track_id: int | None = None, snapshot: str | None = None,
+    ) -> EventRow:
         with self.session() as s, s.begin():
             m = EventModel(
                 camera_id=camera_id, type=type_, severity=severity, start_ms=start_ms or now_ms(),
-                end_ms=None, message=message, details=details or {},
+                end_ms=end_ms, message=message, details=details or {}, rule_id=rule_id, label=label,
+                score=score, track_id=track_id, snapshot=snapshot,
             )
             s.add(m)
             s.flush()
-            return m.id
+            return EventRow.of(m)
+
+    def update_event(self, event_id: int, end_ms: int | None = None, details: dict[str, Any] | None = None,
+                     message: str | None = None) -> EventRow | None:
+        """Closes an event (its end) and merges details into it."""
+        with self.session() as s, s.begin():
+            m = s.get(EventModel, event_id)
+            if m is None:
+                return None
+            if end_ms is not None:
+                m.end_ms = end_ms
+            if details:
+                m.details = {**m.details, **details}
+            if message is not None:
+                m.message = message
+            return EventRow.of(m)
+
+    def event(self, event_id: int) -> EventRow | None:
+        with self.session() as s:
+            m = s.get(EventModel, event_id)
+            return None if m is None else EventRow.of(m)
 
     def events_between(self, camera_id: str, start_ms: int, end_ms: int, limit: int = 5000) -> list[EventRow]:
         q = (
@@ -303,20 +343,20 @@ class Catalog:
                 for r in s.scalars(q)
             ]
 
-    def events(self, type_: str | None = None, limit: int = 100, camera_id: str | None = None,
-               start_ms: int | None = None, end_ms: int | None = None) -> list[EventRow]:
+    def events(self, f: EventFilter) -> list[EventRow]:
+        """Newest first."""
         q = select(EventModel)
-        if type_:
-            q = q.where(EventModel.type == type_)
-        if camera_id:
-            q = q.where(EventModel.camera_id == camera_id)
-        if start_ms is not None:
-            q = q.where(EventModel.start_ms >= start_ms)
-        if end_ms is not None:
-            q = q.where(EventModel.start_ms <= end_ms)
+        if f.type:
+            q = q.where(EventModel.type == f.type)
+        if f.camera_id:
+            q = q.where(EventModel.camera_id == f.camera_id)
+        if f.labels:
+            q = q.where(EventModel.label.in_(f.labels))
+        if f.rule_id:
+            q = q.where(EventModel.rule_id == f.rule_id)
+        if f.start_ms is not None:
+            q = q.where(EventModel.start_ms >= f.start_ms)
+        if f.end_ms is not None:
+            q = q.where(EventModel.start_ms <= f.end_ms)
         with self.session() as s:
-            rows = s.scalars(q.order_by(EventModel.start_ms.desc()).limit(limit)).all()
-            return [
-                EventRow.of(r)
-                for r in rows
-            ]
+            return [EventRow.of(r) for r in s.scalars(q.order_by(EventModel.start_ms.desc()).limit(f.limit))]

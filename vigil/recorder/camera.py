@@ -16,6 +16,7 @@ from vigil.catalog.store import Catalog, now_ms
 from vigil.config import CameraConfig, SourceSettings
 from vigil.errors import SegmentError, StorageError
 from vigil.log import get_logger
+from vigil.media.clock import CameraClock
 from vigil.media.fmp4 import scan_segment
 from vigil.media.live import LiveStream
 from vigil.media.segmenter import SegmentWriter, recordable_audio, segment_path
@@ -23,8 +24,6 @@ from vigil.media.source import CameraSource, Lost, Opened
 
 log = get_logger(__name__)
 
-# Re-anchor the camera's clock to ours when they disagree by more than this (camera clock jumps).
-MAX_CLOCK_SKEW_MS = 5000
 STORAGE_ALARM_INTERVAL_S = 60.0
 
 
@@ -64,7 +63,7 @@ class CameraRecorder:
         self.live = live
         self._writer: SegmentWriter | None = None
         self._seg_id = 0
-        self._offset: int | None = None  # wall ms minus camera ms, for this connection
+        self._clock = CameraClock()
         self._seg_first_pts_ms = 0
         self._video: Any = None
         self._audio: Any = None
@@ -124,7 +123,7 @@ class CameraRecorder:
         if opened.audio is not None and self._audio is None and self.camera.record.record_audio:
             log.info("audio_not_recorded", camera=self.camera.id, codec=opened.audio.codec_context.name,
                      reason="the MP4 container carries AAC/MP3 only")
-        self._offset = None
+        self._clock.reset()
         self._last_dts = None
         self.status.stream = opened.description
         if self.live is not None:
@@ -135,13 +134,6 @@ class CameraRecorder:
     # packets
     def _pts_ms(self, packet: Any) -> int:
         return int(packet.pts * packet.time_base * 1000)
-
-    def _track_clock(self, pts_ms: int) -> None:
-        """Wall time = camera time + offset. A packet never arrives before it was captured, so the smallest
-        (arrival - pts) seen is the best offset; a burst of buffered frames at connect does not skew it."""
-        offset = now_ms() - pts_ms
-        if self._offset is None or offset < self._offset or offset - self._offset > MAX_CLOCK_SKEW_MS:
-            self._offset = offset
 
     def _on_packet(self, packet: Any) -> None:
         self.status.packets += 1
@@ -157,7 +149,7 @@ class CameraRecorder:
             if self.live is not None and self.live.subscribers:
                 self.live.feed(packet)  # before the segment writer, which re-stamps the packet
             pts_ms = self._pts_ms(packet)
-            self._track_clock(pts_ms)
+            self._clock.track(pts_ms)
             if packet.is_keyframe and (
                 self._writer is None
                 or self._writer.elapsed_seconds(packet.pts) >= self.camera.record.segment_seconds
@@ -173,9 +165,9 @@ class CameraRecorder:
             self._close_segment()
 
     def _open_segment(self, pts_ms: int) -> None:
-        if not self.camera.record.enabled or self._offset is None:
+        if not self.camera.record.enabled or self._clock.offset is None:
             return
-        start_ms = pts_ms + self._offset
+        start_ms = pts_ms + self._clock.offset
         path = segment_path(self.storage, self.camera.id, start_ms)
         rel = str(path.relative_to(self.storage))
         cc = self._video.codec_context
@@ -209,7 +201,7 @@ class CameraRecorder:
                 self.catalog.delete_segments([self._seg_id])
                 return
             # The clock offset has settled since the file was named: the row gets the refined start.
-            start = self._seg_first_pts_ms + (self._offset or 0)
+            start = self._seg_first_pts_ms + (self._clock.offset or 0)
             self.catalog.close_segment(self._seg_id, start, start + scan.duration_ms, scan.file_size,
                                        scan.keyframes_ms())
             self.status.segments_written += 1

@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import av
+import numpy as np
 
 from vigil.media.rtp import parameter_sets, split_annexb
 from vigil.sim.scene import Scene, to_i420
@@ -69,7 +70,11 @@ def make_encoder(spec: StreamSpec) -> Any:
     return cc
 
 
-def encode_frames(spec: StreamSpec, scene: Scene, count: int, live: bool = False) -> Iterator[EncodedFrame]:
+class Drawable(Protocol):
+    def draw(self, index: int, fps: float, wall: float | None = None) -> np.ndarray: ...
+
+
+def encode_frames(spec: StreamSpec, scene: Drawable, count: int, live: bool = False) -> Iterator[EncodedFrame]:
     """Encode `count` frames (forever if 0); when `live`, print the wall clock and keep real time."""
     cc = make_encoder(spec)
     start = time.time()

@@ -17,8 +17,9 @@ import cv2
 from vigil.log import get_logger
 from vigil.media.rtp import parameter_sets
 from vigil.media.rtsp_server import AccessUnit, Broadcaster, RtspServer
-from vigil.sim.encode import StreamSpec, encode_frames, loop_clip
+from vigil.sim.encode import Drawable, StreamSpec, encode_frames, loop_clip
 from vigil.sim.scene import Scene
+from vigil.sim.scripted import SCRIPTS, ScriptedScene
 
 log = get_logger(__name__)
 
@@ -35,6 +36,9 @@ class SimConfig:
     live: str = "sub"  # which streams are encoded live: none | sub | all
     loop_seconds: float = 10.0
     mjpeg_fps: int = 10
+    # Camera i shows scripted scene scenes[i-1] (see sim.scripted) on one live stream, also served as its /sub.
+    scenes: list[str] = field(default_factory=list)
+    scene_spec: StreamSpec = field(default_factory=lambda: StreamSpec(640, 360, 10, 2.0, "h264", 800_000))
 
     def urls(self) -> list[str]:
         out = []
@@ -64,18 +68,27 @@ async def _play_loop(b: Broadcaster, frames: list[tuple[list[bytes], bool]], fps
 
 
 def _live_thread(
-    b: Broadcaster, spec: StreamSpec, label: str, loop: asyncio.AbstractEventLoop, stop: threading.Event
+    b: Broadcaster, spec: StreamSpec, scene: Drawable, loop: asyncio.AbstractEventLoop,
+    stop: threading.Event,
 ) -> None:
     step = 90_000 // spec.fps
-    for i, frame in enumerate(encode_frames(spec, Scene(spec.width, spec.height, label, noise=False), 0, live=True)):
+    for i, frame in enumerate(encode_frames(spec, scene, 0, live=True)):
         if stop.is_set():
             return
         loop.call_soon_threadsafe(b.publish, AccessUnit(frame.nals, frame.keyframe, i * step))
 
 
-def _first_keyframe_params(spec: StreamSpec, label: str) -> dict[str, bytes]:
-    first = next(iter(encode_frames(spec, Scene(spec.width, spec.height, label, noise=False), 1)))
+def _first_keyframe_params(spec: StreamSpec, scene: Drawable) -> dict[str, bytes]:
+    first = next(iter(encode_frames(spec, scene, 1)))
     return parameter_sets(spec.norm_codec, first.nals)
+
+
+async def _live_broadcaster(spec: StreamSpec, scene: Drawable, path: str,
+                            loop: asyncio.AbstractEventLoop, stop: threading.Event) -> Broadcaster:
+    params = await asyncio.to_thread(_first_keyframe_params, spec, scene)
+    b = Broadcaster(spec.norm_codec, params)
+    threading.Thread(target=_live_thread, args=(b, spec, scene, loop, stop), daemon=True, name=path).start()
+    return b
 
 
 class SimCameras:
@@ -92,6 +105,13 @@ class SimCameras:
         loop = asyncio.get_running_loop()
         for i in range(1, cfg.cameras + 1):
             codec = cfg.codecs[(i - 1) % len(cfg.codecs)]
+            if i <= len(cfg.scenes):
+                spec = StreamSpec(**{**cfg.scene_spec.__dict__, "codec": codec})
+                scene = await asyncio.to_thread(
+                    ScriptedScene, spec.width, spec.height, f"CAM{i}", SCRIPTS[cfg.scenes[i - 1]])
+                b = await _live_broadcaster(spec, scene, f"cam{i}", loop, self._stop)
+                self.streams[f"cam{i}"] = self.streams[f"cam{i}/sub"] = b
+                continue
             specs = [("", StreamSpec(**{**cfg.main.__dict__, "codec": codec}))]
             if cfg.sub is not None:
                 specs.append(("/sub", StreamSpec(**{**cfg.sub.__dict__, "codec": codec})))
@@ -100,11 +120,8 @@ class SimCameras:
                 live = cfg.live == "all" or (cfg.live == "sub" and suffix == "/sub")
                 label = f"CAM{i}{suffix.upper().replace('/', ' ')}"
                 if live:
-                    params = await asyncio.to_thread(_first_keyframe_params, spec, label)
-                    b = Broadcaster(spec.norm_codec, params)
-                    threading.Thread(
-                        target=_live_thread, args=(b, spec, label, loop, self._stop), daemon=True, name=path
-                    ).start()
+                    b = await _live_broadcaster(spec, Scene(spec.width, spec.height, label, noise=False), path,
+                                                loop, self._stop)
                 else:
                     # One shared clip per stream kind: 64 cameras cost one encode, not 64.
                     clip_label = f"SIM {spec.norm_codec.upper()}{suffix.upper().replace('/', ' ')}"

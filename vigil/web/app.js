@@ -3,8 +3,9 @@ import { api, AuthError } from './api.js';
 import { renderLive } from './live.js';
 import { renderPlayback } from './playback.js';
 import { renderCameras, renderEvents, renderSettings } from './pages.js';
+import { renderRules } from './rules.js';
 
-const PAGES = { live: renderLive, playback: renderPlayback, events: renderEvents, cameras: renderCameras, settings: renderSettings };
+const PAGES = { live: renderLive, playback: renderPlayback, events: renderEvents, rules: renderRules, cameras: renderCameras, settings: renderSettings };
 const $ = (id) => document.getElementById(id);
 let cleanup = null;
 

@@ -1,49 +1,85 @@
 // Events, cameras and settings pages.
 import { api, esc, fmtTime } from './api.js';
 
+const EVENT_TYPES = ['motion', 'smd', 'tripwire', 'intrusion', 'disk_error', 'disk_low', 'camera_offline'];
+const CLASSES = ['human', 'vehicle', 'person', 'car', 'truck', 'bus', 'motorcycle', 'bicycle'];
+
+function eventRow(e) {
+  const thumb = e.snapshot_url || (e.camera_id ? `/api/cameras/${encodeURIComponent(e.camera_id)}/snapshot.jpg?at=${e.start_ms}&width=160` : '');
+  const what = [e.label, e.rule_id ? `rule ${e.rule_id}` : '', e.score != null && e.label ? `${Math.round(e.score * 100)}%` : ''].filter(Boolean).join(' · ');
+  return `<tr data-id="${e.id}" data-clip="${esc(e.clip_url || '')}">
+      <td>${thumb ? `<img class="thumb" loading="lazy" alt="" src="${esc(thumb)}" onerror="this.style.visibility='hidden'">` : ''}</td>
+      <td>${fmtTime(e.start_ms)}${e.end_ms && e.end_ms !== e.start_ms ? ` <span class="muted">${Math.round((e.end_ms - e.start_ms) / 1000)} s</span>` : ''}</td>
+      <td>${esc(e.camera_id ?? '—')}</td><td><span class="badge">${esc(e.type)}</span></td>
+      <td>${esc(e.message)}<br><span class="muted">${esc(what)}</span></td></tr>`;
+}
+
 export async function renderEvents(view) {
   const cameras = await api('/api/cameras');
+  const opts = (xs) => xs.map((x) => `<option>${esc(x)}</option>`).join('');
   view.innerHTML = `<div class="toolbar">
       <label>Camera <select id="ev-cam"><option value="">all</option>${cameras.map((c) => `<option value="${esc(c.id)}">${esc(c.name)}</option>`).join('')}</select></label>
-      <label>Type <input id="ev-type" placeholder="e.g. disk_error"></label>
+      <label>Type <select id="ev-type"><option value="">all</option>${opts(EVENT_TYPES)}</select></label>
+      <label>Target <select id="ev-class"><option value="">any</option>${opts(CLASSES)}</select></label>
+      <label>Rule <input id="ev-rule" size="8" placeholder="rule id"></label>
       <label>From <input id="ev-from" type="datetime-local"></label><label>To <input id="ev-to" type="datetime-local"></label>
-      <button id="ev-go">Filter</button></div>
+      <button id="ev-go">Filter</button> <span id="ev-live" class="muted"></span></div>
     <video id="ev-player" controls muted hidden style="max-width:640px;width:100%"></video>
-    <table><thead><tr><th></th><th>Time</th><th>Camera</th><th>Type</th><th>Message</th></tr></thead><tbody id="ev-rows"></tbody></table>`;
-  const load = async () => {
-    const type = view.querySelector('#ev-type').value.trim();
-    const cam = view.querySelector('#ev-cam').value;
+    <table><thead><tr><th></th><th>Time</th><th>Camera</th><th>Type</th><th>What</th></tr></thead><tbody id="ev-rows"></tbody></table>`;
+  const $ = (sel) => view.querySelector(sel);
+  const filters = () => {
     const q = new URLSearchParams({ limit: '200' });
-    if (type) q.set('type', type);
-    if (cam) q.set('camera', cam);
-    const from = view.querySelector('#ev-from').value, to = view.querySelector('#ev-to').value;
+    for (const [key, sel] of [['camera', '#ev-cam'], ['type', '#ev-type'], ['class', '#ev-class'], ['rule', '#ev-rule']]) {
+      const v = $(sel).value.trim();
+      if (v) q.set(key, v);
+    }
+    const from = $('#ev-from').value, to = $('#ev-to').value;
     if (from) q.set('start', String(new Date(from).getTime()));
     if (to) q.set('end', String(new Date(to).getTime()));
-    const events = await api(`/api/events?${q}`);
-    view.querySelector('#ev-rows').innerHTML = events.map((e) => `<tr data-camera="${esc(e.camera_id)}" data-start="${e.start_ms}" data-end="${e.end_ms ?? e.start_ms}">
-        <td>${e.camera_id ? `<img class="thumb" loading="lazy" alt="" src="/api/cameras/${encodeURIComponent(e.camera_id)}/snapshot.jpg?at=${e.start_ms}&width=160" onerror="this.style.visibility='hidden'">` : ''}</td>
-        <td>${fmtTime(e.start_ms)}</td><td>${esc(e.camera_id ?? '—')}</td><td>${esc(e.type)}</td><td>${esc(e.message)}</td></tr>`).join('')
-      || '<tr><td colspan="5" class="muted">No events. Alarms and analytics will fill this page.</td></tr>';
-    view.querySelectorAll('#ev-rows tr[data-start]').forEach((tr) => {
-      tr.onclick = () => {
-        if (!tr.dataset.camera) return;
-        const p = view.querySelector('#ev-player');
-        p.hidden = false;
-        p.src = `/api/cameras/${encodeURIComponent(tr.dataset.camera)}/playback.mp4?start=${Number(tr.dataset.start) - 5000}&end=${Number(tr.dataset.end) + 5000}`;
-        p.play().catch(() => {});
-      };
-    });
+    return q;
   };
-  view.querySelector('#ev-go').onclick = load;
+  const bind = (tr) => {
+    tr.onclick = () => {
+      if (!tr.dataset.clip) return;
+      const p = $('#ev-player');
+      p.hidden = false; p.src = tr.dataset.clip; p.play().catch(() => {});
+    };
+  };
+  const load = async () => {
+    const events = await api(`/api/events?${filters()}`);
+    $('#ev-rows').innerHTML = events.map(eventRow).join('')
+      || '<tr class="empty"><td colspan="5" class="muted">No events. Alarms and analytics will fill this page.</td></tr>';
+    view.querySelectorAll('#ev-rows tr[data-id]').forEach(bind);
+  };
+  // New events arrive over a WebSocket and are added on top while they match the filters.
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/events/live`);
+  ws.onopen = () => { $('#ev-live').textContent = '● live'; };
+  ws.onclose = () => { $('#ev-live').textContent = ''; };
+  ws.onmessage = (m) => {
+    const { kind, event: e } = JSON.parse(m.data);
+    if (!e) return;
+    const q = filters();
+    const wanted = (!q.get('camera') || q.get('camera') === e.camera_id) && (!q.get('type') || q.get('type') === e.type)
+      && (!q.get('rule') || q.get('rule') === e.rule_id) && !q.get('end') && !q.get('class');
+    const old = $(`#ev-rows tr[data-id="${e.id}"]`);
+    if (kind === 'update' && old) { old.outerHTML = eventRow(e); bind($(`#ev-rows tr[data-id="${e.id}"]`)); return; }
+    if (kind !== 'new' || !wanted || old) return;
+    $('#ev-rows tr.empty')?.remove();
+    $('#ev-rows').insertAdjacentHTML('afterbegin', eventRow(e));
+    const tr = $(`#ev-rows tr[data-id="${e.id}"]`);
+    tr.classList.add('ev-new'); bind(tr);
+  };
+  $('#ev-go').onclick = load;
   await load();
+  return () => ws.close();
 }
 
 export async function renderCameras(view) {
   const draw = async () => {
     const cameras = await api('/api/cameras');
-    view.innerHTML = `<div class="panel"><table><thead><tr><th>Id</th><th>Name</th><th>URL</th><th>State</th><th>Source</th><th></th></tr></thead><tbody>
+    view.innerHTML = `<div class="panel"><table><thead><tr><th>Id</th><th>Name</th><th>URL</th><th>State</th><th>Analytics</th><th>Source</th><th></th></tr></thead><tbody>
       ${cameras.map((c) => `<tr><td>${esc(c.id)}</td><td>${esc(c.name)}</td><td class="muted">${esc(c.url)}</td>
-        <td>${esc(c.state)}${c.last_error ? ` <span class="muted">${esc(c.last_error)}</span>` : ''}</td><td>${esc(c.source)}</td>
+        <td>${esc(c.state)}${c.last_error ? ` <span class="muted">${esc(c.last_error)}</span>` : ''}</td><td>${c.analytics ? `<a href="#/rules?camera=${encodeURIComponent(c.id)}">on · rules</a>` : '<span class="muted">off</span>'}</td><td>${esc(c.source)}</td>
         <td>${c.source === 'api' ? `<button data-edit="${esc(c.id)}">Edit</button> <button data-del="${esc(c.id)}">Remove</button>` : '<span class="muted">in vigil.yml</span>'}</td></tr>`).join('')}
       </tbody></table></div>
       <div class="panel"><h3 id="cam-form-title">Add a camera</h3><form id="cam-form" class="form">
@@ -55,6 +91,7 @@ export async function renderCameras(view) {
         <label for="c-days">Keep days</label><input id="c-days" type="number" min="0" step="0.5" placeholder="no limit">
         <label for="c-gb">Quota GB</label><input id="c-gb" type="number" min="0" step="0.1" placeholder="no limit">
         <label for="c-enabled">Enabled</label><input id="c-enabled" type="checkbox" checked>
+        <label for="c-ai">Analytics (AI rules)</label><input id="c-ai" type="checkbox">
         <span></span><span><button type="button" id="c-test">Test URL</button> <button type="submit">Save</button></span>
       </form><p class="error" id="cam-error" role="alert"></p><img id="cam-preview" alt="" hidden style="max-width:320px"></div>`;
     const $ = (s) => view.querySelector(s);
@@ -65,7 +102,7 @@ export async function renderCameras(view) {
         const c = cameras.find((x) => x.id === b.dataset.edit);
         editing = c.id; $('#cam-form-title').textContent = `Edit ${c.id}`;
         $('#c-id').value = c.id; $('#c-id').disabled = true; $('#c-name').value = c.name; $('#c-url').value = c.url;
-        $('#c-sub').value = c.sub_url || ''; $('#c-enabled').checked = c.enabled;
+        $('#c-sub').value = c.sub_url || ''; $('#c-enabled').checked = c.enabled; $('#c-ai').checked = c.analytics;
       };
     });
     $('#c-test').onclick = async () => {
@@ -80,7 +117,7 @@ export async function renderCameras(view) {
       e.preventDefault();
       const num = (s) => (view.querySelector(s).value === '' ? null : Number(view.querySelector(s).value));
       const body = { id: $('#c-id').value, name: $('#c-name').value, url: $('#c-url').value, sub_url: $('#c-sub').value || null,
-        enabled: $('#c-enabled').checked, record: { segment_seconds: num('#c-seg') ?? 60, max_days: num('#c-days') || null, max_gb: num('#c-gb') || null } };
+        enabled: $('#c-enabled').checked, analytics: { enabled: $('#c-ai').checked }, record: { segment_seconds: num('#c-seg') ?? 60, max_days: num('#c-days') || null, max_gb: num('#c-gb') || null } };
       try {
         await api(editing ? `/api/cameras/${encodeURIComponent(editing)}` : '/api/cameras', { method: editing ? 'PUT' : 'POST', json: body });
         draw();

@@ -1,0 +1,256 @@
+"""One camera's analysis: decoded frames → pipeline → events with snapshots, on the event bus.
+
+It runs in its own thread beside the recorder and never touches the recorder's packets. Each rule firing
+is one event (camera, rule, type, target class, score, track id, box) with a snapshot of the frame with the
+box drawn; when the target's track ends, its events get their end time and the target's path.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vigil.analytics.detector import Detection, Detector
+from vigil.analytics.geometry import Box
+from vigil.analytics.motion import MotionDetector, MotionResult
+from vigil.analytics.pipeline import GateSettings, Pipeline
+from vigil.analytics.rules import Firing, Rule
+from vigil.analytics.tracker import Track
+from vigil.config import AnalyticsConfig, CameraConfig, SourceSettings
+from vigil.events.bus import EventBus
+from vigil.log import get_logger
+from vigil.media.frames import Frame, FrameReader
+
+log = get_logger(__name__)
+
+SNAPSHOT_DIR = "_events"  # under the storage root; no camera id can start with "_"
+MOTION_MIN_FRAMES = 2  # consecutive moving frames before a motion event opens
+MOTION_HOLD_MS = 3000  # a motion event closes after this long without motion
+MOTION_MAX_MS = 300_000  # and is split after this long, so a windy day is not one endless event
+MAX_PATH_POINTS = 60
+DIRECTION_TEXT = {"a_to_b": "A→B", "b_to_a": "B→A"}
+
+
+class LockedDetector:
+    """One detector network shared by every camera: OpenCV's DNN already uses all cores for one forward
+    pass, and one copy of the weights is enough."""
+
+    def __init__(self, detector: Detector) -> None:
+        self._detector = detector
+        self._lock = threading.Lock()
+        self.busy_seconds = 0.0
+        self.runs = 0
+
+    def detect(self, frame: np.ndarray) -> list[Detection]:
+        with self._lock:
+            t0 = time.perf_counter()
+            out = self._detector.detect(frame)
+            self.busy_seconds += time.perf_counter() - t0
+            self.runs += 1
+            return out
+
+
+@dataclass
+class AnalysisStatus:
+    frames: int = 0
+    detections_run: int = 0
+    events: int = 0
+    dropped: int = 0
+    last_frame_ms: int = 0
+    tracks: int = 0
+
+
+@dataclass
+class _MotionEvent:
+    id: int
+    start_ms: int
+    last_ms: int
+    peak: float = 0.0
+
+
+@dataclass
+class _TrackEvents:
+    open_ids: list[int] = field(default_factory=list)  # events that end when the track ends
+    all_ids: list[int] = field(default_factory=list)
+
+
+def local_when(t_ms: int) -> tuple[int, int]:
+    lt = time.localtime(t_ms / 1000)
+    return lt.tm_wday, lt.tm_hour * 60 + lt.tm_min
+
+
+class CameraAnalysis:
+    def __init__(self, cam: CameraConfig, cfg: AnalyticsConfig, detector: Detector, bus: EventBus,
+                 storage: Path, rules: Sequence[Rule], source: SourceSettings) -> None:
+        self.cam = cam
+        self.cfg = cfg
+        self.bus = bus
+        self.storage = storage
+        a = cam.analytics
+        url = cam.url if a.stream == "main" or not cam.sub_url else cam.sub_url
+        self.frames = FrameReader(url, a.fps, cfg.max_width, source.open_timeout_seconds,
+                                  source.read_timeout_seconds, name=cam.id)
+        self.pipeline = Pipeline(detector, rules, MotionDetector(a.motion_sensitivity, a.motion_masks),
+                                 gate=GateSettings(enabled=a.motion_gate))
+        self._rules = {r.id: r for r in rules}
+        self._pending_rules: list[Rule] | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"analysis-{cam.id}")
+        self._tracks: dict[int, _TrackEvents] = {}
+        self._motion: _MotionEvent | None = None
+        self._moving_frames = 0
+        self.status = AnalysisStatus()
+
+    # lifecycle
+    def start(self) -> None:
+        self.frames.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.frames.stop()
+
+    def join(self, timeout: float = 5.0) -> None:
+        self._thread.join(timeout)
+        self.frames.join(timeout)
+
+    def set_rules(self, rules: Sequence[Rule]) -> None:
+        """Takes effect on the next frame (the pipeline is only touched from the analysis thread)."""
+        with self._lock:
+            self._pending_rules = list(rules)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            frame = self.frames.next(timeout=1.0)
+            if frame is None:
+                continue
+            with self._lock:
+                pending, self._pending_rules = self._pending_rules, None
+            if pending is not None:
+                self.pipeline.set_rules(pending)
+                self._rules = {r.id: r for r in pending}
+            try:
+                self._process(frame)
+            except Exception as err:  # one bad frame or a catalog hiccup must not end the camera's analysis
+                log.error("analysis_failed", camera=self.cam.id, error=repr(err))
+        self._close_all(int(time.time() * 1000))
+
+    def _process(self, frame: Frame) -> None:
+        res = self.pipeline.process(frame.t_ms, frame.image, local_when(frame.t_ms))
+        st = self.status
+        st.frames, st.detections_run = self.pipeline.frames, self.pipeline.detections_run
+        st.dropped, st.last_frame_ms, st.tracks = self.frames.dropped, frame.t_ms, len(self.pipeline.tracker.tracks)
+        if self.cam.analytics.motion_events:
+            self._motion_event(frame, res.motion)
+        for f in res.firings:
+            self._firing(frame, f)
+        for tr in res.ended:
+            self._track_ended(tr)
+
+    # events
+    def _publish(self, type_: str, message: str, **fields: Any) -> int:
+        row = self.bus.publish(type_, message, camera_id=self.cam.id, **fields)
+        self.status.events += 1
+        return row.id
+
+    def _firing(self, frame: Frame, f: Firing) -> None:
+        rule = self._rules.get(f.rule_id)
+        name = rule.name or rule.id if rule else f.rule_id
+        details: dict[str, Any] = {"event": f.event, "rule_name": name, "box": [round(v, 4) for v in f.box]}
+        start = end = f.t_ms
+        closes_with_track = False
+        if f.kind == "tripwire":
+            message = f"{f.label} crossed {name} {DIRECTION_TEXT.get(f.direction or '', '')}".strip()
+            details["direction"] = f.direction
+        elif f.kind == "intrusion":
+            verb = {"enter": "entered", "exit": "left", "appear": "appeared in", "loiter": "is loitering in"}[f.event]
+            message = f"{f.label} {verb} {name}"
+            if f.dwell_ms is not None:
+                details["dwell_ms"] = f.dwell_ms
+                start = f.t_ms - f.dwell_ms
+                message += f" ({f.dwell_ms / 1000:.0f} s)"
+            closes_with_track = f.event in ("enter", "appear")
+        else:
+            message = f"{f.label} moving"
+            closes_with_track = True
+        snapshot = self._snapshot(frame, f.t_ms, f.kind, f.track_id, f.box, f.label, rule)
+        event_id = self._publish(
+            f.kind, message, severity="info" if f.kind == "smd" else "warning", start_ms=start,
+            end_ms=None if closes_with_track else end, rule_id=f.rule_id, label=f.label,
+            score=round(f.score, 3), track_id=f.track_id, snapshot=snapshot, details=details,
+        )
+        te = self._tracks.setdefault(f.track_id, _TrackEvents())
+        te.all_ids.append(event_id)
+        if closes_with_track:
+            te.open_ids.append(event_id)
+
+    def _track_ended(self, tr: Track) -> None:
+        te = self._tracks.pop(tr.id, None)
+        if te is None:
+            return
+        step = max(1, len(tr.path) // MAX_PATH_POINTS)
+        info = {"path": [[t, x, y] for t, x, y in tr.path[::step]], "seen_ms": tr.dwell_ms}
+        for event_id in te.all_ids:
+            self.bus.update(event_id, end_ms=tr.last_ms if event_id in te.open_ids else None, details=info)
+
+    def _motion_event(self, frame: Frame, m: MotionResult) -> None:
+        t = frame.t_ms
+        self._moving_frames = self._moving_frames + 1 if m.moving else 0
+        ev = self._motion
+        if ev is not None:
+            if m.moving:
+                ev.last_ms, ev.peak = t, max(ev.peak, m.score)
+            if t - ev.last_ms > MOTION_HOLD_MS or t - ev.start_ms > MOTION_MAX_MS:
+                self._close_motion()
+            return
+        if self._moving_frames >= MOTION_MIN_FRAMES:
+            boxes = m.boxes
+            union: Box = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
+                          max(b[3] for b in boxes))
+            snapshot = self._snapshot(frame, t, "motion", 0, union, "motion", None)
+            event_id = self._publish("motion", "motion", severity="info", start_ms=t, snapshot=snapshot,
+                                     score=round(m.score, 4), details={"box": [round(v, 4) for v in union]})
+            self._motion = _MotionEvent(event_id, t, t, m.score)
+
+    def _close_motion(self) -> None:
+        ev, self._motion = self._motion, None
+        if ev is not None:
+            self.bus.update(ev.id, end_ms=ev.last_ms, details={"peak_score": round(ev.peak, 4)})
+
+    def _close_all(self, t_ms: int) -> None:
+        self._close_motion()
+        for tr in list(self.pipeline.tracker.tracks.values()):
+            self._track_ended(tr)
+
+    # snapshots
+    def _snapshot(self, frame: Frame, t_ms: int, kind: str, track_id: int, box: Box, label: str,
+                  rule: Rule | None) -> str | None:
+        img = frame.image.copy()
+        h, w = img.shape[:2]
+        if rule is not None and rule.points:
+            pts = np.array([[round(x * w), round(y * h)] for x, y in rule.points], np.int32)
+            cv2.polylines(img, [pts], rule.kind == "intrusion", (0, 220, 255), 2)
+        x1, y1, x2, y2 = round(box[0] * w), round(box[1] * h), round(box[2] * w), round(box[3] * h)
+        cv2.rectangle(img, (x1, y1), (x2, y2), (0, 0, 255), 2)
+        cv2.putText(img, label, (x1 + 2, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 255), 1)
+        day = time.strftime("%Y-%m-%d", time.gmtime(t_ms / 1000))
+        rel = Path(SNAPSHOT_DIR) / self.cam.id / day / f"{t_ms}-{kind}-{track_id}.jpg"
+        path = self.storage / rel
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ok, jpg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, self.cfg.snapshot_quality])
+            if not ok:
+                return None
+            path.write_bytes(jpg.tobytes())
+        except OSError as err:  # a full disk loses the picture, not the event
+            log.warning("snapshot_failed", camera=self.cam.id, error=err)
+            return None
+        return str(rel)
