@@ -178,7 +178,7 @@ def test_events_carry_snapshots_with_boxes(run: dict[str, Any]) -> None:
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
     img = cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_COLOR)
     h, w = img.shape[:2]
-    x1, y1, x2, y2 = (round(v * s) for v, s in zip(e["details"]["box"], (w, h, w, h), strict=True))
+    x1, y1, x2, _ = (round(v * s) for v, s in zip(e["details"]["box"], (w, h, w, h), strict=True))
     edge = img[max(0, y1 - 1) : y1 + 2, x1:x2].reshape(-1, 3).astype(int)
     red = (edge[:, 2] > 180) & (edge[:, 1] < 90) & (edge[:, 0] < 90)
     assert red.mean() > 0.5, "the target's box is drawn on the snapshot"
@@ -223,7 +223,8 @@ def test_rules_api_validates_and_persists(run: dict[str, Any]) -> None:
         assert [r["id"] for r in c.get("/api/cameras/cam1/rules").json()] == ["in", "cars"]
         bad = c.post("/api/cameras/cam1/rules", json={"id": "x", "kind": "tripwire", "points": [[0.1, 0.1]]})
         assert bad.status_code == 422 and "2 points" in bad.json()["detail"]
-        bad = c.post("/api/cameras/cam1/rules", json={"id": "x", "kind": "intrusion", "points": [[0, 0], [2, 0], [0, 1]]})
+        zone = {"id": "x", "kind": "intrusion", "points": [[0, 0], [2, 0], [0, 1]]}
+        bad = c.post("/api/cameras/cam1/rules", json=zone)
         assert bad.status_code == 422 and "between 0 and 1" in bad.json()["detail"]
         too_many = [{"id": f"r{i}", "kind": "smd"} for i in range(11)]
         r = c.put("/api/cameras/cam3/rules", json=too_many)
