@@ -14,7 +14,7 @@ from vigil.analytics.detector import YoloV3Tiny
 from vigil.analytics.rulespec import RuleSpec
 from vigil.catalog.accounts import ensure_admin
 from vigil.catalog.rules import load_rules, save_rules
-from vigil.catalog.store import Catalog
+from vigil.catalog.store import Catalog, EventRow
 from vigil.config import CameraConfig, Config
 from vigil.errors import ConfigError, NotFoundError
 from vigil.events.analysis import CameraAnalysis, LockedDetector
@@ -50,6 +50,7 @@ class Vigil:
         self._live_readers: dict[str, LiveReader] = {}
         self.armed = False
         self.bus = EventBus(self.catalog)
+        self.bus.listen(self._record_on_event)
         self.analyses: dict[str, CameraAnalysis] = {}
         self._detector: LockedDetector | None = None
 
@@ -85,6 +86,12 @@ class Vigil:
                                       [s.to_rule() for s in self.rules(cam.id)], self.cfg.source)
             self.analyses[cam.id] = analysis
             analysis.start()
+
+    def _record_on_event(self, _kind: str, row: EventRow) -> None:
+        """Opens the gate of a camera recording in motion/intelligent mode when one of its events happens."""
+        rec = self.recorders.get(row.camera_id or "")
+        if rec is not None and rec.gate is not None and row.type in rec.triggers:
+            rec.gate.event(row.id, row.start_ms, row.end_ms)
 
     def detector(self) -> LockedDetector:
         """Loaded on first use: a Vigil without analytics never pays for the network."""

@@ -28,6 +28,11 @@ class RecordSettings(_Strict):
     max_days: float | None = Field(default=None, gt=0)
     max_gb: float | None = Field(default=None, gt=0)
     record_audio: bool = True
+    # continuous: always; motion: around pixel-motion events; intelligent: around AI events (smd, tripwire,
+    # intrusion). Event modes keep pre_seconds from a RAM buffer and record post_seconds after the event ends.
+    mode: Literal["continuous", "motion", "intelligent"] = "continuous"
+    pre_seconds: float = Field(default=5.0, ge=0, le=30)
+    post_seconds: float = Field(default=10.0, ge=0, le=600)
 
 
 Polygon = list[tuple[float, float]]
@@ -83,6 +88,9 @@ class CameraConfig(_Strict):
     def _default_name(self) -> CameraConfig:
         if not self.name:
             self.name = self.id
+        if self.record.mode != "continuous" and not self.analytics.enabled:
+            raise ValueError(f"camera {self.id!r}: record.mode {self.record.mode!r} records around events, which come "
+                             "from the analysis: set analytics.enabled: true (or use mode: continuous)")
         return self
 
 

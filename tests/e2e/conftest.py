@@ -30,14 +30,19 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("e2e")
     a = Sim(tmp, cameras=3, codecs="h264", size="640x360", sub="none", live="all", fps=FPS).start()
     b = Sim(tmp, cameras=1, codecs="h264", size="640x360", sub="none", live="all", fps=FPS).start()
+    # Camera 5 films the scripted crossing scene (real photographs) and is analysed, for the rules and events pages.
+    c = Sim(tmp, cameras=1, codecs="h264", size="640x360", sub="none", scenes=("crossing",)).start()
     urls = [a.url(1), a.url(2), a.url(3), b.url(1)]
-    cams = [{"id": f"cam{i + 1}", "name": f"Camera {i + 1}", "url": u, "record": {"segment_seconds": 20}}
-            for i, u in enumerate(urls)]
+    cams: list[dict[str, Any]] = [
+        {"id": f"cam{i + 1}", "name": f"Camera {i + 1}", "url": u, "record": {"segment_seconds": 20}}
+        for i, u in enumerate(urls)]
+    cams.append({"id": "cam5", "name": "Gate", "url": c.url(1), "record": {"segment_seconds": 20},
+                 "analytics": {"enabled": True, "motion_masks": [[[0, 0], [0.6, 0], [0.6, 0.1], [0, 0.1]]]}})
     srv = Server(tmp, cams).start()
     wait_for(lambda: all(c["state"] == "online" for c in srv.get("/api/cameras")), 30, what="cameras online")
-    yield Site([a, b], srv, tmp)
+    yield Site([a, b, c], srv, tmp)
     srv.stop()
-    for s in (a, b):
+    for s in (a, b, c):
         s.stop()
 
 

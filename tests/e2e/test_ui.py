@@ -148,3 +148,36 @@ def test_pages_events_cameras_settings(page: Any, site: Site) -> None:
     page.wait_for_function("[...document.querySelectorAll('.tile video')].every(v => v.readyState >= 2)",
                            timeout=15000)
     page.screenshot(path=str(ARTIFACTS / "live-phone.png"), full_page=True)
+
+
+def test_rules_editor_draws_a_tripwire_that_fires_live_events(page: Any, site: Site) -> None:
+    page.goto(f"{site.srv.base}/#/rules?camera=cam5")
+    page.wait_for_function("document.querySelector('#r-pic') && document.querySelector('#r-pic').naturalWidth > 0",
+                           timeout=30000)
+    page.select_option("#r-kind", "tripwire")
+    box = page.query_selector("#r-canvas").bounding_box()
+    assert box is not None
+    page.click("#r-canvas", position={"x": box["width"] * 0.5, "y": box["height"] * 0.3})
+    page.click("#r-canvas", position={"x": box["width"] * 0.5, "y": box["height"] * 0.98})
+    page.fill("#r-id", "gate")
+    page.fill("#r-name", "Front gate")
+    page.select_option("#r-targets", "human")
+    page.select_option("#r-dir", "a_to_b")
+    page.click("#r-form button[type=submit]")
+    page.wait_for_selector("#r-list li[data-rule=gate]")
+    page.screenshot(path=str(ARTIFACTS / "rules.png"))
+    rule = site.srv.get("/api/cameras/cam5/rules")[0]
+    assert rule["id"] == "gate" and rule["direction"] == "a_to_b" and rule["kind"] == "tripwire"
+    (x1, y1), (x2, y2) = rule["points"]
+    assert abs(x1 - 0.5) < 0.01 and abs(x2 - 0.5) < 0.01 and abs(y1 - 0.3) < 0.01 and abs(y2 - 0.98) < 0.01
+
+    # The events page, open before the person walks through, shows the crossing as it happens.
+    page.goto(f"{site.srv.base}/#/events")
+    page.wait_for_selector("#ev-live:has-text('live')")
+    row = page.wait_for_selector("#ev-rows tr.ev-new:has-text('Front gate')", timeout=60000)
+    assert "person" in row.inner_text() and "A→B" in row.inner_text()
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=row.query_selector("img.thumb"),
+                           timeout=10000)
+    row.click()
+    page.wait_for_function("document.querySelector('#ev-player').readyState >= 2", timeout=20000)
+    page.screenshot(path=str(ARTIFACTS / "events-live.png"))

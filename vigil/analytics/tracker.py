@@ -66,6 +66,7 @@ class Tracker:
         self.stitch_distance = stitch_distance
         self.tracks: dict[int, Track] = {}
         self._alias: dict[int, int] = {}
+        self._last_ms = -(2**62)
 
     def _stitch(self, t_ms: int, d: Detection, taken: set[int]) -> Track | None:
         x, y = anchor(d.box)
@@ -83,6 +84,8 @@ class Tracker:
 
     def update(self, t_ms: int, detections: Sequence[Detection]) -> list[Target]:
         """The confirmed targets seen in this frame."""
+        # ByteTrack drops updates that go back in time; a camera clock re-anchored after a reconnect can.
+        t_ms = self._last_ms = max(t_ms, self._last_ms + 1)
         if detections:
             det = sv.Detections(
                 xyxy=np.array([d.box for d in detections], np.float32) * 1000,  # IoU is scale-free; avoid tiny floats

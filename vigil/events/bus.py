@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from vigil.catalog.store import Catalog, EventRow
@@ -32,7 +33,12 @@ class EventBus:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._subs: set[Subscription] = set()
+        self._listeners: list[Callable[[str, EventRow], None]] = []
         self._lock = threading.Lock()
+
+    def listen(self, callback: Callable[[str, EventRow], None]) -> None:
+        """A callback run in the publisher's thread for each event ("new" or "update"); it must be quick."""
+        self._listeners.append(callback)
 
     def publish(self, type_: str, message: str, **fields: Any) -> EventRow:
         """Stores a new event and announces it ("new")."""
@@ -49,6 +55,11 @@ class EventBus:
         return row
 
     def _announce(self, kind: str, row: EventRow) -> None:
+        for callback in self._listeners:
+            try:
+                callback(kind, row)
+            except Exception as err:  # a broken listener must not lose the event for the others
+                log.error("event_listener_failed", error=repr(err))
         with self._lock:
             subs = list(self._subs)
         for sub in subs:

@@ -21,6 +21,7 @@ from vigil.media.fmp4 import scan_segment
 from vigil.media.live import LiveStream
 from vigil.media.segmenter import SegmentWriter, recordable_audio, segment_path
 from vigil.media.source import CameraSource, Lost, Opened
+from vigil.recorder.modes import TRIGGERS, PreBuffer, RecordGate
 
 log = get_logger(__name__)
 
@@ -70,6 +71,11 @@ class CameraRecorder:
         self._last_storage_alarm = 0.0
         self._last_dts: int | None = None
         self._frame_delta = 0
+        rec = camera.record
+        # Event-driven modes: a RAM pre-buffer and a gate the event bus opens (see recorder/modes.py).
+        self.gate = RecordGate(int(rec.post_seconds * 1000)) if rec.mode != "continuous" else None
+        self.triggers = TRIGGERS.get(rec.mode, frozenset())
+        self._pre = PreBuffer(int(rec.pre_seconds * 1000))
 
     # lifecycle
     def start(self) -> None:
@@ -124,6 +130,7 @@ class CameraRecorder:
             log.info("audio_not_recorded", camera=self.camera.id, codec=opened.audio.codec_context.name,
                      reason="the MP4 container carries AAC/MP3 only")
         self._clock.reset()
+        self._pre.drain()  # packets of the previous connection belong to a closed stream
         self._last_dts = None
         self.status.stream = opened.description
         if self.live is not None:
@@ -150,12 +157,23 @@ class CameraRecorder:
                 self.live.feed(packet)  # before the segment writer, which re-stamps the packet
             pts_ms = self._pts_ms(packet)
             self._clock.track(pts_ms)
+            if self.gate is not None:
+                self._on_packet_gated(packet, True, pts_ms)
+                return
             if packet.is_keyframe and (
                 self._writer is None
                 or self._writer.elapsed_seconds(packet.pts) >= self.camera.record.segment_seconds
             ):
                 self._close_segment()
                 self._open_segment(pts_ms)
+        elif self.gate is not None:
+            self._on_packet_gated(packet, False, 0)
+            return
+        if self._writer is None:
+            return
+        self._write(packet)
+
+    def _write(self, packet: Any) -> None:
         if self._writer is None:
             return
         try:
@@ -164,6 +182,26 @@ class CameraRecorder:
             self._storage_error(str(err))
             self._close_segment()
 
+    def _on_packet_gated(self, packet: Any, video: bool, pts_ms: int) -> None:
+        """Motion/intelligent modes: buffer while idle; on an event, open a segment at the oldest buffered
+        keyframe (pre-event video) and keep writing until the gate closes, then stop at a keyframe."""
+        assert self.gate is not None
+        wanted = self.gate.wanted(now_ms())
+        key = video and packet.is_keyframe
+        if self._writer is not None:
+            if key and (not wanted or self._writer.elapsed_seconds(packet.pts) >= self.camera.record.segment_seconds):
+                self._close_segment()
+                if wanted:
+                    self._open_segment(pts_ms)
+            if self._writer is not None:
+                self._write(packet)
+                return
+        self._pre.push(packet, video, key, pts_ms)
+        start = self._pre.start_pts_ms
+        if wanted and start is not None:
+            self._open_segment(start)
+            for p in self._pre.drain():
+                self._write(p)
     def _open_segment(self, pts_ms: int) -> None:
         if not self.camera.record.enabled or self._clock.offset is None:
             return

@@ -53,20 +53,21 @@ export async function renderEvents(view) {
   };
   // New events arrive over a WebSocket and are added on top while they match the filters.
   const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/events/live`);
-  ws.onopen = () => { $('#ev-live').textContent = '● live'; };
-  ws.onclose = () => { $('#ev-live').textContent = ''; };
+  const liveMark = $('#ev-live'), rows = $('#ev-rows');  // held: the socket may close after the page is left
+  ws.onopen = () => { liveMark.textContent = '● live'; };
+  ws.onclose = () => { liveMark.textContent = ''; };
   ws.onmessage = (m) => {
     const { kind, event: e } = JSON.parse(m.data);
     if (!e) return;
     const q = filters();
     const wanted = (!q.get('camera') || q.get('camera') === e.camera_id) && (!q.get('type') || q.get('type') === e.type)
       && (!q.get('rule') || q.get('rule') === e.rule_id) && !q.get('end') && !q.get('class');
-    const old = $(`#ev-rows tr[data-id="${e.id}"]`);
-    if (kind === 'update' && old) { old.outerHTML = eventRow(e); bind($(`#ev-rows tr[data-id="${e.id}"]`)); return; }
+    const old = rows.querySelector(`tr[data-id="${e.id}"]`);
+    if (kind === 'update' && old) { old.outerHTML = eventRow(e); bind(rows.querySelector(`tr[data-id="${e.id}"]`)); return; }
     if (kind !== 'new' || !wanted || old) return;
-    $('#ev-rows tr.empty')?.remove();
-    $('#ev-rows').insertAdjacentHTML('afterbegin', eventRow(e));
-    const tr = $(`#ev-rows tr[data-id="${e.id}"]`);
+    rows.querySelector('tr.empty')?.remove();
+    rows.insertAdjacentHTML('afterbegin', eventRow(e));
+    const tr = rows.querySelector(`tr[data-id="${e.id}"]`);
     tr.classList.add('ev-new'); bind(tr);
   };
   $('#ev-go').onclick = load;
@@ -83,7 +84,7 @@ export async function renderCameras(view) {
         <td>${c.source === 'api' ? `<button data-edit="${esc(c.id)}">Edit</button> <button data-del="${esc(c.id)}">Remove</button>` : '<span class="muted">in vigil.yml</span>'}</td></tr>`).join('')}
       </tbody></table></div>
       <div class="panel"><h3 id="cam-form-title">Add a camera</h3><form id="cam-form" class="form">
-        <label for="c-id">Id</label><input id="c-id" required pattern="[a-z0-9][a-z0-9_-]*">
+        <label for="c-id">Id</label><input id="c-id" required pattern="[a-z0-9][a-z0-9_\\-]*">
         <label for="c-name">Name</label><input id="c-name">
         <label for="c-url">Main stream URL</label><input id="c-url" required placeholder="rtsp://user:pass@192.168.1.20:554/stream1">
         <label for="c-sub">Sub-stream URL</label><input id="c-sub" placeholder="optional">

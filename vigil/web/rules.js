@@ -40,7 +40,7 @@ export async function renderRules(view, params) {
         <h3 id="r-form-title">New rule</h3>
         <form id="r-form" class="form">
           <label for="r-kind">Kind</label><select id="r-kind"><option value="tripwire">Tripwire (line)</option><option value="intrusion">Intrusion zone</option><option value="smd">Smart motion (whole picture)</option></select>
-          <label for="r-id">Id</label><input id="r-id" required pattern="[A-Za-z0-9][A-Za-z0-9_-]*" placeholder="e.g. gate">
+          <label for="r-id">Id</label><input id="r-id" required pattern="[A-Za-z0-9][A-Za-z0-9_\\-]*" placeholder="e.g. gate">
           <label for="r-name">Name</label><input id="r-name" placeholder="shown in events">
           <label for="r-targets">Targets</label><select id="r-targets"><option value="human">Humans</option><option value="vehicle">Vehicles</option><option value="both">Humans and vehicles</option></select>
           <label for="r-dir" data-for="tripwire">Direction</label><select id="r-dir" data-for="tripwire"><option value="both">Both ways</option><option value="a_to_b">A → B</option><option value="b_to_a">B → A</option></select>
