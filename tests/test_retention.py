@@ -80,3 +80,15 @@ def test_storage_gone_raises_disk_alarm(sim: Sim, tmp: Path) -> None:
         srv.storage.unlink()
         srv.storage.mkdir()
         wait_for(lambda: list(srv.storage.rglob("*.mp4")), 20, what="recording to resume on the returned disk")
+
+
+def test_event_snapshots_go_with_the_recordings() -> None:
+    from vigil.recorder.retention import stale_snapshot_days
+
+    day = 86_400_000
+    now = 20 * day + 5000  # 1970-01-21
+    days = {"a": ["1970-01-18", "1970-01-19", "1970-01-20"], "b": ["1970-01-10", "1970-01-20"], "c": ["1970-01-01"]}
+    oldest = {"a": 18 * day + 3_600_000}  # camera a's oldest video is on the 19th
+    out = stale_snapshot_days(days, oldest, {"a": None, "b": 5, "c": None}, now)
+    # a: before its oldest recording; b: nothing recorded, older than max_days; c: no rule says it may go.
+    assert sorted(out) == [("a", "1970-01-18"), ("b", "1970-01-10")]

@@ -73,3 +73,29 @@ def test_rule_validation() -> None:
         RuleEngine([Rule("x", "tripwire", ((0.1, 0.1),))])
     with pytest.raises(ValueError, match="between 0 and 1"):
         RuleEngine([Rule("x", "intrusion", ((0, 0), (2, 0), (0, 1)))])
+
+
+def test_a_target_is_followed_before_it_is_reported() -> None:
+    """A person half in view (low confidence) who crosses or enters is reported, with the right time and event,
+    as soon as the detector is sure; a target that never becomes sure is never reported."""
+    line = Rule("gate", "tripwire", LINE, direction="a_to_b")
+    zone = Rule("zone", "intrusion", ((0.4, 0.5), (0.8, 0.5), (0.8, 1.0), (0.4, 1.0)))
+    engine = RuleEngine([line, zone])
+    out = []
+    for i, (x, score) in enumerate([(0.3, 0.3), (0.45, 0.35), (0.55, 0.4), (0.6, 0.9), (0.65, 0.9)]):
+        out += engine.update(i * 200, [Target(1, "person", (x - 0.05, 0.5, x + 0.05, 0.8), score)])
+    assert sorted((f.rule_id, f.event, f.t_ms) for f in out) == [("gate", "cross", 400), ("zone", "enter", 200)]
+    unsure = RuleEngine([line, zone])
+    for i, x in enumerate([0.3, 0.45, 0.55, 0.6]):
+        assert unsure.update(i * 200, [Target(2, "person", (x - 0.05, 0.5, x + 0.05, 0.8), 0.3)]) == []
+
+
+def test_smd_ignores_a_parked_car_and_schedules_apply() -> None:
+    smd = Rule("smd", "smd", targets="vehicle", schedule=((0, 8 * 60, 18 * 60),))  # Mondays 08:00-18:00
+    parked = [Target(1, "car", (0.5, 0.5, 0.7, 0.7))] * 5
+    engine = RuleEngine([smd])
+    assert [f for i, t in enumerate(parked) for f in engine.update(i * 200, [t], (0, 600))] == []
+    moving = [Target(2, "car", (0.1 * i, 0.5, 0.1 * i + 0.2, 0.7)) for i in range(4)]
+    assert [f for i, t in enumerate(moving) for f in engine.update(i * 200, [t], (1, 600))] == []  # Tuesday
+    engine = RuleEngine([smd])
+    assert len([f for i, t in enumerate(moving) for f in engine.update(i * 200, [t], (0, 600))]) == 1

@@ -13,6 +13,7 @@ only fires inside its windows.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -55,9 +56,15 @@ class Rule:
     schedule: tuple[tuple[int, int, int], ...] = ()
     name: str = ""
 
+    def of_class(self, t: Target) -> bool:
+        return t.label in TARGETS[self.targets]
+
+    def confident(self, t: Target) -> bool:
+        """Sure and big enough to report (the target's state is followed before it is, see RuleEngine)."""
+        return (t.box[3] - t.box[1]) >= self.min_height and t.score >= min_score(self.sensitivity)
+
     def wants(self, t: Target) -> bool:
-        return (t.label in TARGETS[self.targets] and (t.box[3] - t.box[1]) >= self.min_height
-                and t.score >= min_score(self.sensitivity))
+        return self.of_class(t) and self.confident(t)
 
     def active(self, when: tuple[int, int] | None) -> bool:
         """`when` is (weekday, minute of the day) in local time; None means "ignore schedules"."""
@@ -89,6 +96,9 @@ class _TrackMemory:
     entered_ms: dict[str, int] = field(default_factory=dict)
     fired: set[tuple[str, str]] = field(default_factory=set)
     seen_ms: int = 0
+    # What happened while the target was not yet confident enough to report: rule id -> (event, t_ms, extra).
+    pending: dict[str, tuple[str, int, dict[str, object]]] = field(default_factory=dict)
+    reported: set[str] = field(default_factory=set)  # intrusion rules whose current stay has been reported
 
 
 def validate(rules: Sequence[Rule]) -> None:
@@ -129,8 +139,10 @@ class RuleEngine:
             if mem is None:
                 mem = self._tracks[t.track_id] = _TrackMemory(first=p, last=p)
             for rule in active:
-                if rule.wants(t):
-                    out += self._apply(rule, t, mem, p, t_ms, new)
+                # A target's position is followed from its first sighting; it is reported once the detector is
+                # sure enough. A person entering while only half in view still "enters" (not "appears").
+                if rule.of_class(t):
+                    out += self._apply(rule, t, mem, p, t_ms, new, rule.confident(t))
             mem.last, mem.seen_ms = p, t_ms
         for tid in [k for k, m in self._tracks.items() if t_ms - m.seen_ms > self._forget_after_ms]:
             del self._tracks[tid]
@@ -139,31 +151,38 @@ class RuleEngine:
     def _fire(self, rule: Rule, event: str, t: Target, t_ms: int, **extra: object) -> Firing:
         return Firing(rule.id, rule.kind, event, t.track_id, t.label, t_ms, t.box, t.score, **extra)  # type: ignore[arg-type]
 
-    def _apply(self, rule: Rule, t: Target, mem: _TrackMemory, p: Point, t_ms: int, new: bool) -> list[Firing]:
+    def _apply(self, rule: Rule, t: Target, mem: _TrackMemory, p: Point, t_ms: int, new: bool,
+               confident: bool) -> list[Firing]:
         if rule.kind == "smd":
             moved = abs(p[0] - mem.first[0]) + abs(p[1] - mem.first[1]) >= SMD_MIN_TRAVEL
-            if new or not moved or (rule.id, "motion") in mem.fired:
+            if not confident or new or not moved or (rule.id, "motion") in mem.fired:
                 return []  # a target fires once, and only once it has moved
             mem.fired.add((rule.id, "motion"))
             return [self._fire(rule, "motion", t, t_ms)]
         if rule.kind == "tripwire":
-            return self._tripwire(rule, t, mem, p, t_ms, new)
-        return self._intrusion(rule, t, mem, p, t_ms, new)
+            return self._tripwire(rule, t, mem, p, t_ms, new, confident)
+        return self._intrusion(rule, t, mem, p, t_ms, new, confident)
 
-    def _tripwire(self, rule: Rule, t: Target, mem: _TrackMemory, p: Point, t_ms: int, new: bool) -> list[Firing]:
-        if new:
+    def _tripwire(self, rule: Rule, t: Target, mem: _TrackMemory, p: Point, t_ms: int, new: bool,
+                  confident: bool) -> list[Firing]:
+        if not new:
+            for a, b in itertools.pairwise(rule.points):
+                if not segments_cross(mem.last, p, a, b):
+                    continue
+                direction = "a_to_b" if side(a, b, mem.last) > 0 else "b_to_a"
+                if rule.direction in ("both", direction) and (rule.id, direction) not in mem.fired:
+                    mem.pending[rule.id] = ("cross", t_ms, {"direction": direction})
+                break
+        pending = mem.pending.get(rule.id)
+        if not confident or pending is None:
             return []
-        for a, b in zip(rule.points, rule.points[1:], strict=False):
-            if not segments_cross(mem.last, p, a, b):
-                continue
-            direction = "a_to_b" if side(a, b, mem.last) > 0 else "b_to_a"
-            if rule.direction not in ("both", direction) or (rule.id, direction) in mem.fired:
-                return []
-            mem.fired.add((rule.id, direction))
-            return [self._fire(rule, "cross", t, t_ms, direction=direction)]
-        return []
+        del mem.pending[rule.id]
+        _, when, extra = pending
+        mem.fired.add((rule.id, str(extra["direction"])))
+        return [self._fire(rule, "cross", t, when, **extra)]
 
-    def _intrusion(self, rule: Rule, t: Target, mem: _TrackMemory, p: Point, t_ms: int, new: bool) -> list[Firing]:
+    def _intrusion(self, rule: Rule, t: Target, mem: _TrackMemory, p: Point, t_ms: int, new: bool,
+                   confident: bool) -> list[Firing]:
         now_in = inside(rule.points, p)
         was_in = mem.inside.get(rule.id)
         mem.inside[rule.id] = now_in
@@ -171,16 +190,26 @@ class RuleEngine:
         if now_in and not was_in:
             mem.entered_ms[rule.id] = t_ms
             event = "appear" if new or was_in is None else "enter"
-            if event in rule.on:
-                out.append(self._fire(rule, event, t, t_ms))
+            mem.pending[rule.id] = (event, t_ms, {})
         elif was_in and not now_in:
             dwell = t_ms - mem.entered_ms.pop(rule.id, t_ms)
             mem.fired.discard((rule.id, "loiter"))
-            if "exit" in rule.on:
+            mem.pending.pop(rule.id, None)
+            if rule.id in mem.reported and "exit" in rule.on:
                 out.append(self._fire(rule, "exit", t, t_ms, dwell_ms=dwell))
-        elif now_in and "loiter" in rule.on and (rule.id, "loiter") not in mem.fired:
+            mem.reported.discard(rule.id)
+        if not (now_in and confident):
+            return out
+        pending = mem.pending.pop(rule.id, None)
+        if pending is not None:
+            mem.reported.add(rule.id)
+            event, when, _ = pending
+            if event in rule.on:
+                out.append(self._fire(rule, event, t, when))
+        if "loiter" in rule.on and (rule.id, "loiter") not in mem.fired:
             dwell = t_ms - mem.entered_ms.get(rule.id, t_ms)
             if dwell >= rule.loiter_seconds * 1000:
                 mem.fired.add((rule.id, "loiter"))
+                mem.reported.add(rule.id)
                 out.append(self._fire(rule, "loiter", t, t_ms, dwell_ms=dwell))
         return out

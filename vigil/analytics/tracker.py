@@ -52,8 +52,8 @@ class Tracker:
     """Feeds detections (normalised boxes) to ByteTrack with their timestamps, so frames skipped by the motion
     gate do not age tracks, and keeps per-track history."""
 
-    def __init__(self, lost_seconds: float = 2.0, activation: float = 0.45, high: float = 0.5,
-                 min_hits: int = 2, keep_seconds: float = 4.0, stitch_distance: float = 0.12) -> None:
+    def __init__(self, lost_seconds: float = 3.0, activation: float = 0.45, high: float = 0.5,
+                 min_hits: int = 2, keep_seconds: float = 8.0, stitch_distance: float = 0.12) -> None:
         self._bt = ByteTrackTracker(
             lost_track_buffer=max(1, round(lost_seconds * 30)), frame_rate=30.0,
             track_activation_threshold=activation, high_conf_det_threshold=high,

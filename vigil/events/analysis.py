@@ -107,6 +107,7 @@ class CameraAnalysis:
         self._tracks: dict[int, _TrackEvents] = {}
         self._motion: _MotionEvent | None = None
         self._moving_frames = 0
+        self._seen: set[int] = set()
         self.status = AnalysisStatus()
 
     # lifecycle
@@ -150,6 +151,11 @@ class CameraAnalysis:
         st.dropped, st.last_frame_ms, st.tracks = self.frames.dropped, frame.t_ms, len(self.pipeline.tracker.tracks)
         if self.cam.analytics.motion_events:
             self._motion_event(frame, res.motion)
+        for t in res.targets:
+            if t.track_id not in self._seen:
+                self._seen.add(t.track_id)
+                log.info("target_new", camera=self.cam.id, track=t.track_id, label=t.label, score=round(t.score, 2),
+                         box=",".join(f"{v:.2f}" for v in t.box))
         for f in res.firings:
             self._firing(frame, f)
         for tr in res.ended:
@@ -193,6 +199,10 @@ class CameraAnalysis:
             te.open_ids.append(event_id)
 
     def _track_ended(self, tr: Track) -> None:
+        if tr.id in self._seen:
+            self._seen.discard(tr.id)
+            log.info("target_gone", camera=self.cam.id, track=tr.id, label=tr.label, seen_ms=tr.dwell_ms,
+                     sightings=sum(tr.votes.values()))
         te = self._tracks.pop(tr.id, None)
         if te is None:
             return

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
@@ -87,6 +88,25 @@ def policy_from_config(cameras: Sequence[object], min_free_gb: float, min_free_p
     return Policy(quotas, floor)
 
 
+SNAPSHOT_DIR = "_events"
+
+
+def stale_snapshot_days(days: dict[str, list[str]], oldest_ms: dict[str, int], max_days: dict[str, float | None],
+                        now: int) -> list[tuple[str, str]]:
+    """Event-snapshot day folders (camera, YYYY-MM-DD, UTC) to delete: days before the camera's oldest remaining
+    recording (the clip is gone, the picture goes with it), or older than its max_days when nothing is recorded."""
+    out = []
+    for cam, names in days.items():
+        if cam in oldest_ms:
+            cutoff = time.strftime("%Y-%m-%d", time.gmtime(oldest_ms[cam] / 1000))
+        elif max_days.get(cam):
+            cutoff = time.strftime("%Y-%m-%d", time.gmtime((now - (max_days[cam] or 0) * DAY_MS) / 1000))
+        else:
+            continue
+        out += [(cam, d) for d in names if d < cutoff]
+    return out
+
+
 class Retention:
     def __init__(self, catalog: Catalog, storage: Path, cameras: Callable[[], Sequence[object]], min_free_gb: float,
                  min_free_percent: float, held: Callable[[], Set[int]] = frozenset) -> None:
@@ -128,7 +148,18 @@ class Retention:
                 f"{policy.min_free_bytes / GB:.2f} GB, and nothing old is left to delete", severity="critical",
             )
         self._low_space_alarm = low
+        self._prune_snapshots()
         return plan
+
+    def _prune_snapshots(self) -> None:
+        root = self.storage / SNAPSHOT_DIR
+        if not root.is_dir():
+            return
+        days = {c.name: [d.name for d in c.iterdir() if d.is_dir()] for c in root.iterdir() if c.is_dir()}
+        oldest = {cam: first for cam, _n, _b, first, _last in self.catalog.storage_summary()}
+        max_days = {getattr(c, "id", ""): getattr(getattr(c, "record", None), "max_days", None) for c in self.cameras()}
+        for cam, day in stale_snapshot_days(days, oldest, max_days, now_ms()):
+            shutil.rmtree(root / cam / day, ignore_errors=True)
 
 
 def _remove_empty_parents(path: Path, root: Path) -> None:
