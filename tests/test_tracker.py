@@ -66,3 +66,15 @@ def test_pipeline_matches_ground_truth_on_the_crossing_scene(gate: bool) -> None
         assert pipe.detections_run < 0.8 * pipe.frames
     else:
         assert pipe.detections_run == pipe.frames
+
+
+def test_a_walker_who_stops_dead_keeps_his_track() -> None:
+    tr = Tracker()
+    ids = set()
+    for i in range(10):  # walking right at 0.1 per second, then stops at x = 0.28
+        ids |= {t.track_id for t in tr.update(i * 200, [Detection("person", 0.9, box_at(0.1 + 0.02 * i))])}
+    for i in range(10, 30):  # 4 s without detections: ByteTrack gives the track up
+        tr.update(i * 200, [])
+    for i in range(30, 35):  # seen again where he stopped, not where he was heading
+        ids |= {t.track_id for t in tr.update(i * 200, [Detection("person", 0.9, box_at(0.28))])}
+    assert len(ids) == 1 and len(tr.tracks) == 1

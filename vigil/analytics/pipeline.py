@@ -57,7 +57,7 @@ class Pipeline:
         since = t_ms - self._last_detect_ms
         if motion.moving:
             return True
-        if self.tracker.active:
+        if self.tracker.following(t_ms):
             return since >= self.gate.track_heartbeat_ms
         return since >= self.gate.idle_heartbeat_ms
 

@@ -16,7 +16,8 @@ from vigil.analytics.detector import Detection, group
 from vigil.analytics.geometry import Box, Point, anchor
 from vigil.analytics.rules import Target
 
-MAX_PATH = 200  # points kept per track: enough to draw it, bounded for a target that never leaves
+MAX_PATH = 200
+STITCH_HORIZON_MS = 2000  # points kept per track: enough to draw it, bounded for a target that never leaves
 
 
 @dataclass
@@ -63,21 +64,25 @@ class Tracker:
         # longer here; a new ByteTrack id appearing where it was heading continues it, so a rule does not
         # fire twice for one passage and a loiterer's dwell time does not restart.
         self.keep_ms = int(max(keep_seconds, lost_seconds) * 1000)
+        self.lost_ms = int(lost_seconds * 1000)
         self.stitch_distance = stitch_distance
         self.tracks: dict[int, Track] = {}
         self._alias: dict[int, int] = {}
         self._last_ms = -(2**62)
 
     def _stitch(self, t_ms: int, d: Detection, taken: set[int]) -> Track | None:
-        x, y = anchor(d.box)
+        """The lost track a new ByteTrack id continues: the nearest one of the same kind whose way — from where it
+        was last seen, heading on at its speed for up to STITCH_HORIZON_MS — passes close to the new target.
+        (A walker who stops dead is where he was last seen; one who walked on is ahead of it.)"""
+        p = np.array(anchor(d.box))
         best, best_dist = None, self.stitch_distance
         for tr in self.tracks.values():
             if tr.id in taken or tr.last_ms >= t_ms or group(tr.label) != group(d.label):
                 continue
-            dt = (t_ms - tr.last_ms) / 1000
-            vx, vy = _velocity(tr)
-            px, py = tr.path[-1][1] + vx * dt, tr.path[-1][2] + vy * dt
-            dist = float(np.hypot(x - px, y - py))
+            dt = min(t_ms - tr.last_ms, STITCH_HORIZON_MS) / 1000
+            last = np.array(tr.path[-1][1:])
+            ahead = last + np.array(_velocity(tr)) * dt
+            dist = _point_segment_distance(p, last, ahead)
             if dist < best_dist:
                 best, best_dist = tr, dist
         return best
@@ -134,6 +139,11 @@ class Tracker:
     def active(self) -> bool:
         return bool(self.tracks)
 
+    def following(self, t_ms: int) -> bool:
+        """Whether a target was seen recently enough for ByteTrack to still follow it (tracks kept longer
+        only for stitching need no detector heartbeat: motion wakes the detector when they move again)."""
+        return any(t_ms - tr.last_ms <= self.lost_ms for tr in self.tracks.values())
+
 
 def _velocity(tr: Track) -> tuple[float, float]:
     """Anchor velocity in picture fractions per second, over the last second of the path."""
@@ -146,6 +156,12 @@ def _velocity(tr: Track) -> tuple[float, float]:
     t0, x0, y0 = tr.path[i]
     dt = max(1, t1 - t0) / 1000
     return (x1 - x0) / dt, (y1 - y0) / dt
+
+
+def _point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    ab = b - a
+    k = float(np.clip(np.dot(p - a, ab) / max(float(np.dot(ab, ab)), 1e-12), 0.0, 1.0))
+    return float(np.linalg.norm(p - (a + k * ab)))
 
 
 def path_points(track: Track) -> list[Point]:
