@@ -17,6 +17,8 @@ from vigil.analytics.motion import MotionDetector, MotionResult
 from vigil.analytics.rules import Firing, Rule, RuleEngine, Target
 from vigil.analytics.tracker import Track, Tracker
 
+CONFIRM_FRAMES = 2
+
 
 @dataclass(frozen=True)
 class GateSettings:
@@ -45,6 +47,10 @@ class Pipeline:
         self.gate = gate or GateSettings()
         self.engine = RuleEngine(rules)
         self._last_detect_ms: int | None = None
+        # After a run that found something the tracker does not follow yet, this many next frames are detected
+        # too, so a still target found by a heartbeat is confirmed at once (bounded: a statue that scores low
+        # forever must not keep the detector running).
+        self._confirm_left = 0
         self.frames = 0
         self.detections_run = 0
 
@@ -55,7 +61,7 @@ class Pipeline:
         if not self.gate.enabled or self._last_detect_ms is None:
             return True
         since = t_ms - self._last_detect_ms
-        if motion.moving:
+        if motion.moving or self._confirm_left > 0:
             return True
         if self.tracker.following(t_ms):
             return since >= self.gate.track_heartbeat_ms
@@ -71,5 +77,9 @@ class Pipeline:
             res.detections = self.detector.detect(frame)
             res.targets = self.tracker.update(t_ms, res.detections)
             res.firings = self.engine.update(t_ms, res.targets, when)
+            if res.detections and not res.targets:
+                self._confirm_left = self._confirm_left - 1 if self._confirm_left > 0 else CONFIRM_FRAMES
+            else:
+                self._confirm_left = 0
         res.ended = self.tracker.ended(t_ms)
         return res
