@@ -44,6 +44,7 @@ bench: $(STAMP) browser
 	$(BIN)/python bench/record.py --streams 4 --seconds 60
 	$(BIN)/python bench/playback.py --samples 50
 	$(BIN)/python bench/live_latency.py --seconds 30 --viewers 4
+	$(BIN)/python bench/analytics.py --seconds 40
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

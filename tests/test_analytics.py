@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,7 +66,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 assert r.status_code == 200, r.text
         live: list[dict[str, Any]] = []
         t0 = time.time()
-        asyncio.run(_listen(server, live, RUN_SECONDS))
+        # In a thread of its own: Playwright's session (the e2e tests) keeps an event loop on the main thread.
+        listener = threading.Thread(target=asyncio.run, args=(_listen(server, live, RUN_SECONDS),))
+        listener.start()
+        listener.join()
         t1 = time.time()
         yield {"server": server, "t0": t0, "t1": t1, "live": live, "tmp": tmp}
     finally:

@@ -13,6 +13,7 @@ import av
 import httpx
 
 from tests.helpers import free_port, sim_cache, wait_for
+from vigil.sim.actors import photos_available
 
 
 def test_demo_records_playable_segments(tmp: Path) -> None:
@@ -49,6 +50,10 @@ def test_demo_records_playable_segments(tmp: Path) -> None:
 
         segs = wait_for(playable, 30, interval=1, what="closed segments")
         assert time.monotonic() - t0 <= 30
+        if photos_available():  # the AI demo camera, analysed, with its tripwires drawn
+            gate = client.get("/api/cameras/gate").json()
+            assert gate["analytics"] is True
+            assert [r["id"] for r in client.get("/api/cameras/gate/rules").json()] == ["gate-in", "cars"]
         page = httpx.get(base + "/")
         assert page.status_code == 200 and "Vigil" in page.text
         data = client.get(str(segs[0]["url"])).content

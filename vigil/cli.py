@@ -152,11 +152,21 @@ def demo(
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     cfg_path = directory / "vigil.yml"
-    cams = [
-        {"id": f"cam{i}", "name": f"Simulated camera {i}", "url": f"rtsp://127.0.0.1:8554/cam{i}",
-         "sub_url": f"rtsp://127.0.0.1:8554/cam{i}/sub", "record": {"segment_seconds": 10, "max_days": 1}}
+    from vigil.sim.actors import photos_available
+
+    # With Debian's darknet photographs at hand, sim camera 1 films a person and a car crossing a yard, analysed
+    # with a tripwire drawn for the demo; the other cameras are the plain 1080p sim.
+    scene = photos_available()
+    first = 2 if scene else 1
+    cams: list[dict[str, Any]] = [
+        {"id": f"cam{i}", "name": f"Simulated camera {i}", "url": f"rtsp://127.0.0.1:8554/cam{i + first - 1}",
+         "sub_url": f"rtsp://127.0.0.1:8554/cam{i + first - 1}/sub", "record": {"segment_seconds": 10, "max_days": 1}}
         for i in range(1, cameras + 1)
     ]
+    if scene:
+        cams.insert(0, {"id": "gate", "name": "Gate (AI demo)", "url": "rtsp://127.0.0.1:8554/cam1",
+                        "record": {"segment_seconds": 10, "max_days": 1},
+                        "analytics": {"enabled": True, "motion_masks": [[[0, 0], [0.6, 0], [0.6, 0.1], [0, 0.1]]]}})
     cams.append({"id": "mjpeg1", "name": "Simulated MJPEG camera", "url": "http://127.0.0.1:8555/cam1.mjpg",
                  "record": {"segment_seconds": 10, "max_days": 1}})
     cfg_path.write_text(yaml.safe_dump({
@@ -164,10 +174,12 @@ def demo(
         "api": {"listen": f"127.0.0.1:{port}"},
         "cameras": cams,
     }, sort_keys=False))
+    if scene:
+        _demo_rules(cfg_path)
     typer.echo("Starting simulated cameras (first start encodes the clips: ~20 s)…")
-    sim_proc = subprocess.Popen(
-        [sys.executable, "-m", "vigil.cli", "sim", "--cameras", str(cameras)], stdout=subprocess.PIPE, text=True
-    )
+    sim_args = ["--cameras", str(cameras + 1), "--scene", "crossing"] if scene else ["--cameras", str(cameras)]
+    sim_proc = subprocess.Popen([sys.executable, "-m", "vigil.cli", "sim", *sim_args], stdout=subprocess.PIPE,
+                                text=True)
     try:
         assert sim_proc.stdout is not None
         line = sim_proc.stdout.readline()
@@ -183,6 +195,27 @@ def demo(
             sim_proc.wait(5)
         except subprocess.TimeoutExpired:
             sim_proc.kill()
+
+
+def _demo_rules(cfg_path: Path) -> None:
+    """A tripwire for the demo's gate camera, unless the user has drawn rules of their own."""
+    from vigil.analytics.rulespec import RuleSpec
+    from vigil.catalog.rules import load_rules, save_rules
+    from vigil.catalog.store import Catalog
+
+    cfg = _load(cfg_path)
+    cfg.storage.path.mkdir(parents=True, exist_ok=True)
+    cat = Catalog(cfg.catalog_url)
+    try:
+        cat.migrate()
+        if not load_rules(cat, "gate"):
+            rules = [RuleSpec(id="gate-in", name="Gate, inwards", kind="tripwire", points=[(0.5, 0.3), (0.5, 1.0)],
+                              targets="human", direction="a_to_b"),
+                     RuleSpec(id="cars", name="Cars", kind="tripwire", points=[(0.5, 0.3), (0.5, 1.0)],
+                              targets="vehicle")]
+            save_rules(cat, "gate", [r.model_dump() for r in rules])
+    finally:
+        cat.close()
 
 
 @catalog_app.command("rebuild")
