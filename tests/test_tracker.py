@@ -78,3 +78,12 @@ def test_a_walker_who_stops_dead_keeps_his_track() -> None:
     for i in range(30, 35):  # seen again where he stopped, not where he was heading
         ids |= {t.track_id for t in tr.update(i * 200, [Detection("person", 0.9, box_at(0.28))])}
     assert len(ids) == 1 and len(tr.tracks) == 1
+
+
+def test_tracks_hold_at_two_frames_a_second() -> None:
+    """A loaded machine analyses fewer pictures: a walker's narrow box no longer overlaps between sightings."""
+    tr = Tracker()
+    ids = set()
+    for i in range(16):
+        ids |= {t.track_id for t in tr.update(i * 500, [Detection("person", 0.9, box_at(0.1 + 0.055 * i))])}
+    assert len(ids) == 1

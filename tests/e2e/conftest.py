@@ -25,7 +25,8 @@ class Site:
     tmp: Path
 
 
-@pytest.fixture(scope="session")
+# Module scope: the site's five cameras and their analysis must not keep loading the machine after the UI tests.
+@pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("e2e")
     a = Sim(tmp, cameras=3, codecs="h264", size="640x360", sub="none", live="all", fps=FPS).start()
@@ -46,7 +47,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         s.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import supervision as sv
 from trackers import ByteTrackTracker
+from trackers.utils.iou import BIoU
 
 from vigil.analytics.detector import Detection, group
 from vigil.analytics.geometry import Box, Point, anchor
@@ -59,6 +60,9 @@ class Tracker:
             lost_track_buffer=max(1, round(lost_seconds * 30)), frame_rate=30.0,
             track_activation_threshold=activation, high_conf_det_threshold=high,
             minimum_consecutive_frames=min_hits, minimum_iou_threshold=0.1,
+            # Buffered IoU (boxes grown by 60 % a side for matching): a person's box is narrow, and at a few frames
+            # a second — or fewer, when a loaded machine drops pictures — plain IoU between sightings is zero.
+            iou=BIoU(buffer_ratio=0.6),
         )
         # A track ByteTrack lost (a missed detection under a headlight flash, an occlusion) is kept a while
         # longer here; a new ByteTrack id appearing where it was heading continues it, so a rule does not

@@ -35,6 +35,7 @@ MOTION_MIN_FRAMES = 2  # consecutive moving frames before a motion event opens
 MOTION_HOLD_MS = 3000  # a motion event closes after this long without motion
 MOTION_MAX_MS = 300_000  # and is split after this long, so a windy day is not one endless event
 MAX_PATH_POINTS = 60
+STATS_EVERY_S = 60.0
 DIRECTION_TEXT = {"a_to_b": "A→B", "b_to_a": "B→A"}
 
 
@@ -108,6 +109,7 @@ class CameraAnalysis:
         self._motion: _MotionEvent | None = None
         self._moving_frames = 0
         self._seen: set[int] = set()
+        self._last_stats = time.monotonic()
         self.status = AnalysisStatus()
 
     # lifecycle
@@ -145,6 +147,12 @@ class CameraAnalysis:
         self._close_all(int(time.time() * 1000))
 
     def _process(self, frame: Frame) -> None:
+        now = time.monotonic()
+        if now - self._last_stats >= STATS_EVERY_S:
+            # One line a minute per camera: an overloaded machine shows here first (dropped pictures).
+            self._last_stats = now
+            log.info("analysis_stats", camera=self.cam.id, frames=self.pipeline.frames,
+                     detections=self.pipeline.detections_run, dropped=self.frames.dropped, events=self.status.events)
         res = self.pipeline.process(frame.t_ms, frame.image, local_when(frame.t_ms))
         st = self.status
         st.frames, st.detections_run = self.pipeline.frames, self.pipeline.detections_run
