@@ -186,7 +186,7 @@ def demo(
         if "ready" not in line:
             _fail(VigilError("the simulated cameras did not start; see the messages above"))
         typer.echo(line.strip())
-        typer.echo(f"\nVigil is recording. Open http://127.0.0.1:{port}/  (API docs: http://127.0.0.1:{port}/docs)")
+        typer.echo(f"\nVigil is recording. Open http://127.0.0.1:{port}/  (API docs: http://127.0.0.1:{port}/api/docs)")
         typer.echo(f"Config: {cfg_path}   Recordings: {directory / 'recordings'}   Stop: Ctrl-C\n")
         serve(cfg_path)
     finally:
