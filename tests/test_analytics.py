@@ -42,8 +42,10 @@ RULES: dict[str, list[dict[str, Any]]] = {
 PRE_S, POST_S = 4, 6
 RUN_SECONDS = 125  # the acceptance asks for 2 minutes of the distractor scene
 EDGE_S = 4  # firings this close to the window's ends may be cut by it: not counted either way
-# A target already standing still when the rules are set is noticed at the detector's idle heartbeat (10 s).
-START_EDGE_S = 12
+# A target already in view when the rules are set starts its story mid-way (the perfect replay and Vigil start
+# it at slightly different instants): a still one is noticed at the detector's idle heartbeat (10 s), and its
+# loiter follows 10 s later. Firings of the first 22 s are not counted either way.
+START_EDGE_S = 22
 MATCH_MS = 2000
 # Smart motion fires on a target's first confident sightings; one entering at the picture's edge is
 # recognised only once most of it is in view, so its event may come up to 4 s after the perfect one.
@@ -102,31 +104,41 @@ def events(server: Server, **params: Any) -> list[dict[str, Any]]:
 
 
 def truth_for(cam: str, t0: float, t1: float) -> list[Firing]:
+    """Every ground-truth firing of the run (the window's edges are applied when counting)."""
     script = SCRIPTS[SCENES[int(cam[3:]) - 1]]
     rules = [RuleSpec.model_validate(r).to_rule() for r in RULES[cam]]
-    return [f for f in ground_truth(script, rules, t0, t1) if t0 + START_EDGE_S <= f.t_ms / 1000 <= t1 - EDGE_S]
+    return ground_truth(script, rules, t0, t1)
 
 
 def key(rule: str | None, event: str | None, direction: str | None) -> tuple[str | None, str | None, str | None]:
     return rule, event, direction
 
 
-def match(cam: str, got: list[dict[str, Any]], t0: float, t1: float) -> tuple[int, int, int]:
-    """(true positives, vigil's firings counted, ground-truth firings) for one camera."""
-    truth = truth_for(cam, t0, t1)
-    mine = [e for e in got if e["rule_id"] and t0 + START_EDGE_S <= _fired_at(e) / 1000 <= t1 - EDGE_S]
-    used: set[int] = set()
-    tp = 0
+def inner(t0: float, t1: float, t_ms: int) -> bool:
+    return t0 + START_EDGE_S <= t_ms / 1000 <= t1 - EDGE_S
+
+
+def match(cam: str, got: list[dict[str, Any]], t0: float, t1: float,
+          rule: str | None = None) -> tuple[int, int, int, int]:
+    """(Vigil's firings that match the truth, Vigil's firings, true firings Vigil found, true firings), each
+    counted inside the window's edges; matching itself runs over the whole run, so a firing just inside the
+    edge whose twin fell just outside it is neither a miss nor a false alarm."""
+    truth = [f for f in truth_for(cam, t0, t1) if rule in (None, f.rule_id)]
+    mine = [e for e in got if e["rule_id"] and rule in (None, e["rule_id"])]
+    used: dict[int, int] = {}  # truth index -> event id
     for e in mine:
         k = key(e["rule_id"], e["details"].get("event"), e["details"].get("direction"))
         for i, f in enumerate(truth):
             late = _fired_at(e) - f.t_ms
             ok = -MATCH_MS < late < (SMD_LATE_MS if f.kind == "smd" else MATCH_MS)
             if i not in used and key(f.rule_id, f.event, f.direction) == k and ok:
-                used.add(i)
-                tp += 1
+                used[i] = e["id"]
                 break
-    return tp, len(mine), len(truth)
+    matched_ids = set(used.values())
+    mine_in = [e for e in mine if inner(t0, t1, _fired_at(e))]
+    truth_in = [i for i, f in enumerate(truth) if inner(t0, t1, f.t_ms)]
+    return (sum(1 for e in mine_in if e["id"] in matched_ids), len(mine_in),
+            sum(1 for i in truth_in if i in used), len(truth_in))
 
 
 def _fired_at(e: dict[str, Any]) -> int:
@@ -139,11 +151,11 @@ def test_tripwire_fires_once_per_crossing_in_its_direction_and_class(run: dict[s
     got = events(run["server"], camera="cam1", type="tripwire")
     t0, t1 = run["t0"], run["t1"]
     inside = [e for e in got if t0 + EDGE_S <= e["start_ms"] / 1000 <= t1 - EDGE_S]
-    people_in = [e for e in inside if e["rule_id"] == "in"]
-    expected = [f for f in truth_for("cam1", t0, t1) if f.rule_id == "in"]
-    assert expected, "the run must contain at least one A→B crossing"
+    people_in = [e for e in got if e["rule_id"] == "in"]
     # One event per L→R passage, none for the way back (B→A) nor for the car.
-    assert len(people_in) == len(expected), (people_in, expected)
+    right, fired, found, truth = match("cam1", people_in, t0, t1, rule="in")
+    assert truth > 0, "the run must contain at least one A→B crossing"
+    assert right == fired and found == truth, (right, fired, found, truth)
     assert all(e["details"]["direction"] == "a_to_b" and e["label"] == "person" for e in people_in)
     cars = [e for e in inside if e["rule_id"] == "cars"]
     assert cars and all(e["label"] in ("car", "truck", "bus") for e in cars), cars
@@ -169,18 +181,18 @@ def test_smd_ignores_distractors_but_not_people(run: dict[str, Any]) -> None:
     assert events(server, camera="cam3", type="motion"), "plain pixel motion does fire on the distractors"
     smd = events(server, camera="cam4", type="smd")
     assert smd and all(e["label"] == "person" for e in smd), smd
-    tp, n, truth = match("cam4", smd, run["t0"], run["t1"])
-    assert tp == n == truth, (tp, n, truth)
+    right, fired, found, truth = match("cam4", smd, run["t0"], run["t1"])
+    assert right == fired and found == truth > 0, (right, fired, found, truth)
 
 
 def test_precision_and_recall_over_the_scene_set(run: dict[str, Any]) -> None:
-    tp = n = truth = 0
+    right = fired = found = truth = 0
     for cam in RULES:
-        a, b, c = match(cam, events(run["server"], camera=cam), run["t0"], run["t1"])
-        tp, n, truth = tp + a, n + b, truth + c
-    precision, recall = tp / max(1, n), tp / max(1, truth)
-    print(f"analytics scene set: {tp} matched, {n} fired, {truth} expected: precision {precision:.3f}, "
-          f"recall {recall:.3f}")
+        a, b, c, d = match(cam, events(run["server"], camera=cam), run["t0"], run["t1"])
+        right, fired, found, truth = right + a, fired + b, found + c, truth + d
+    precision, recall = right / max(1, fired), found / max(1, truth)
+    print(f"analytics scene set: {fired} fired ({right} right), {truth} expected ({found} found): "
+          f"precision {precision:.3f}, recall {recall:.3f}")
     assert truth >= 10
     assert precision >= 0.95 and recall >= 0.95, (precision, recall)
 
