@@ -19,9 +19,11 @@ from vigil.config import CameraConfig, Config
 from vigil.errors import ConfigError, NotFoundError
 from vigil.events.analysis import CameraAnalysis, LockedDetector
 from vigil.events.bus import EventBus
+from vigil.events.faces import CameraFaces
 from vigil.log import get_logger
 from vigil.media.export import Exporter, SegmentHolds
 from vigil.media.live import LiveReader, LiveStream
+from vigil.recognition import FaceService
 from vigil.recorder.camera import CameraRecorder
 from vigil.recorder.recovery import recover
 from vigil.recorder.retention import Retention
@@ -53,6 +55,8 @@ class Vigil:
         self.bus.listen(self._record_on_event)
         self.analyses: dict[str, CameraAnalysis] = {}
         self._detector: LockedDetector | None = None
+        self._faces: FaceService | None = None
+        self._faces_lock = threading.Lock()
 
     def start(self) -> None:
         """Migrate, recover after a crash, then start recording."""
@@ -82,8 +86,10 @@ class Vigil:
         self.recorders[cam.id] = rec
         rec.start()
         if cam.analytics.enabled:
+            faces = (CameraFaces(cam, self.cfg.analytics, self.faces(), self.bus, self.storage)
+                     if cam.analytics.faces else None)
             analysis = CameraAnalysis(cam, self.cfg.analytics, self.detector(), self.bus, self.storage,
-                                      [s.to_rule() for s in self.rules(cam.id)], self.cfg.source)
+                                      [s.to_rule() for s in self.rules(cam.id)], self.cfg.source, faces)
             self.analyses[cam.id] = analysis
             analysis.start()
 
@@ -98,6 +104,15 @@ class Vigil:
         if self._detector is None:
             self._detector = LockedDetector(YoloV3Tiny(confidence=self.cfg.analytics.confidence))
         return self._detector
+
+    def faces(self) -> FaceService:
+        """Face databases and recognition, loaded on first use (the index is rebuilt from the catalog)."""
+        with self._faces_lock:
+            if self._faces is None:
+                service = FaceService(self.catalog, self.storage, self.cfg.analytics.faces)
+                service.load()
+                self._faces = service
+            return self._faces
 
     def rules(self, camera_id: str) -> list[RuleSpec]:
         out = []

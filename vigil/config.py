@@ -48,6 +48,8 @@ class CameraAnalytics(_Strict):
     motion_masks: list[Polygon] = Field(default_factory=list, description="areas motion ignores (e.g. the OSD clock)")
     motion_gate: bool = True  # run the detector only on motion (and heartbeats)
     motion_events: bool = True  # plain pixel-motion events, beside the AI ones
+    faces: bool = False  # face detection, attributes and recognition on this camera
+    face_databases: list[str] = Field(default_factory=list, description="databases matched here; empty: all")
 
     @field_validator("motion_masks")
     @classmethod
@@ -163,6 +165,21 @@ class SourceSettings(_Strict):
     backoff_max_seconds: float = Field(default=2.0, gt=0)
 
 
+class FacesConfig(_Strict):
+    """Face detection and recognition, shared by all cameras that have `analytics.faces` on."""
+
+    # Cosine similarity of dlib embeddings at or above which a face is the enrolled person (dlib's own LFW
+    # threshold, a distance of 0.6, is 0.82; CCTV pictures of strangers come closer than LFW pairs do).
+    match_threshold: float = Field(default=0.9, gt=0, lt=1)
+    detection_threshold: float = Field(default=0.5, gt=0, lt=1)
+    min_face_px: int = Field(default=28, ge=12, le=400)  # smaller faces are not worth recognising
+    max_databases: int = Field(default=10, ge=1, le=1000)
+    decide_after_seconds: float = Field(default=2.5, gt=0, le=60)  # a followed face is recognised after this
+    debounce_seconds: float = Field(default=10.0, ge=0, le=3600)  # one event per person and camera in this time
+    providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"],
+                                 description="ONNX Runtime execution providers, in order of preference")
+
+
 class AnalyticsConfig(_Strict):
     """The detector shared by all cameras."""
 
@@ -170,6 +187,7 @@ class AnalyticsConfig(_Strict):
     confidence: float = Field(default=0.25, gt=0, lt=1)
     max_width: int = Field(default=640, ge=160, le=1920)  # analysed pictures are scaled down to this width
     snapshot_quality: int = Field(default=85, ge=10, le=100)
+    faces: FacesConfig = Field(default_factory=FacesConfig)
 
 
 class Config(_Strict):

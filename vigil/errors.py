@@ -23,3 +23,7 @@ class SegmentError(VigilError):
 
 class NotFoundError(VigilError):
     """A requested object (camera, segment) does not exist."""
+
+
+class FaceImageError(VigilError):
+    """An image offered for enrolment or search has no usable face, or more than one."""

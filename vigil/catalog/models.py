@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -122,3 +122,59 @@ class SettingModel(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
+
+
+class FaceDatabaseModel(Base):
+    """A named face database; `kind` says what a match means: allow (VIP, info event), block (alarm), info."""
+
+    __tablename__ = "face_databases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(10), default="allow")
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class PersonModel(Base):
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    database_id: Mapped[int] = mapped_column(Integer, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # gender, birthday, address, credential …
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class FaceImageModel(Base):
+    """One enrolled face image: the file under <storage>/_faces/ and its embedding (float32 bytes)."""
+
+    __tablename__ = "face_images"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(Integer, index=True)
+    database_id: Mapped[int] = mapped_column(Integer, index=True)
+    path: Mapped[str] = mapped_column(Text)
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    quality: Mapped[float] = mapped_column(Float, default=0.0)
+    source: Mapped[str] = mapped_column(String(40), default="upload")
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class FaceSightingModel(Base):
+    """A face seen by a camera (one per face event): its embedding, so any photo can be searched for, and
+    its attributes as columns, so attribute search is an indexed query."""
+
+    __tablename__ = "face_sightings"
+    __table_args__ = (Index("ix_face_sightings_camera_t", "camera_id", "t_ms"),
+                      Index("ix_face_sightings_person_t", "person_id", "t_ms"))
+
+    event_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    camera_id: Mapped[str] = mapped_column(String(63))
+    t_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    person_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    gender: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    age: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    expression: Mapped[str | None] = mapped_column(String(16), nullable=True)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -27,6 +27,9 @@ from vigil.config import AnalyticsConfig, CameraConfig, SourceSettings
 from vigil.events.bus import EventBus
 from vigil.log import get_logger
 from vigil.media.frames import Frame, FrameReader
+
+if TYPE_CHECKING:  # events.faces imports save_snapshot from here
+    from vigil.events.faces import CameraFaces
 
 log = get_logger(__name__)
 
@@ -89,7 +92,8 @@ def local_when(t_ms: int) -> tuple[int, int]:
 
 class CameraAnalysis:
     def __init__(self, cam: CameraConfig, cfg: AnalyticsConfig, detector: Detector, bus: EventBus,
-                 storage: Path, rules: Sequence[Rule], source: SourceSettings) -> None:
+                 storage: Path, rules: Sequence[Rule], source: SourceSettings, faces: CameraFaces | None = None
+                 ) -> None:
         self.cam = cam
         self.cfg = cfg
         self.bus = bus
@@ -111,6 +115,7 @@ class CameraAnalysis:
         self._seen: set[int] = set()
         self._last_stats = time.monotonic()
         self.status = AnalysisStatus()
+        self.faces = faces
 
     # lifecycle
     def start(self) -> None:
@@ -168,6 +173,8 @@ class CameraAnalysis:
             self._firing(frame, f)
         for tr in res.ended:
             self._track_ended(tr)
+        if self.faces is not None:
+            self.faces.process(frame, res)
 
     # events
     def _publish(self, type_: str, message: str, **fields: Any) -> int:
@@ -245,6 +252,8 @@ class CameraAnalysis:
 
     def _close_all(self, t_ms: int) -> None:
         self._close_motion()
+        if self.faces is not None:
+            self.faces.close()
         for tr in list(self.pipeline.tracker.tracks.values()):
             self._track_ended(tr)
 
@@ -259,16 +268,21 @@ class CameraAnalysis:
         x1, y1, x2, y2 = round(box[0] * w), round(box[1] * h), round(box[2] * w), round(box[3] * h)
         cv2.rectangle(img, (x1, y1), (x2, y2), (0, 0, 255), 2)
         cv2.putText(img, label, (x1 + 2, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 255), 1)
-        day = time.strftime("%Y-%m-%d", time.gmtime(t_ms / 1000))
-        rel = Path(SNAPSHOT_DIR) / self.cam.id / day / f"{t_ms}-{kind}-{track_id}.jpg"
-        path = self.storage / rel
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            ok, jpg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, self.cfg.snapshot_quality])
-            if not ok:
-                return None
-            path.write_bytes(jpg.tobytes())
-        except OSError as err:  # a full disk loses the picture, not the event
-            log.warning("snapshot_failed", camera=self.cam.id, error=err)
+        return save_snapshot(self.storage, self.cam.id, t_ms, f"{kind}-{track_id}", img, self.cfg.snapshot_quality)
+
+
+def save_snapshot(storage: Path, camera_id: str, t_ms: int, name: str, img: np.ndarray, quality: int) -> str | None:
+    """Writes an event picture under <storage>/_events/<camera>/<day>/; returns its path relative to storage."""
+    day = time.strftime("%Y-%m-%d", time.gmtime(t_ms / 1000))
+    rel = Path(SNAPSHOT_DIR) / camera_id / day / f"{t_ms}-{name}.jpg"
+    path = storage / rel
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ok, jpg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if not ok:
             return None
-        return str(rel)
+        path.write_bytes(jpg.tobytes())
+    except OSError as err:  # a full disk loses the picture, not the event
+        log.warning("snapshot_failed", camera=camera_id, error=err)
+        return None
+    return str(rel)

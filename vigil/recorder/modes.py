@@ -9,7 +9,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-TRIGGERS = {"motion": frozenset({"motion"}), "intelligent": frozenset({"smd", "tripwire", "intrusion"})}
+TRIGGERS = {"motion": frozenset({"motion"}),
+            "intelligent": frozenset({"smd", "tripwire", "intrusion", "face_match", "face_blocklist", "face_stranger"})}
 HOLD_MAX_MS = 600_000  # an event that never closes (a crashed analysis) stops holding the recorder after this
 
 

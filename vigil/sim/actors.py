@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from vigil.errors import ConfigError
+from vigil.sim import face_photos
 from vigil.sim.encode import cache_dir
 
 PHOTO_DIRS = [Path(os.environ.get("VIGIL_PHOTOS", "/usr/share/darknet/data"))]
@@ -34,6 +35,21 @@ SOURCES = {
     "car": SpriteSource("dog.jpg", (467, 82, 687, 172), "car", pad=4),
     "dog": SpriteSource("dog.jpg", (124, 219, 382, 518), "dog"),
 }
+
+
+# Head-and-shoulders cards of real face photographs (sim/face_photos.py), walking like people: (photo index
+# in face_photos.PHOTOS, mirrored). The scene's walkers use other photographs than enrolment where there are
+# several (Obama), and a mirror image where there is one.
+FACE_SPRITES = {
+    "face-obama": (2, False),
+    "face-biden": (3, True),
+    "face-hanks": (4, True),
+    "face-stranger": (9, False),
+}
+
+
+def label_of(kind: str) -> str:
+    return "person" if kind in FACE_SPRITES else SOURCES[kind].label
 
 
 def photo_path(name: str) -> Path:
@@ -69,6 +85,10 @@ def _cut(src: SpriteSource) -> np.ndarray:
 @cache
 def sprite(kind: str) -> np.ndarray:
     """The cut-out as BGRA, cached on disk (GrabCut takes a second or two)."""
+    if kind in FACE_SPRITES:
+        index, mirrored = FACE_SPRITES[kind]
+        out = face_photos.card(face_photos.PHOTOS[index])
+        return out[:, ::-1].copy() if mirrored else out
     src = SOURCES[kind]
     key = hashlib.sha1(repr((src.photo, src.box, src.pad, 1)).encode()).hexdigest()[:12]
     path = cache_dir() / f"sprite-{kind}-{key}.png"

@@ -19,7 +19,7 @@ import numpy as np
 
 from vigil.analytics.geometry import Box, Point
 from vigil.analytics.rules import Firing, Rule, RuleEngine, Target
-from vigil.sim.actors import SOURCES, paste, scaled
+from vigil.sim.actors import label_of, paste, scaled
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Actor:
 
     @property
     def label(self) -> str:
-        return SOURCES[self.kind].label
+        return label_of(self.kind)
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def _walk(kind: str, t0: float, t1: float, x0: float, x1: float, y: float, h: fl
     return Actor(kind, h, ((t0, x0, y), (t1, x1, y)))
 
 
-PERSON_H, CAR_H, DOG_H = 0.32, 0.2, 0.1
+PERSON_H, CAR_H, DOG_H, CARD_H = 0.32, 0.2, 0.1, 0.5
 SCRIPTS: dict[str, Script] = {
     s.name: s
     for s in (
@@ -75,6 +75,12 @@ SCRIPTS: dict[str, Script] = {
         # Nothing a rule wants: foliage, rain, headlights and a dog.
         Script("distractors", 60.0, (_walk("dog", 25, 33, -0.1, 1.1, 0.9, DOG_H),),
                foliage=True, rain=True, flashes=(15.0, 45.0)),
+        # Faces walk past a door camera: an enrolled person, a blocklisted one, a stranger (see FACE_WALKS).
+        Script("faces", 45.0, (
+            _walk("face-obama", 2, 10, -0.15, 1.15, 0.95, CARD_H),
+            _walk("face-biden", 17, 25, 1.15, -0.15, 0.95, CARD_H),
+            _walk("face-stranger", 32, 40, -0.15, 1.15, 0.95, CARD_H),
+        )),
         # The same, with a person passing each way.
         Script("distractors-person", 60.0, (
             _walk("dog", 25, 33, -0.1, 1.1, 0.9, DOG_H),
