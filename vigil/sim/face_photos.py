@@ -82,5 +82,5 @@ def card(photo: FacePhoto) -> np.ndarray:
     alpha = np.zeros((h, w), np.uint8)
     cv2.ellipse(alpha, (w // 2, int(h * 0.42)), (int(w * 0.34), int(h * 0.42)), 0, 0, 360, 255, -1)  # head
     cv2.ellipse(alpha, (w // 2, h), (w // 2, int(h * 0.42)), 0, 0, 360, 255, -1)  # shoulders
-    alpha = cv2.GaussianBlur(alpha, (0, 0), max(1.0, w / 60))
-    return np.dstack([part, alpha])
+    soft = cv2.GaussianBlur(alpha, (0, 0), max(1.0, w / 60))
+    return np.dstack([part, soft])
