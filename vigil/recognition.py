@@ -35,6 +35,7 @@ IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 MAX_ENROL_SIDE = 1280  # photos are scaled down to this before detection: a passport photo's face stays large
 SECOND_FACE = 0.4  # a second face this big (relative to the biggest) makes a photo ambiguous
 ENROL_MIN_FACE_PX = 40
+CATALOG_CHECK_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ class FaceService:
         self.sightings = VectorIndex()
         self._dbs: dict[int, FaceDatabaseRow] = {}
         self._persons: dict[int, PersonRow] = {}
+        self._signature = (0, 0)
+        self._checked = 0.0
 
     def load(self) -> None:
         """Rebuilds both indexes from the catalog."""
@@ -83,8 +86,22 @@ class FaceService:
         for eids, vecs in self.store.sighting_embeddings():
             self.sightings.add(eids, vecs, eids, [0] * len(eids))
         self._refresh()
+        self._signature = self.store.signature()
+        self._checked = time.monotonic()
         log.info("faces_loaded", images=len(self.index), sightings=len(self.sightings), databases=len(self._dbs),
                  ms=round((time.perf_counter() - t0) * 1000))
+
+    def _follow_catalog(self) -> None:
+        """Reloads the index when another process (the CLI's import, another node) changed the enrolled faces;
+        looked at once every few seconds, at the next recognition."""
+        if time.monotonic() - self._checked < CATALOG_CHECK_S:
+            return
+        self._checked = time.monotonic()
+        sig = self.store.signature()
+        if sig != self._signature:
+            self.load()
+        else:
+            self._refresh()
 
     def _refresh(self) -> None:
         self._dbs = {d.id: d for d in self.store.databases()}
@@ -129,6 +146,7 @@ class FaceService:
         self.store.database(db_id)
         self._remove_files(self.store.delete_database(db_id))
         self.index.remove(groups=[db_id])
+        self._signature = self.store.signature()
         self._refresh()
 
     def database_ids(self, names: Sequence[str]) -> list[int] | None:
@@ -155,11 +173,13 @@ class FaceService:
         self.store.person(person_id)
         self._remove_files(self.store.delete_person(person_id))
         self.index.remove(owners=[person_id])
+        self._signature = self.store.signature()
         self._persons.pop(person_id, None)
 
     def delete_image(self, image_id: int) -> None:
         self._remove_files([self.store.delete_image(image_id)])
         self.index.remove(ids=[image_id])
+        self._signature = self.store.signature()
 
     def _remove_files(self, paths: Sequence[str]) -> None:
         for p in paths:
@@ -205,6 +225,7 @@ class FaceService:
         tmp.replace(path)
         image_id = self.store.add_image(person_id, person.database_id, str(rel), vec, quality(img, face), source)
         self.index.add([image_id], vec[None], [person_id], [person.database_id])
+        self._signature = self.store.signature()
         return self.store.image(image_id)
 
     def import_folder(self, folder: Path, db_id: int, progress: Callable[[int, int, str], None] | None = None
@@ -241,6 +262,7 @@ class FaceService:
     # recognition
     def identify(self, vec: np.ndarray, db_ids: Sequence[int] | None = None) -> tuple[Match | None, float]:
         """The enrolled person this face is (at or above the threshold), and the best similarity seen."""
+        self._follow_catalog()
         hits = self.index.search(vec, k=1, groups=db_ids)
         if not hits:
             return None, 0.0

@@ -12,11 +12,11 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from vigil import __version__
-from vigil.api import analytics, auth, cameras, events, exports, live, playback, system, tags
+from vigil.api import analytics, auth, cameras, events, exports, faces, live, playback, system, tags
 from vigil.api.deps import current_user, get_vigil
 from vigil.api.schemas import Health
 from vigil.catalog.store import now_ms
-from vigil.errors import ConfigError, NotFoundError, VigilError
+from vigil.errors import ConfigError, FaceImageError, NotFoundError, VigilError
 
 if TYPE_CHECKING:
     from vigil.app import Vigil
@@ -45,7 +45,8 @@ def create_app(vigil: Vigil) -> FastAPI:
 
     @app.exception_handler(VigilError)
     async def _vigil(_req: Request, err: VigilError) -> JSONResponse:
-        status = 404 if isinstance(err, NotFoundError) else 409 if isinstance(err, ConfigError) else 500
+        status = (404 if isinstance(err, NotFoundError) else 409 if isinstance(err, ConfigError)
+                  else 422 if isinstance(err, FaceImageError) else 500)
         return _problem(status, str(err))
 
     @app.get("/api/health", response_model=Health, tags=["system"])
@@ -85,4 +86,5 @@ def create_app(vigil: Vigil) -> FastAPI:
     app.include_router(events.router)
     app.include_router(events.ws_router)
     app.include_router(analytics.router)
+    app.include_router(faces.router)
     return app

@@ -75,9 +75,9 @@ class FaceCatalog:
     def databases(self) -> list[FaceDatabaseRow]:
         with self.catalog.session() as s:
             persons = dict(s.execute(select(PersonModel.database_id, func.count()).group_by(PersonModel.database_id))
-                           .tuples().all())
+                           .all())
             images = dict(s.execute(select(FaceImageModel.database_id, func.count())
-                                    .group_by(FaceImageModel.database_id)).tuples().all())
+                                    .group_by(FaceImageModel.database_id)).all())
             return [FaceDatabaseRow(m.id, m.name, m.kind, m.description, persons.get(m.id, 0), images.get(m.id, 0))
                     for m in s.scalars(select(FaceDatabaseModel).order_by(FaceDatabaseModel.id))]
 
@@ -127,7 +127,7 @@ class FaceCatalog:
             ids = [m.id for m in rows]
             imgs: dict[int, list[int]] = {}
             for pid, iid in s.execute(select(FaceImageModel.person_id, FaceImageModel.id)
-                                      .where(FaceImageModel.person_id.in_(ids))).tuples():
+                                      .where(FaceImageModel.person_id.in_(ids))):
                 imgs.setdefault(pid, []).append(iid)
             return [PersonRow(m.id, m.database_id, m.name, dict(m.details), imgs.get(m.id, [])) for m in rows]
 
@@ -202,12 +202,18 @@ class FaceCatalog:
             with self.catalog.session() as s:
                 rows = s.execute(select(FaceImageModel.id, FaceImageModel.embedding, FaceImageModel.person_id,
                                         FaceImageModel.database_id).where(FaceImageModel.id > last)
-                                 .order_by(FaceImageModel.id).limit(batch)).tuples().all()
+                                 .order_by(FaceImageModel.id).limit(batch)).all()
             if not rows:
                 return
             last = rows[-1][0]
             yield ([r[0] for r in rows], np.stack([from_blob(r[1]) for r in rows]), [r[2] for r in rows],
                    [r[3] for r in rows])
+
+    def signature(self) -> tuple[int, int]:
+        """(count, highest id) of the enrolled images: changes whenever another process enrols or deletes."""
+        with self.catalog.session() as s:
+            n, top = s.execute(select(func.count(), func.max(FaceImageModel.id))).one()
+            return int(n), int(top or 0)
 
     def person_embeddings(self, person_id: int) -> list[np.ndarray]:
         with self.catalog.session() as s:
@@ -232,7 +238,7 @@ class FaceCatalog:
             with self.catalog.session() as s:
                 rows = s.execute(select(FaceSightingModel.event_id, FaceSightingModel.embedding)
                                  .where(FaceSightingModel.event_id > last).order_by(FaceSightingModel.event_id)
-                                 .limit(batch)).tuples().all()
+                                 .limit(batch)).all()
             if not rows:
                 return
             last = rows[-1][0]

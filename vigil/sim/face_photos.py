@@ -84,3 +84,52 @@ def card(photo: FacePhoto) -> np.ndarray:
     cv2.ellipse(alpha, (w // 2, h), (w // 2, int(h * 0.42)), 0, 0, 360, 255, -1)  # shoulders
     soft = cv2.GaussianBlur(alpha, (0, 0), max(1.0, w / 60))
     return np.dstack([part, soft])
+
+
+ENROLLED = ("obama", "biden", "hanks", "group-1", "group-2", "group-3")
+NOT_ENROLLED = ("group-4", "group-5", "group-6")
+GALLERY_FILES = {"obama": "obama.jpg"}  # Obama's other two photographs are probes
+
+
+def degrade(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A CCTV-like version of a face crop: smaller, softer, re-compressed, re-lit, tilted, maybe mirrored."""
+    face_px = float(rng.choice([56, 72, 96]))
+    k = face_px / (img.shape[0] / 2.2)  # crops carry a 0.6 margin each side: the face is ~1/2.2 of the height
+    out = cv2.resize(img, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+    h, w = out.shape[:2]
+    rot = cv2.getRotationMatrix2D((w / 2, h / 2), float(rng.uniform(-8, 8)), 1.0)
+    out = cv2.warpAffine(out, rot, (w, h), borderMode=cv2.BORDER_REFLECT)
+    out = cv2.convertScaleAbs(out, alpha=float(rng.uniform(0.7, 1.3)), beta=float(rng.uniform(-25, 25)))
+    sigma = float(rng.uniform(0.2, 1.2))
+    out = cv2.GaussianBlur(out, (0, 0), sigma)
+    if rng.random() < 0.5:
+        out = out[:, ::-1].copy()
+    ok, jpg = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(35, 71))])
+    decoded = cv2.imdecode(jpg, cv2.IMREAD_COLOR) if ok else out
+    return decoded if decoded is not None else out
+
+
+@dataclass(frozen=True)
+class Protocol:
+    gallery: list[tuple[str, np.ndarray]]  # (identity, enrolment crop)
+    probes: list[tuple[str, np.ndarray]]  # enrolled identities, other photographs or degraded copies
+    strangers: list[tuple[str, np.ndarray]]  # identities never enrolled
+
+
+def protocol(copies: int = 6, seed: int = 11) -> Protocol:
+    """The identification protocol the tests and bench/faces.py measure: enrol one photograph per identity;
+    probe with the other real photographs (Obama) and CCTV-degraded copies; strangers are never enrolled."""
+    rng = np.random.default_rng(seed)
+    gallery, probes, strangers = [], [], []
+    for ident in ENROLLED:
+        photos = [p for p in PHOTOS if p.identity == ident]
+        first = next(p for p in photos if p.file == GALLERY_FILES.get(ident, photos[0].file))
+        gallery.append((ident, crop(first)))
+        for p in photos:
+            if p is not first:
+                probes.append((ident, crop(p)))
+            probes += [(ident, degrade(crop(p), rng)) for _ in range(copies)]
+    for ident in NOT_ENROLLED:
+        p = next(p for p in PHOTOS if p.identity == ident)
+        strangers += [(ident, crop(p))] + [(ident, degrade(crop(p), rng)) for _ in range(copies)]
+    return Protocol(gallery, probes, strangers)

