@@ -104,7 +104,8 @@ def sim(
     live: Annotated[str, typer.Option(help="encode live (wall clock on screen): none | sub | all")] = "sub",
     loop_seconds: Annotated[float, typer.Option(help="length of the replayed main-stream clip")] = 10.0,
     scene: Annotated[list[str] | None, typer.Option(
-        help="camera N shows the Nth scripted scene (crossing, loiter, distractors, distractors-person)")] = None,
+        help="camera N shows the Nth scripted scene: crossing, loiter, distractors, distractors-person, faces",
+    )] = None,
     scene_fps: Annotated[int, typer.Option(min=1, max=30, help="frame rate of scripted scenes")] = 10,
     host: str = "127.0.0.1",
     rtsp_port: int = 8554,
