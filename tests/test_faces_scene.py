@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -186,3 +187,55 @@ def test_enrolment_errors_and_promotion_from_an_event(run: dict[str, Any]) -> No
         assert o["credential_number"] == "X123" and len(o["images"]) == 2
         assert c.delete(f"/api/faces/persons/{p['id']}").status_code == 204
         assert c.get(f"/api/faces/persons/{p['id']}").status_code == 404
+
+
+def test_faces_page_in_a_browser(run: dict[str, Any], tmp_path: Path) -> None:
+    """The Faces page: create a database, add a person with a photo, and ask "who is this?" with a photo."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import ARTIFACTS, CHROMIUM, LAUNCH_ARGS
+    from tests.helpers import ADMIN_PASSWORD
+
+    server = run["server"]
+    hanks, obama = tmp_path / "hanks.jpg", tmp_path / "obama.jpg"
+    cv2.imwrite(str(hanks), cv2.resize(fp.load("Tom_Hanks_54745.png"), (224, 224)))
+    cv2.imwrite(str(obama), fp.load("obama.jpg"))
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server.base + "/")
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", ADMIN_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("header#top:not([hidden])")
+        page.click("header nav a[data-page=faces]")
+        page.wait_for_selector("#fdb-list li[data-db]")
+        assert "staff" in page.inner_text("#fdb-list") and "banned" in page.inner_text("#fdb-list")
+        page.fill("#fdb-name", "visitors")
+        page.click("#fdb-form button")
+        page.wait_for_function("document.querySelector('#fp-title').textContent === 'Persons in visitors'")
+        page.click("details summary")
+        page.fill("#fp-name", "Tom Hanks")
+        page.select_option("#fp-gender", "male")
+        page.fill("#fp-country", "US")
+        page.set_input_files("#fp-photo", str(hanks))
+        page.click("#fp-form button")
+        page.wait_for_selector("#fp-rows img.face-thumb")
+        page.wait_for_function(
+            "[...document.querySelectorAll('#fp-rows img.face-thumb')].every(i => i.naturalWidth > 0)")
+        assert "Tom Hanks" in page.inner_text("#fp-rows") and "male · US" in page.inner_text("#fp-rows")
+        page.set_input_files("#fs-photo", str(obama))
+        page.wait_for_selector("#fs-rows tr[data-event]")
+        first = page.inner_text("#fs-rows tr[data-event]")
+        assert "Barack Obama" in first, first
+        page.click("#fs-rows tr[data-event]")
+        page.wait_for_function("document.querySelector('#fs-player').src.includes('playback.mp4')")
+        page.screenshot(path=str(ARTIFACTS / "faces.png"))
+        browser.close()
+    assert not errors, errors
+    persons = server.get("/api/faces/databases")
+    visitors = next(d for d in persons if d["name"] == "visitors")
+    assert visitors["persons"] == 1 and visitors["images"] == 1

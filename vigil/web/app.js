@@ -4,8 +4,9 @@ import { renderLive } from './live.js';
 import { renderPlayback } from './playback.js';
 import { renderCameras, renderEvents, renderSettings } from './pages.js';
 import { renderRules } from './rules.js';
+import { renderFaces } from './faces.js';
 
-const PAGES = { live: renderLive, playback: renderPlayback, events: renderEvents, rules: renderRules, cameras: renderCameras, settings: renderSettings };
+const PAGES = { live: renderLive, playback: renderPlayback, events: renderEvents, rules: renderRules, faces: renderFaces, cameras: renderCameras, settings: renderSettings };
 const $ = (id) => document.getElementById(id);
 let cleanup = null;
 
