@@ -13,6 +13,7 @@ import av
 import httpx
 
 from tests.helpers import free_port, sim_cache, wait_for
+from vigil.sim import face_photos
 from vigil.sim.actors import photos_available
 
 
@@ -54,6 +55,11 @@ def test_demo_records_playable_segments(tmp: Path) -> None:
             gate = client.get("/api/cameras/gate").json()
             assert gate["analytics"] is True
             assert [r["id"] for r in client.get("/api/cameras/gate/rules").json()] == ["gate-in", "cars"]
+        if photos_available() and face_photos.available():
+            # The faces demo: a door camera and two face databases with their people enrolled.
+            assert client.get("/api/cameras/door").status_code == 200
+            dbs = {d["name"]: d for d in client.get("/api/faces/databases").json()}
+            assert dbs["staff"]["images"] == 2 and dbs["banned"]["kind"] == "block"
         page = httpx.get(base + "/")
         assert page.status_code == 200 and "Vigil" in page.text
         data = client.get(str(segs[0]["url"])).content

@@ -155,21 +155,30 @@ def demo(
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     cfg_path = directory / "vigil.yml"
+    from vigil.sim import face_photos
     from vigil.sim.actors import photos_available
 
     # With Debian's darknet photographs at hand, sim camera 1 films a person and a car crossing a yard, analysed
-    # with a tripwire drawn for the demo; the other cameras are the plain 1080p sim.
+    # with a tripwire drawn for the demo; with the packaged face photographs, the next one is a door camera
+    # where an enrolled person, a blocklisted one and a stranger walk past. The others are the plain 1080p sim.
     scene = photos_available()
-    first = 2 if scene else 1
+    faces = scene and face_photos.available()
+    scenes = ["crossing", "faces"] if faces else ["crossing"] if scene else []
+    first = len(scenes) + 1
     cams: list[dict[str, Any]] = [
         {"id": f"cam{i}", "name": f"Simulated camera {i}", "url": f"rtsp://127.0.0.1:8554/cam{i + first - 1}",
          "sub_url": f"rtsp://127.0.0.1:8554/cam{i + first - 1}/sub", "record": {"segment_seconds": 10, "max_days": 1}}
         for i in range(1, cameras + 1)
     ]
+    osd = [[0, 0], [0.6, 0], [0.6, 0.1], [0, 0.1]]
+    if faces:
+        cams.insert(0, {"id": "door", "name": "Door (faces demo)", "url": "rtsp://127.0.0.1:8554/cam2",
+                        "record": {"segment_seconds": 10, "max_days": 1},
+                        "analytics": {"enabled": True, "motion_masks": [osd], "faces": True, "motion_events": False}})
     if scene:
         cams.insert(0, {"id": "gate", "name": "Gate (AI demo)", "url": "rtsp://127.0.0.1:8554/cam1",
                         "record": {"segment_seconds": 10, "max_days": 1},
-                        "analytics": {"enabled": True, "motion_masks": [[[0, 0], [0.6, 0], [0.6, 0.1], [0, 0.1]]]}})
+                        "analytics": {"enabled": True, "motion_masks": [osd]}})
     cams.append({"id": "mjpeg1", "name": "Simulated MJPEG camera", "url": "http://127.0.0.1:8555/cam1.mjpg",
                  "record": {"segment_seconds": 10, "max_days": 1}})
     cfg_path.write_text(yaml.safe_dump({
@@ -179,8 +188,11 @@ def demo(
     }, sort_keys=False))
     if scene:
         _demo_rules(cfg_path)
+    if faces:
+        typer.echo("Enrolling the demo's face databases…")
+        _demo_faces(cfg_path)
     typer.echo("Starting simulated cameras (first start encodes the clips: ~20 s)…")
-    sim_args = ["--cameras", str(cameras + 1), "--scene", "crossing"] if scene else ["--cameras", str(cameras)]
+    sim_args = ["--cameras", str(cameras + len(scenes))] + [a for name in scenes for a in ("--scene", name)]
     sim_proc = subprocess.Popen([sys.executable, "-m", "vigil.cli", "sim", *sim_args], stdout=subprocess.PIPE,
                                 text=True)
     try:
@@ -198,6 +210,24 @@ def demo(
             sim_proc.wait(5)
         except subprocess.TimeoutExpired:
             sim_proc.kill()
+
+
+def _demo_faces(cfg_path: Path) -> None:
+    """Face databases for the demo's door camera, unless the user has made their own."""
+    from vigil.sim import face_photos as fp
+
+    service = _faces(cfg_path)
+    try:
+        if service.databases():
+            return
+        staff = service.create_database("staff", "allow", "demo: people who work here")
+        banned = service.create_database("banned", "block", "demo: matches raise an alarm")
+        obama = service.add_person(staff.id, "Barack Obama", {"gender": "male", "country": "US"})
+        biden = service.add_person(banned.id, "Joe Biden", {"gender": "male", "country": "US"})
+        for person, photo in ((obama, fp.PHOTOS[0]), (obama, fp.PHOTOS[1]), (biden, fp.PHOTOS[3])):
+            service.enrol(person.id, fp.crop(photo), source="demo")
+    finally:
+        service.store.catalog.close()
 
 
 def _demo_rules(cfg_path: Path) -> None:
