@@ -147,3 +147,19 @@ def test_folder_import_reports_no_face_and_two_faces_and_enrols_the_rest(tmp_pat
     listing = subprocess.run([sys.executable, "-m", "vigil.cli", "faces", "databases", "--config",
                               str(tmp_path / "vigil.yml")], capture_output=True, text=True, timeout=60)
     assert "staff\tallow\t3 persons\t4 images" in listing.stdout
+
+
+def test_embedding_workers_give_the_same_vectors(service: FaceService) -> None:
+    from vigil.analytics.faces.engine import FaceEngine
+
+    items = [service.the_face(fp.load(p.file), p.file) for p in fp.PHOTOS[:4]]
+    inline = [service.engine.embed(img, f) for img, f in items]
+    pooled = FaceEngine(FacesConfig(embed_workers=2))
+    try:
+        out = pooled.describe_many(items)
+        assert [a["gender"]["value"] for _, a in out] == ["male"] * 4
+        for (vec, _), ref in zip(out, inline, strict=True):
+            assert float(vec @ ref) > 0.9999
+        assert float(pooled.embed_async(*items[0]).result() @ inline[0]) > 0.9999
+    finally:
+        pooled.close()

@@ -215,6 +215,8 @@ class Vigil:
             rec.request_stop()
         for rec in self.recorders.values():
             rec.stop()
+        if self._faces is not None:
+            self._faces.engine.close()
         self.catalog.close()
 
 

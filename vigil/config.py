@@ -176,6 +176,8 @@ class FacesConfig(_Strict):
     max_databases: int = Field(default=10, ge=1, le=1000)
     decide_after_seconds: float = Field(default=2.5, gt=0, le=60)  # a followed face is recognised after this
     debounce_seconds: float = Field(default=10.0, ge=0, le=3600)  # one event per person and camera in this time
+    # Processes that compute face embeddings (dlib's network uses one core each); 0: in the camera's own thread.
+    embed_workers: int = Field(default=0, ge=0, le=64)
     providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"],
                                  description="ONNX Runtime execution providers, in order of preference")
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from vigil.analytics.faces.tracks import FaceTrack, FaceTracks
 from vigil.analytics.pipeline import FrameResult
 from vigil.config import AnalyticsConfig, CameraConfig
@@ -57,18 +59,22 @@ class CameraFaces:
         people = [d.box for d in res.detections if d.label in PERSON_LABELS]
         faces = self.service.engine.find(frame.image, people or None)
         self.faces_seen += len(faces)
-        for tr in self.tracks.update(frame.t_ms, frame.image, faces):
-            self._decide(tr)
+        self._decide(self.tracks.update(frame.t_ms, frame.image, faces))
 
     def close(self) -> None:
-        for tr in self.tracks.flush():
-            self._decide(tr)
+        self._decide(self.tracks.flush())
 
-    def _decide(self, tr: FaceTrack) -> None:
+    def _decide(self, due: list[FaceTrack]) -> None:
+        tracks = [tr for tr in due if tr.best is not None]
+        # All of a frame's due faces at once: with embedding workers they are embedded in parallel.
+        described = self.service.engine.describe_many([(tr.best.crop, tr.best.face) for tr in tracks
+                                                       if tr.best is not None])
+        for tr, (vec, attrs) in zip(tracks, described, strict=True):
+            self._event(tr, vec, attrs)
+
+    def _event(self, tr: FaceTrack, vec: np.ndarray, attrs: dict[str, Any]) -> None:
         best = tr.best
-        if best is None:
-            return
-        vec, attrs = self.service.engine.describe(best.crop, best.face)
+        assert best is not None
         db_ids = self.service.database_ids(self.cam.analytics.face_databases)
         match, similarity = self.service.identify(vec, db_ids)
         kind, severity = decision(match)

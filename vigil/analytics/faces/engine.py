@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ import numpy as np
 from vigil.analytics.faces.attributes import AttributeModel
 from vigil.analytics.faces.detect import CenterFace, FaceBox
 from vigil.analytics.faces.embed import DlibEmbedder
+from vigil.analytics.faces.workers import EmbedPool
 from vigil.analytics.geometry import Box
 from vigil.config import FacesConfig
 
@@ -45,6 +47,7 @@ class FaceEngine:
         self._detector: CenterFace | None = None
         self._embedder: DlibEmbedder | None = None
         self._attributes: AttributeModel | None = None
+        self._pool: EmbedPool | None = None
         self._detect_lock = threading.Lock()
         self.detect_seconds = 0.0
         self.describe_seconds = 0.0
@@ -58,6 +61,14 @@ class FaceEngine:
                 self._embedder = DlibEmbedder()
             if self._attributes is None:
                 self._attributes = AttributeModel()
+            if self._pool is None and self.cfg.embed_workers > 0:
+                self._pool = EmbedPool(self.cfg.embed_workers)
+                self._pool.warm_up()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
     def find(self, image: np.ndarray, people: Sequence[Box] | None = None) -> list[FaceBox]:
         """Faces in a BGR picture (pixel boxes), searched in the people's head regions when given."""
@@ -87,12 +98,28 @@ class FaceEngine:
         assert self._embedder is not None
         return self._embedder.embed(image, face)
 
+    def embed_async(self, image: np.ndarray, face: FaceBox) -> Future[np.ndarray]:
+        """The embedding, computed by a worker process while the caller goes on (inline without workers)."""
+        self.load()
+        if self._pool is not None:
+            return self._pool.submit(image, face)
+        done: Future[np.ndarray] = Future()
+        done.set_result(self.embed(image, face))
+        return done
+
     def describe(self, image: np.ndarray, face: FaceBox) -> tuple[np.ndarray, dict[str, Any]]:
         """Embedding and attributes of one face."""
+        return self.describe_many([(image, face)])[0]
+
+    def describe_many(self, items: Sequence[tuple[np.ndarray, FaceBox]]) -> list[tuple[np.ndarray, dict[str, Any]]]:
+        """Embeddings (in the worker processes when there are some, all at once) and attributes of faces."""
         self.load()
         assert self._embedder is not None and self._attributes is not None
         t0 = time.perf_counter()
-        vec = self._embedder.embed(image, face)
-        attrs = self._attributes.attributes(image, face)
+        if self._pool is not None and items:
+            vecs = self._pool.embed_many(items)
+        else:
+            vecs = [self._embedder.embed(img, face) for img, face in items]
+        out = [(v, self._attributes.attributes(img, face)) for v, (img, face) in zip(vecs, items, strict=True)]
         self.describe_seconds += time.perf_counter() - t0
-        return vec, attrs
+        return out
