@@ -132,6 +132,12 @@ def test_one_event_per_passage_with_the_right_person(run: dict[str, Any]) -> Non
     assert {e["id"] for e in inside} <= used, inside
 
 
+def test_analytics_status_counts_faces(run: dict[str, Any]) -> None:
+    st = run["server"].get("/api/cameras/door/analytics")
+    assert st["faces"] is True and st["faces_error"] is None
+    assert st["faces_seen"] > st["face_events"] >= 3
+
+
 def test_blocklisted_person_raises_the_alarm_on_the_bus(run: dict[str, Any]) -> None:
     alarms = [e for e in run["live"] if e["type"] == "face_blocklist"]
     assert alarms and all(e["severity"] == "alarm" and e["details"]["person_name"] == "Joe Biden" for e in alarms)

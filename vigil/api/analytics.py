@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from vigil.analytics.rulespec import RuleSpec, parse_rules
 from vigil.api.deps import current_user, get_vigil, require_camera
@@ -22,6 +22,10 @@ class AnalyticsStatus(BaseModel):
     dropped: int = 0
     tracks: int = 0
     last_frame_ms: int = 0
+    faces: bool = False
+    faces_seen: int = Field(default=0, description="face sightings (one per face per analysed frame)")
+    face_events: int = 0
+    faces_error: str | None = Field(default=None, description="why face recognition is off on this camera")
 
 
 def _store(request: Request, camera_id: str, specs: list[RuleSpec]) -> list[RuleSpec]:
@@ -75,4 +79,7 @@ def analytics_status(camera_id: str, request: Request) -> Any:
     a = vigil.analyses.get(camera_id)
     if a is None:
         return AnalyticsStatus(enabled=False, fps=settings.fps)
-    return AnalyticsStatus(enabled=True, fps=settings.fps, **a.status.__dict__)
+    f = a.faces
+    return AnalyticsStatus(enabled=True, fps=settings.fps, **a.status.__dict__, faces=f is not None,
+                           faces_seen=f.faces_seen if f else 0, face_events=f.events if f else 0,
+                           faces_error=f.disabled if f else None)

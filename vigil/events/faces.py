@@ -16,6 +16,7 @@ import numpy as np
 from vigil.analytics.faces.tracks import FaceTrack, FaceTracks
 from vigil.analytics.pipeline import FrameResult
 from vigil.config import AnalyticsConfig, CameraConfig
+from vigil.errors import ConfigError
 from vigil.events.analysis import save_snapshot
 from vigil.events.bus import EventBus
 from vigil.log import get_logger
@@ -50,14 +51,20 @@ class CameraFaces:
         self._last_by_person: dict[int, int] = {}
         self.faces_seen = 0
         self.events = 0
+        self.disabled: str | None = None  # why faces are off for this camera (a model is missing)
 
     def process(self, frame: Frame, res: FrameResult) -> None:
         # Faces are looked for when the body detector ran (motion, or a target being followed) and while a face
         # is being followed; a still, empty scene costs nothing.
-        if not res.detected and not self.tracks.active:
+        if self.disabled or (not res.detected and not self.tracks.active):
             return
         people = [d.box for d in res.detections if d.label in PERSON_LABELS]
-        faces = self.service.engine.find(frame.image, people or None)
+        try:
+            faces = self.service.engine.find(frame.image, people or None)
+        except ConfigError as err:  # said once, not on every frame; the rest of the analysis goes on
+            self.disabled = str(err)
+            log.error("faces_unavailable", camera=self.cam.id, error=str(err))
+            return
         self.faces_seen += len(faces)
         self._decide(self.tracks.update(frame.t_ms, frame.image, faces))
 

@@ -47,6 +47,13 @@ PHOTOS = (
 )
 
 
+# Labelled by looking at the photographs, for measuring the attribute models (not used by Vigil itself).
+GENDER = {"obama": "male", "biden": "male", "hanks": "male", "group-1": "male", "group-2": "male",
+          "group-3": "female", "group-4": "male", "group-5": "female", "group-6": "female"}
+SMILING = {"obama.jpg": False, "obama2.jpg": False, "obama3.jpg": False, "biden.jpg": False, "group-1": True,
+           "group-2": True, "group-3": True, "group-4": False, "group-5": False, "group-6": False}
+
+
 def available() -> bool:
     return all((photo_dir() / p.file).exists() for p in PHOTOS)
 
