@@ -119,6 +119,24 @@ def test_enrol_identify_delete_and_rebuild(service: FaceService) -> None:
     assert service.identify(service.engine.embed(b_img, bf))[0] is None  # deleting a person deletes the vectors
 
 
+def test_database_names_are_unique_and_the_count_is_capped(tmp_path: Path) -> None:
+    from vigil.errors import ConfigError
+
+    cat = Catalog(f"sqlite:///{tmp_path}/vigil.db")
+    cat.migrate()
+    svc = FaceService(cat, tmp_path, FacesConfig(max_databases=2))
+    a = svc.create_database("a", "allow")
+    svc.create_database("b", "block")
+    with pytest.raises(ConfigError, match="exists already"):
+        svc.update_database(a.id, name="b")
+    with pytest.raises(ConfigError, match="max_databases"):
+        svc.create_database("c", "info")
+    with pytest.raises(ConfigError, match="kind"):
+        svc.update_database(a.id, kind="vip")
+    assert svc.update_database(a.id, name="staff").name == "staff"
+    cat.close()
+
+
 def test_enrolment_refuses_no_face_and_several_faces(service: FaceService) -> None:
     db = service.create_database("refusals", "info")
     p = service.add_person(db.id, "Somebody", {})

@@ -239,9 +239,16 @@ def test_faces_page_in_a_browser(run: dict[str, Any], tmp_path: Path) -> None:
         assert "Barack Obama" in first, first
         page.click("#fs-rows tr[data-event]")
         page.wait_for_function("document.querySelector('#fs-player').src.includes('playback.mp4')")
+        # A stranger found by attributes is enrolled from the results (into the selected database).
+        page.select_option("#fs-gender", "female")
+        page.click("#fs-go")
+        page.wait_for_selector("#fs-rows [data-promote]")
+        page.once("dialog", lambda d: d.accept("New Colleague"))
+        page.click("#fs-rows [data-promote]")
+        page.wait_for_function("document.querySelector('#fp-rows').textContent.includes('New Colleague')")
         page.screenshot(path=str(ARTIFACTS / "faces.png"))
         browser.close()
     assert not errors, errors
     persons = server.get("/api/faces/databases")
     visitors = next(d for d in persons if d["name"] == "visitors")
-    assert visitors["persons"] == 1 and visitors["images"] == 1
+    assert visitors["persons"] == 2 and visitors["images"] == 2

@@ -138,6 +138,9 @@ class FaceService:
     def update_database(self, db_id: int, **fields: Any) -> FaceDatabaseRow:
         if fields.get("kind") is not None and fields["kind"] not in DB_KINDS:
             raise ConfigError(f"face database kind {fields['kind']!r} is not one of {', '.join(DB_KINDS)}")
+        name = fields.get("name")
+        if name is not None and any(d.name == name and d.id != db_id for d in self.store.databases()):
+            raise ConfigError(f"a face database named {name!r} exists already: pick another name")
         self.store.update_database(db_id, **{k: v for k, v in fields.items() if v is not None})
         self._refresh()
         return self.store.database(db_id)

@@ -13,7 +13,8 @@ function hitRow(h) {
     <td>${e.snapshot_url ? `<img class="thumb face" loading="lazy" alt="" src="${esc(e.snapshot_url)}">` : ''}</td>
     <td>${fmtTime(e.start_ms)}</td><td>${esc(e.camera_id)}</td><td><span class="badge">${esc(e.type)}</span></td>
     <td>${who}<br><span class="muted">${esc(attrs)}</span></td>
-    <td>${h.similarity != null ? `${(h.similarity * 100).toFixed(1)} %` : ''}</td></tr>`;
+    <td>${h.similarity != null ? `${(h.similarity * 100).toFixed(1)} %` : ''}</td>
+    <td>${e.details.person_id ? '' : `<button data-promote="${e.id}" title="Enrol this face as a new person in the selected database">Enrol…</button>`}</td></tr>`;
 }
 
 export async function renderFaces(view) {
@@ -48,6 +49,18 @@ export async function renderFaces(view) {
     $('#fs-rows').innerHTML = hits.map(hitRow).join('') || '<tr><td class="muted">Nothing found.</td></tr>';
     view.querySelectorAll('#fs-rows tr[data-clip]').forEach((tr) => {
       tr.onclick = () => { const p = $('#fs-player'); p.hidden = false; p.src = tr.dataset.clip; p.play().catch(() => {}); };
+    });
+    view.querySelectorAll('#fs-rows [data-promote]').forEach((b) => {
+      b.onclick = guard('#fs-error', async (ev) => {
+        ev.stopPropagation();
+        if (!current) throw new Error('create or pick a face database first');
+        const name = prompt(`Name of this person (added to ${current.name}):`);
+        if (!name) return;
+        const p = await api(`/api/faces/databases/${current.id}/persons`, { method: 'POST', json: { name } });
+        await api(`/api/faces/persons/${p.id}/images/from-event/${b.dataset.promote}`, { method: 'POST' });
+        b.replaceWith(`enrolled as ${name}`);
+        await loadPersons(); await loadDbs();
+      });
     });
   };
   const guard = (sel, fn) => async (...args) => {
