@@ -40,12 +40,15 @@ export async function renderFaces(view) {
         <button id="fs-go">Find faces</button></div>
       <p class="muted" id="fs-what"></p><p class="error" id="fs-error"></p></section></div>
     <video id="fs-player" controls muted hidden style="max-width:640px;width:100%"></video>
-    <table><tbody id="fs-rows"></tbody></table>`;
+    <table><thead id="fs-head" hidden><tr><th>Face</th><th>Time</th><th>Camera</th><th>Event</th><th>Who</th>
+      <th title="cosine similarity to the searched photo, or to the best enrolled face">Similarity</th><th></th></tr></thead>
+      <tbody id="fs-rows"></tbody></table>`;
   const $ = (sel) => view.querySelector(sel);
   let current = null;
 
   const showHits = (hits, what) => {
     $('#fs-what').textContent = `${what}: ${hits.length} face event(s)`;
+    $('#fs-head').hidden = !hits.length;
     $('#fs-rows').innerHTML = hits.map(hitRow).join('') || '<tr><td class="muted">Nothing found.</td></tr>';
     view.querySelectorAll('#fs-rows tr[data-clip]').forEach((tr) => {
       tr.onclick = () => { const p = $('#fs-player'); p.hidden = false; p.src = tr.dataset.clip; p.play().catch(() => {}); };
