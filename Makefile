@@ -32,13 +32,17 @@ lint: $(STAMP)
 	$(BIN)/ruff check vigil tests bench
 	$(BIN)/mypy --strict vigil
 
-# Debian packages the tests need: Chromium for the web UI's end-to-end tests (no browser download at run time)
-# and darknet only for the real photographs it carries (person.jpg, dog.jpg …), which the detector tests use.
+# Debian packages the tests need: Chromium for the web UI's end-to-end tests (no browser download at run time),
+# darknet only for the real photographs it carries (person.jpg, dog.jpg …), which the detector tests use, and
+# the mosquitto MQTT broker.
 browser:
 	command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium)
 	test -d /usr/share/darknet/data || ($(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends darknet)
+	# The MQTT broker the alarm tests publish to (each test starts its own on a free port).
+	command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || ($(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends mosquitto)
 
 # Real face photographs for the face scene, tests and benchmark, from two PyPI source packages (no package
 # carries a labelled face set): face_recognition's test images and insightface's sample images.

@@ -17,6 +17,7 @@ from vigil.catalog.rules import load_rules, save_rules
 from vigil.catalog.store import Catalog, EventRow
 from vigil.config import CameraConfig, Config
 from vigil.errors import ConfigError, NotFoundError
+from vigil.events.actions import LinkageRunner
 from vigil.events.analysis import CameraAnalysis, LockedDetector
 from vigil.events.bus import EventBus
 from vigil.events.faces import CameraFaces
@@ -56,6 +57,7 @@ class Vigil:
         self.analyses: dict[str, CameraAnalysis] = {}
         self._detector: LockedDetector | None = None
         self._faces: FaceService | None = None
+        self.linkage: LinkageRunner | None = None
         self._faces_lock = threading.Lock()
 
     def start(self) -> None:
@@ -241,11 +243,19 @@ async def serve(cfg: Config) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
     retention = asyncio.create_task(vigil.retention_loop())
+    linkage = None
+    if cfg.alarms.linkage:
+        vigil.linkage = LinkageRunner(cfg.alarms, vigil.bus, vigil.storage,
+                                      lambda: bool(vigil.catalog.get_setting("armed", False)),
+                                      lambda: list(vigil.cameras), cfg.analytics.snapshot_quality)
+        linkage = asyncio.create_task(vigil.linkage.run())
     log.info("serving", url=f"http://{cfg.api.listen}/")
     try:
         await server.serve()
     finally:
-        retention.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await retention
+        for task in (retention, linkage):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await asyncio.to_thread(vigil.stop)

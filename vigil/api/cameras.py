@@ -11,8 +11,7 @@ from vigil.api.deps import current_user, get_vigil, parse_time, require_camera, 
 from vigil.api.schemas import CameraOut, EventOut, Range, Recordings, SegmentOut, Timeline
 from vigil.catalog.store import now_ms
 from vigil.config import CameraConfig, redact_url
-from vigil.media.playback import fragments_of
-from vigil.media.snapshot import nearest_frame, to_jpeg
+from vigil.media.snapshot import picture_at, to_jpeg
 from vigil.recorder.ranges import merge_ranges
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"], dependencies=[Depends(current_user)])
@@ -125,16 +124,11 @@ def snapshot(camera_id: str, request: Request, at: str | None = Query(None, desc
     require_camera(vigil, camera_id)
     now = now_ms()
     at_ms = parse_time(at, now, "at") if at else None
-    target = at_ms if at_ms is not None else now
-    segs = vigil.catalog.segments(camera_id, target - 3_600_000, target)
-    frags = [f for s in segs for f in fragments_of(vigil.storage, s)]
-    if at_ms is not None:
-        frags = [f for f in frags if f.wall_ms <= at_ms < f.wall_ms + max(f.duration_ms, 1)]
-    if not frags:
+    found = picture_at(vigil.catalog, vigil.storage, camera_id, at_ms, now)
+    if found is None:
         raise HTTPException(404, f"no recording of camera {camera_id!r} at that instant"
                             if at_ms is not None else f"camera {camera_id!r} has recorded nothing in the last hour")
-    frag = max(frags, key=lambda f: f.wall_ms)
-    img, wall = nearest_frame(vigil.storage, frag, at_ms)
+    img, wall = found
     return Response(to_jpeg(img, width), media_type="image/jpeg", headers={"X-Frame-Time-Ms": str(wall)})
 
 

@@ -309,12 +309,14 @@ class Catalog:
             return EventRow.of(m)
 
     def update_event(self, event_id: int, end_ms: int | None = None, details: dict[str, Any] | None = None,
-                     message: str | None = None) -> EventRow | None:
+                     message: str | None = None, snapshot: str | None = None) -> EventRow | None:
         """Closes an event (its end) and merges details into it."""
         with self.session() as s, s.begin():
             m = s.get(EventModel, event_id)
             if m is None:
                 return None
+            if snapshot is not None:
+                m.snapshot = snapshot
             if end_ms is not None:
                 m.end_ms = end_ms
             if details:

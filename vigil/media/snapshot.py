@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from vigil.errors import NotFoundError
-from vigil.media.playback import FragmentRef, fragment_bytes, read_init
+from vigil.media.playback import FragmentRef, fragment_bytes, fragments_of, read_init
 
 
 def _gop_bytes(storage: Path, frag: FragmentRef) -> bytes:
@@ -45,3 +45,17 @@ def to_jpeg(img: np.ndarray, width: int | None = None, quality: int = 85) -> byt
     if not ok:
         raise RuntimeError("JPEG encoding failed")
     return bytes(data.tobytes())
+
+
+def picture_at(catalog: Any, storage: Path, camera_id: str, at_ms: int | None, now_ms: int
+               ) -> tuple[np.ndarray, int] | None:
+    """The recorded picture of a camera nearest an instant (the latest when at_ms is None, within the last hour),
+    with its wall time; None when nothing was recorded then."""
+    target = at_ms if at_ms is not None else now_ms
+    segs = catalog.segments(camera_id, target - 3_600_000, target)
+    frags = [f for s in segs for f in fragments_of(storage, s)]
+    if at_ms is not None:
+        frags = [f for f in frags if f.wall_ms <= at_ms < f.wall_ms + max(f.duration_ms, 1)]
+    if not frags:
+        return None
+    return nearest_frame(storage, max(frags, key=lambda f: f.wall_ms), at_ms)

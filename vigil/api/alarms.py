@@ -1,0 +1,58 @@
+"""Alarms: external alarm input (a PIR sensor, another system), acknowledging events, linkage status."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, Field
+
+from vigil.api.deps import current_user, get_vigil
+from vigil.api.schemas import EventOut
+from vigil.catalog.store import now_ms
+
+router = APIRouter(tags=["alarms"], dependencies=[Depends(current_user)])
+
+
+class ExternalAlarm(BaseModel):
+    source: str = Field(min_length=1, max_length=100, description="what raised it, e.g. pir-hall")
+    camera: str | None = Field(None, description="the camera it concerns (its picture is attached)")
+    message: str = Field("", max_length=1000)
+    severity: Literal["info", "warning", "alarm", "critical"] = "alarm"
+
+
+class LinkageStatus(BaseModel):
+    armed: bool
+    rules: int
+    sent: dict[str, int]
+    failed: dict[str, int]
+
+
+@router.post("/api/alarms/external", response_model=EventOut, status_code=201)
+def external(body: ExternalAlarm, request: Request) -> Any:
+    """Raises an `external` event; linkage treats it like any other alarm."""
+    vigil = get_vigil(request)
+    if body.camera is not None and body.camera not in vigil.cameras:
+        raise HTTPException(404, f"no camera {body.camera!r}; GET /api/cameras lists them")
+    row = vigil.bus.publish("external", body.message or f"alarm from {body.source}", camera_id=body.camera,
+                            severity=body.severity, start_ms=now_ms(), details={"source": body.source})
+    return EventOut.of(row)
+
+
+@router.post("/api/events/{event_id}/ack", response_model=EventOut)
+def acknowledge(event_id: int, request: Request) -> Any:
+    """Marks an event as seen by the calling user (who and when, in `details.ack`)."""
+    vigil = get_vigil(request)
+    user = request.state.user
+    row = vigil.bus.update(event_id, details={"ack": {"by": user.username, "at_ms": now_ms()}})
+    if row is None:
+        raise HTTPException(404, f"no event {event_id}")
+    return EventOut.of(row)
+
+
+@router.get("/api/alarms/status", response_model=LinkageStatus)
+def status(request: Request) -> Any:
+    vigil = get_vigil(request)
+    runner = vigil.linkage
+    return LinkageStatus(armed=bool(vigil.catalog.get_setting("armed", False)), rules=len(vigil.cfg.alarms.linkage),
+                         sent=dict(runner.sent) if runner else {}, failed=dict(runner.failed) if runner else {})
