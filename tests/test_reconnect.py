@@ -37,5 +37,10 @@ def test_camera_outage_and_return(tmp: Path) -> None:
             before = [s for s in srv.get("/api/cameras/cam/recordings")["segments"] if s["start_ms"] < wall_gone]
             assert before and before[0]["status"] == "closed"
             assert before[0]["end_ms"] <= wall_gone + 500
+            # Video loss is one alarm, raised when the camera went and closed when it came back.
+            lost = srv.get("/api/events", type="camera_offline", camera="cam")
+            assert len(lost) == 1 and lost[0]["severity"] == "alarm", lost
+            assert wall_gone - 500 <= lost[0]["start_ms"] <= wall_gone + 5000
+            wait_for(lambda: srv.get(f"/api/events/{lost[0]['id']}")["end_ms"], 5, what="the alarm to close")
     finally:
         cam.stop()

@@ -73,13 +73,16 @@ def test_storage_gone_raises_disk_alarm(sim: Sim, tmp: Path) -> None:
         # The disk goes away: its mount point is replaced by something that is not a folder.
         shutil.rmtree(srv.storage)
         srv.storage.write_text("not a folder")
-        events = wait_for(lambda: srv.get("/api/events", type="disk_error"), 20, what="a disk_error event")
-        assert str(srv.storage) in events[0]["message"]
+        events = wait_for(lambda: srv.get("/api/events", type="disk_missing"), 20, what="a disk_missing event")
+        assert str(srv.storage) in events[0]["message"] and events[0]["severity"] == "critical"
+        time.sleep(2)
+        assert len(srv.get("/api/events", type="disk_missing")) == 1  # raised once, not at every retention pass
         # The camera is still read; recording resumes when the disk returns.
         assert srv.get("/api/cameras")[0]["state"] == "online"
         srv.storage.unlink()
         srv.storage.mkdir()
         wait_for(lambda: list(srv.storage.rglob("*.mp4")), 20, what="recording to resume on the returned disk")
+        wait_for(lambda: srv.get("/api/events", type="disk_missing")[0]["end_ms"], 10, what="the alarm to clear")
 
 
 def test_event_snapshots_go_with_the_recordings() -> None:

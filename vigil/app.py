@@ -14,7 +14,7 @@ from vigil.analytics.detector import YoloV3Tiny
 from vigil.analytics.rulespec import RuleSpec
 from vigil.catalog.accounts import ensure_admin
 from vigil.catalog.rules import load_rules, save_rules
-from vigil.catalog.store import Catalog, EventRow
+from vigil.catalog.store import Catalog, EventRow, now_ms
 from vigil.config import CameraConfig, Config
 from vigil.errors import ConfigError, NotFoundError
 from vigil.events.actions import LinkageRunner
@@ -47,6 +47,7 @@ class Vigil:
         self.retention = Retention(
             self.catalog, self.storage, lambda: list(self.cameras.values()), cfg.storage.min_free_gb,
             cfg.storage.min_free_percent, self.holds.ids,
+            alarm=self._disk_alarm, clear=self._disk_clear,
         )
         self._lock = threading.Lock()
         self.live: dict[tuple[str, str], LiveStream] = {}
@@ -58,6 +59,8 @@ class Vigil:
         self._detector: LockedDetector | None = None
         self._faces: FaceService | None = None
         self.linkage: LinkageRunner | None = None
+        self._offline: dict[str, int] = {}  # camera -> its open camera_offline event
+        self._offline_lock = threading.Lock()
         self._faces_lock = threading.Lock()
 
     def start(self) -> None:
@@ -84,7 +87,7 @@ class Vigil:
             return
         main = self.live.setdefault((cam.id, "main"), LiveStream(f"{cam.id}/main"))
         rec = CameraRecorder(cam, self.storage, self.catalog, self.cfg.source, self.cfg.storage.fsync,
-                             self._storage_alarm, main)
+                             self._storage_alarm, main, self._camera_state)
         self.recorders[cam.id] = rec
         rec.start()
         if cam.analytics.enabled:
@@ -191,6 +194,25 @@ class Vigil:
             self._stop_camera(camera_id)
             self.catalog.delete_camera(camera_id)
             del self.cameras[camera_id]
+
+    def _camera_state(self, camera_id: str, state: str, error: str | None) -> None:
+        """Video loss: a `camera_offline` alarm when a camera goes offline (or cannot be opened), closed when it
+        is back; the message says whether the network or the camera refused (see media/source.describe_error)."""
+        with self._offline_lock:  # its own lock: add/remove camera hold self._lock while joining recorders
+            open_id = self._offline.get(camera_id)
+            if state == "offline" and open_id is None:
+                row = self.bus.publish("camera_offline", f"camera {camera_id} offline: {error or 'no picture'}",
+                                       camera_id=camera_id, severity="alarm", details={"error": error})
+                self._offline[camera_id] = row.id
+            elif state == "online" and open_id is not None:
+                del self._offline[camera_id]
+                self.bus.update(open_id, end_ms=now_ms(), details={"back": True})
+
+    def _disk_alarm(self, kind: str, message: str, severity: str) -> int:
+        return self.bus.publish(kind, message, severity=severity).id
+
+    def _disk_clear(self, event_id: int) -> None:
+        self.bus.update(event_id, end_ms=now_ms())
 
     def _storage_alarm(self, camera_id: str, message: str) -> None:
         try:

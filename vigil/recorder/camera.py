@@ -48,8 +48,10 @@ class CameraRecorder:
         fsync: bool = True,
         on_storage_error: Callable[[str, str], None] | None = None,
         live: LiveStream | None = None,
+        on_state: Callable[[str, str, str | None], None] | None = None,
     ) -> None:
         self.camera = camera
+        self._on_state = on_state
         self.storage = storage
         self.catalog = catalog
         self.fsync = fsync
@@ -115,9 +117,15 @@ class CameraRecorder:
     def _set_state(self, state: str, error: str | None = None) -> None:
         if state == self.status.state and error == self.status.last_error:
             return
-        if state != self.status.state:
+        changed = state != self.status.state
+        if changed:
             self.status.since_ms = now_ms()
         self.status.state, self.status.last_error = state, error
+        if changed and self._on_state is not None:
+            try:
+                self._on_state(self.camera.id, state, error)
+            except Exception as err:  # an alarm must not take the recorder down with it
+                log.error("state_callback_failed", camera=self.camera.id, error=repr(err))
         try:
             self.catalog.set_camera_state(self.camera.id, state, error)
         except SQLAlchemyError as err:

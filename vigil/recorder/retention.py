@@ -109,22 +109,41 @@ def stale_snapshot_days(days: dict[str, list[str]], oldest_ms: dict[str, int], m
 
 class Retention:
     def __init__(self, catalog: Catalog, storage: Path, cameras: Callable[[], Sequence[object]], min_free_gb: float,
-                 min_free_percent: float, held: Callable[[], Set[int]] = frozenset) -> None:
+                 min_free_percent: float, held: Callable[[], Set[int]] = frozenset,
+                 alarm: Callable[[str, str, str], int] | None = None,
+                 clear: Callable[[int], None] | None = None) -> None:
         self.catalog = catalog
         self.storage = storage
         self.cameras = cameras
         self.min_free_gb = min_free_gb
         self.min_free_percent = min_free_percent
         self.held = held
-        self._low_space_alarm = False
+        # Disk alarms go through the event bus when Vigil runs (linkage, WebSocket); straight to the catalog else.
+        self._alarm = alarm or (lambda t, msg, sev: self.catalog.add_event(t, msg, severity=sev).id)
+        self._clear = clear or (lambda event_id: self.catalog.update_event(event_id, end_ms=now_ms()) and None)
+        self._open: dict[str, int] = {}  # alarm type -> its open event: raised once, closed when the cause is gone
+
+    def _raise(self, kind: str, message: str) -> None:
+        if kind not in self._open:
+            self._open[kind] = self._alarm(kind, message, "critical")
+
+    def _cleared(self, kind: str) -> None:
+        event_id = self._open.pop(kind, None)
+        if event_id is not None:
+            self._clear(event_id)
 
     def run_once(self) -> list[Deletion]:
+        if not self.storage.is_dir():
+            self._raise("disk_missing", f"the storage path {self.storage} is missing (disk unplugged or not "
+                        "mounted?): recordings cannot be written — mount the disk or fix storage.path")
+            log.error("storage_missing", path=self.storage)
+            return []
+        self._cleared("disk_missing")
         try:
             usage = shutil.disk_usage(self.storage)
         except OSError as err:
-            self.catalog.add_event("disk_error", f"storage path {self.storage} is not usable: {err.strerror}",
-                                   severity="critical")
-            log.error("storage_missing", path=self.storage, error=err.strerror)
+            self._raise("disk_error", f"storage path {self.storage} is not usable: {err.strerror}")
+            log.error("storage_unusable", path=self.storage, error=err.strerror)
             return []
         policy = policy_from_config(self.cameras(), self.min_free_gb, self.min_free_percent, usage.total)
         plan = plan_deletions(self.catalog.segments(), policy, now_ms(), usage.free, self.held())
@@ -141,13 +160,11 @@ class Retention:
         if plan:
             log.info("retention", deleted=len(done), reasons=",".join(sorted({d.reason for d in plan})))
         free = shutil.disk_usage(self.storage).free
-        low = free < policy.min_free_bytes
-        if low and not self._low_space_alarm:
-            self.catalog.add_event(
-                "disk_low", f"only {free / GB:.2f} GB free on {self.storage}, below the floor of "
-                f"{policy.min_free_bytes / GB:.2f} GB, and nothing old is left to delete", severity="critical",
-            )
-        self._low_space_alarm = low
+        if free < policy.min_free_bytes:
+            self._raise("disk_low", f"only {free / GB:.2f} GB free on {self.storage}, below the floor of "
+                        f"{policy.min_free_bytes / GB:.2f} GB, and nothing old is left to delete")
+        else:
+            self._cleared("disk_low")
         self._prune_snapshots()
         return plan
 
