@@ -26,6 +26,7 @@ from vigil.config import LinkageRule
 from vigil.events.linkage import LinkagePlanner, in_schedule
 
 MONDAY_NOON = (0, 12 * 60)
+PRE_S, POST_S = 3, 4
 
 
 def ev(type_: str = "tripwire", camera: str | None = "cam1", severity: str = "warning", id_: int = 1) -> EventRow:
@@ -102,16 +103,20 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     stop = threading.Event()
     sub = threading.Thread(target=asyncio.run, args=(_subscribe(mqtt_port, mqtt_msgs, stop),), daemon=True)
     sub.start()
-    sim = Sim(tmp, cameras=1, codecs="h264", size="640x360", sub="none").start()
+    sim = Sim(tmp, cameras=2, codecs="h264", size="640x360", sub="none").start()
     alarms = {
         "smtp": {"host": "127.0.0.1", "port": smtp_port, "tls": "none", "sender": "nvr@example.org"},
         "mqtt": {"host": "127.0.0.1", "port": mqtt_port},
         "webhook_attempts": 4,
         "linkage": [{"name": "intruder", "types": ["external"], "cameras": ["cam1"], "min_interval_seconds": 60,
                      "email": ["guard@example.org"], "webhook": f"http://127.0.0.1:{hook_port}/alarm", "mqtt": True,
-                     "buzzer": True}],
+                     "buzzer": True, "record": ["cam2"]}],
     }
-    server = Server(tmp, [{"id": "cam1", "url": sim.url(1), "record": {"segment_seconds": 10}}], alarms=alarms).start()
+    cams = [{"id": "cam1", "url": sim.url(1), "record": {"segment_seconds": 10}},
+            # The hall's other camera records only around alarms: 3 s before, 4 s after.
+            {"id": "cam2", "url": sim.url(2), "record": {"mode": "alarm", "pre_seconds": PRE_S, "post_seconds": POST_S,
+                                                         "segment_seconds": 10}}]
+    server = Server(tmp, cams, alarms=alarms).start()
     try:
         wait_for(lambda: server.get("/api/cameras/cam1")["state"] == "online", 30, what="camera online")
         wait_for(lambda: httpx.get(f"{server.base}/api/cameras/cam1/snapshot.jpg",
@@ -157,6 +162,7 @@ def test_disarmed_alarm_is_logged_but_sends_nothing(site: dict[str, Any]) -> Non
     time.sleep(3)
     assert server.get(f"/api/events/{e['id']}")["type"] == "external"  # logged
     assert not site["mails"] and not Hook.calls
+    assert not server.get("/api/cameras/cam2/recordings")["segments"]  # alarm mode: nothing recorded yet
     assert not [m for m in site["mqtt"] if m[0] == "vigil/cam1/external"]
 
 
@@ -187,6 +193,14 @@ def test_armed_alarm_mails_the_picture_retries_the_webhook_and_publishes(site: d
     second = raise_alarm(server, "PIR again")
     time.sleep(3)
     assert len(site["mails"]) == 1 and server.get(f"/api/events/{second['id']}")["type"] == "external"
+    # Record linkage: the other camera, in "alarm" mode, recorded from before the alarm to after its post time.
+    def covered() -> bool:
+        segs = server.get("/api/cameras/cam2/recordings", start=e["start_ms"] - 60_000,
+                          end=e["start_ms"] + 60_000)["segments"]
+        closed = [sg for sg in segs if sg["status"] == "closed"]
+        return bool(closed) and min(sg["start_ms"] for sg in closed) <= e["start_ms"] - PRE_S * 1000 \
+            and max(sg["end_ms"] for sg in closed) >= e["start_ms"] + POST_S * 1000
+    wait_for(covered, 30, what="cam2's alarm recording to cover pre and post")
     status = server.get("/api/alarms/status")
     assert status["sent"]["email"] == 1 and status["sent"]["webhook"] == 1 and status["sent"]["buzzer"] == 1
     assert "buzzer" in server.log_text()

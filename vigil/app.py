@@ -31,6 +31,7 @@ from vigil.recorder.retention import Retention
 from vigil.storage import check_storage
 
 log = get_logger(__name__)
+INSTANT = frozenset({"external"})  # events that never get an end: they record pre + post around their instant
 
 
 class Vigil:
@@ -102,7 +103,16 @@ class Vigil:
         """Opens the gate of a camera recording in motion/intelligent mode when one of its events happens."""
         rec = self.recorders.get(row.camera_id or "")
         if rec is not None and rec.gate is not None and row.type in rec.triggers:
-            rec.gate.event(row.id, row.start_ms, row.end_ms)
+            rec.gate.event(row.id, row.start_ms, row.start_ms if row.type in INSTANT else row.end_ms)
+
+    def record_for(self, camera_id: str, e: EventRow) -> bool:
+        """Linkage "record": opens a camera's record gate for an event of any camera (pre-buffer included)."""
+        rec = self.recorders.get(camera_id)
+        if rec is None or rec.gate is None:
+            return False
+        # Another camera's event: its end is not forwarded here, so it records pre + post around its start.
+        rec.gate.event(e.id, e.start_ms, e.end_ms if e.end_ms is not None else e.start_ms)
+        return True
 
     def detector(self) -> LockedDetector:
         """Loaded on first use: a Vigil without analytics never pays for the network."""
@@ -269,7 +279,8 @@ async def serve(cfg: Config) -> None:
     if cfg.alarms.linkage:
         vigil.linkage = LinkageRunner(cfg.alarms, vigil.bus, vigil.storage,
                                       lambda: bool(vigil.catalog.get_setting("armed", False)),
-                                      lambda: list(vigil.cameras), cfg.analytics.snapshot_quality)
+                                      lambda: list(vigil.cameras), cfg.analytics.snapshot_quality,
+                                      vigil.record_for)
         linkage = asyncio.create_task(vigil.linkage.run())
     log.info("serving", url=f"http://{cfg.api.listen}/")
     try:

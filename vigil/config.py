@@ -31,7 +31,8 @@ class RecordSettings(_Strict):
     record_audio: bool = True
     # continuous: always; motion: around pixel-motion events; intelligent: around AI events (smd, tripwire,
     # intrusion). Event modes keep pre_seconds from a RAM buffer and record post_seconds after the event ends.
-    mode: Literal["continuous", "motion", "intelligent"] = "continuous"
+    # alarm: around this camera's alarms (external input, tampering, scene change) and linkage rules' `record`.
+    mode: Literal["continuous", "motion", "intelligent", "alarm"] = "continuous"
     pre_seconds: float = Field(default=5.0, ge=0, le=30)
     post_seconds: float = Field(default=10.0, ge=0, le=600)
 
@@ -49,6 +50,7 @@ class CameraAnalytics(_Strict):
     motion_masks: list[Polygon] = Field(default_factory=list, description="areas motion ignores (e.g. the OSD clock)")
     motion_gate: bool = True  # run the detector only on motion (and heartbeats)
     motion_events: bool = True  # plain pixel-motion events, beside the AI ones
+    tamper: bool = True  # video tampering (covered, blank, defocused) and scene change (camera turned) alarms
     faces: bool = False  # face detection, attributes and recognition on this camera
     face_databases: list[str] = Field(default_factory=list, description="databases matched here; empty: all")
 
@@ -91,7 +93,7 @@ class CameraConfig(_Strict):
     def _default_name(self) -> CameraConfig:
         if not self.name:
             self.name = self.id
-        if self.record.mode != "continuous" and not self.analytics.enabled:
+        if self.record.mode in ("motion", "intelligent") and not self.analytics.enabled:
             raise ValueError(f"camera {self.id!r}: record.mode {self.record.mode!r} records around events, which come "
                              "from the analysis: set analytics.enabled: true (or use mode: continuous)")
         return self
@@ -226,6 +228,8 @@ class LinkageRule(_Strict):
     webhook: str | None = Field(default=None, description="URL that receives the event as JSON (POST)")
     mqtt: bool = False  # publish on alarms.mqtt
     buzzer: bool = False  # a sound on the server (a logged warning where there is no audio device)
+    record: list[str] = Field(default_factory=list, description="cameras to record around the event (in 'alarm' "
+                              "record mode: pre_seconds before, post_seconds after); 'self' is the event's camera")
 
     @field_validator("webhook")
     @classmethod

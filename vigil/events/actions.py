@@ -65,8 +65,10 @@ def send_email(smtp: SmtpSettings, to: list[str], e: EventRow, picture: bytes | 
 
 class LinkageRunner:
     def __init__(self, cfg: AlarmsConfig, bus: EventBus, storage: Path, armed: Callable[[], bool],
-                 cameras: Callable[[], list[str]], snapshot_quality: int = 85) -> None:
+                 cameras: Callable[[], list[str]], snapshot_quality: int = 85,
+                 record: Callable[[str, EventRow], bool] | None = None) -> None:
         self.cfg, self.bus, self.storage = cfg, bus, storage
+        self.record = record
         self.armed, self.cameras = armed, cameras
         self.planner = LinkagePlanner(cfg.linkage)
         self.snapshot_quality = snapshot_quality
@@ -102,12 +104,23 @@ class LinkageRunner:
         if not actions:
             log.debug("linkage_none", event_id=e.id, type=e.type, why=why)
             return
+        for a in actions:  # first, so the recording's pre-event buffer is taken before anything slow runs
+            if a.kind == "record":
+                self._record(a, e)
         picture = await asyncio.to_thread(self._picture, e)
         if picture is not None and not e.snapshot:
             attached = await asyncio.to_thread(self._attach, e, picture)
             e = attached or e
         for a in actions:
-            self._spawn(self._act(a, e, picture))
+            if a.kind != "record":
+                self._spawn(self._act(a, e, picture))
+
+    def _record(self, a: Action, e: EventRow) -> None:
+        ok = self.record(a.target, e) if self.record else False
+        (self.sent if ok else self.failed)["record"] += 1
+        if not ok:
+            log.warning("linkage_record_skipped", camera=a.target, event_id=e.id,
+                        why="no such camera, or it records continuously (set record.mode: alarm)")
 
     def _picture(self, e: EventRow) -> bytes | None:
         if e.snapshot:

@@ -22,6 +22,7 @@ from vigil.analytics.geometry import Box
 from vigil.analytics.motion import MotionDetector, MotionResult
 from vigil.analytics.pipeline import GateSettings, Pipeline
 from vigil.analytics.rules import Firing, Rule
+from vigil.analytics.tamper import Change, TamperDetector
 from vigil.analytics.tracker import Track
 from vigil.config import AnalyticsConfig, CameraConfig, SourceSettings
 from vigil.events.bus import EventBus
@@ -116,6 +117,8 @@ class CameraAnalysis:
         self._last_stats = time.monotonic()
         self.status = AnalysisStatus()
         self.faces = faces
+        self.tamper = TamperDetector(a.motion_masks) if a.tamper else None
+        self._tamper_event: int | None = None
 
     # lifecycle
     def start(self) -> None:
@@ -164,6 +167,9 @@ class CameraAnalysis:
         st.dropped, st.last_frame_ms, st.tracks = self.frames.dropped, frame.t_ms, len(self.pipeline.tracker.tracks)
         if self.cam.analytics.motion_events:
             self._motion_event(frame, res.motion)
+        if self.tamper is not None:
+            for change in self.tamper.update(frame.t_ms, frame.image):
+                self._tamper(frame, change)
         for t in res.targets:
             if t.track_id not in self._seen:
                 self._seen.add(t.track_id)
@@ -225,6 +231,23 @@ class CameraAnalysis:
         info = {"path": [[t, x, y] for t, x, y in tr.path[::step]], "seen_ms": tr.dwell_ms}
         for event_id in te.all_ids:
             self.bus.update(event_id, end_ms=tr.last_ms if event_id in te.open_ids else None, details=info)
+
+    def _tamper(self, frame: Frame, c: Change) -> None:
+        if c.kind == "scene_change":
+            snap = save_snapshot(self.storage, self.cam.id, c.t_ms, "scene_change", frame.image,
+                                 self.cfg.snapshot_quality)
+            self._publish("scene_change", "the camera's view changed (moved or turned?)", severity="warning",
+                          start_ms=c.since_ms, end_ms=c.t_ms, snapshot=snap)
+        elif c.what == "start":
+            text = {"covered": "the lens is covered", "blank": "the picture is blank",
+                    "defocused": "the picture is out of focus"}[c.reason]
+            snap = save_snapshot(self.storage, self.cam.id, c.t_ms, f"tamper-{c.reason}", frame.image,
+                                 self.cfg.snapshot_quality)
+            self._tamper_event = self._publish("tamper", f"video tampering: {text}", severity="alarm",
+                                               start_ms=c.since_ms, snapshot=snap, details={"reason": c.reason})
+        elif self._tamper_event is not None:
+            self.bus.update(self._tamper_event, end_ms=c.t_ms)
+            self._tamper_event = None
 
     def _motion_event(self, frame: Frame, m: MotionResult) -> None:
         t = frame.t_ms

@@ -15,8 +15,8 @@ SEVERITY = {"info": 0, "warning": 1, "alarm": 2, "critical": 3}
 
 @dataclass(frozen=True)
 class Action:
-    kind: str  # email | webhook | mqtt | buzzer
-    target: str = ""  # recipients (comma-separated) or URL
+    kind: str  # email | webhook | mqtt | buzzer | record
+    target: str = ""  # recipients (comma-separated), URL, or camera
     rule: int = 0  # index of the linkage rule
 
 
@@ -72,4 +72,8 @@ class LinkagePlanner:
                 actions.append(Action("mqtt", "", i))
             if rule.buzzer:
                 actions.append(Action("buzzer", "", i))
+            for cam in rule.record:
+                target = e.camera_id if cam == "self" else cam
+                if target:
+                    actions.append(Action("record", target, i))
         return actions, "" if actions else why

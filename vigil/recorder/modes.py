@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 TRIGGERS = {"motion": frozenset({"motion"}),
-            "intelligent": frozenset({"smd", "tripwire", "intrusion", "face_match", "face_blocklist", "face_stranger"})}
+            "intelligent": frozenset({"smd", "tripwire", "intrusion", "face_match", "face_blocklist", "face_stranger"}),
+            "alarm": frozenset({"external", "tamper", "scene_change"})}
 HOLD_MAX_MS = 600_000  # an event that never closes (a crashed analysis) stops holding the recorder after this
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from vigil.analytics.geometry import Box, Point
 from vigil.analytics.rules import Firing, Rule, RuleEngine, Target
+from vigil.sim import effects
 from vigil.sim.actors import label_of, paste, scaled
 
 
@@ -184,6 +185,7 @@ class ScriptedScene:
         if self.script.rain:
             self._rain(img, index)
         img = self._flash(img, t)
+        img = effects.apply(self.label.lower(), img)
         # The camera's on-screen clock, as real cameras burn it in (users mask it for motion detection).
         clock = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(wall))
         s = self.height / 360

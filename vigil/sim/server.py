@@ -11,12 +11,14 @@ import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
 
 import cv2
 
 from vigil.log import get_logger
 from vigil.media.rtp import parameter_sets
 from vigil.media.rtsp_server import AccessUnit, Broadcaster, RtspServer
+from vigil.sim import effects
 from vigil.sim.encode import Drawable, StreamSpec, encode_frames, loop_clip
 from vigil.sim.scene import Scene
 from vigil.sim.scripted import SCRIPTS, ScriptedScene
@@ -72,10 +74,12 @@ def _live_thread(
     stop: threading.Event,
 ) -> None:
     step = 90_000 // spec.fps
+    name = threading.current_thread().name
     for i, frame in enumerate(encode_frames(spec, scene, 0, live=True)):
         if stop.is_set():
             return
-        loop.call_soon_threadsafe(b.publish, AccessUnit(frame.nals, frame.keyframe, i * step))
+        if effects.effect_of(name) != "stop":  # "stop": the camera sends nothing (video loss)
+            loop.call_soon_threadsafe(b.publish, AccessUnit(frame.nals, frame.keyframe, i * step))
 
 
 def _first_keyframe_params(spec: StreamSpec, scene: Drawable) -> dict[str, bytes]:
@@ -143,11 +147,28 @@ class SimCameras:
         if self._http is not None:
             self._http.close()
 
+    async def _control(self, path: str, writer: asyncio.StreamWriter) -> None:
+        """`GET /control/cam1?effect=blank`: the fault camera 1 shows from now on (see sim/effects.py)."""
+        parts = urlsplit(path)
+        camera = parts.path.removeprefix("/control/")
+        effect = parse_qs(parts.query).get("effect", ["none"])[0]
+        try:
+            effects.set_effect(camera, effect)
+            status, body = "200 OK", f'{{"camera": "{camera}", "effect": "{effect}"}}'
+        except ValueError as err:
+            status, body = "400 Bad Request", f'{{"detail": "{err}"}}'
+        writer.write(f"HTTP/1.0 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                     f"{body}".encode())
+        await writer.drain()
+
     async def _mjpeg(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """HTTP multipart/x-mixed-replace, as IP cameras serve MJPEG."""
         try:
             head = await reader.readuntil(b"\r\n\r\n")
             path = head.split(b" ")[1].decode()
+            if path.startswith("/control/"):
+                await self._control(path, writer)
+                return
             name = path.strip("/").removesuffix(".mjpg")
             if not name.startswith("cam") or name[3:] not in {str(i) for i in range(1, self.cfg.cameras + 1)}:
                 writer.write(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n")
