@@ -70,6 +70,7 @@ bench: $(STAMP) browser face-photos
 	$(BIN)/python bench/live_latency.py --seconds 30 --viewers 4
 	$(BIN)/python bench/analytics.py --seconds 40
 	$(BIN)/python bench/faces.py
+	$(BIN)/python bench/alarms.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

@@ -60,7 +60,7 @@ def get_arm(request: Request) -> ArmState:
 
 @router.put("/api/system/arm", response_model=ArmState)
 def set_arm(body: ArmState, request: Request) -> ArmState:
-    """One-click arm/disarm. Stored now; the alarm system will act on it."""
+    """One-click arm/disarm: while disarmed, linkage sends nothing but disk and video-loss alarms."""
     get_vigil(request).catalog.set_setting("armed", body.armed)
     return body
 
