@@ -119,8 +119,13 @@ def test_playback_sync_speed_tag_export(page: Any, site: Site) -> None:
 
 
 def test_pages_events_cameras_settings(page: Any, site: Site) -> None:
+    with site.srv.client() as c:
+        alarm = c.post("/api/alarms/external", json={"source": "pir-e2e", "camera": "cam1"}).json()
     page.goto(f"{site.srv.base}/#/events")
-    page.wait_for_selector("#ev-rows tr")
+    page.wait_for_selector(f"#ev-rows tr[data-id='{alarm['id']}'] [data-ack]")
+    page.click(f"#ev-rows tr[data-id='{alarm['id']}'] [data-ack]")
+    page.wait_for_selector(f"#ev-rows tr[data-id='{alarm['id']}']:has-text('✓ admin')")
+    assert site.srv.get(f"/api/events/{alarm['id']}")["details"]["ack"]["by"] == "admin"
     page.screenshot(path=str(ARTIFACTS / "events.png"))
     page.goto(f"{site.srv.base}/#/cameras")
     page.wait_for_selector("#cam-form")

@@ -1,17 +1,20 @@
 // Events, cameras and settings pages.
 import { api, esc, fmtTime } from './api.js';
 
-const EVENT_TYPES = ['motion', 'smd', 'tripwire', 'intrusion', 'face_match', 'face_blocklist', 'face_stranger', 'disk_error', 'disk_low', 'camera_offline'];
+const EVENT_TYPES = ['motion', 'smd', 'tripwire', 'intrusion', 'face_match', 'face_blocklist', 'face_stranger', 'tamper', 'scene_change', 'external', 'disk_missing', 'disk_error', 'disk_low', 'camera_offline'];
 const CLASSES = ['human', 'vehicle', 'person', 'car', 'truck', 'bus', 'motorcycle', 'bicycle'];
 
 function eventRow(e) {
-  const thumb = e.snapshot_url || (e.camera_id ? `/api/cameras/${encodeURIComponent(e.camera_id)}/snapshot.jpg?at=${e.start_ms}&width=160` : '');
+  // Without a snapshot of its own, the recording at the event's time; not for a few seconds (not on disk yet).
+  const recorded = e.camera_id && Date.now() - e.start_ms > 10000;
+  const thumb = e.snapshot_url || (recorded ? `/api/cameras/${encodeURIComponent(e.camera_id)}/snapshot.jpg?at=${e.start_ms}&width=160` : '');
   const what = [e.label, e.rule_id ? `rule ${e.rule_id}` : '', e.score != null && e.label ? `${Math.round(e.score * 100)}%` : ''].filter(Boolean).join(' · ');
   return `<tr data-id="${e.id}" data-clip="${esc(e.clip_url || '')}">
       <td>${thumb ? `<img class="thumb" loading="lazy" alt="" src="${esc(thumb)}" onerror="this.style.visibility='hidden'">` : ''}</td>
       <td>${fmtTime(e.start_ms)}${e.end_ms && e.end_ms !== e.start_ms ? ` <span class="muted">${Math.round((e.end_ms - e.start_ms) / 1000)} s</span>` : ''}</td>
       <td>${esc(e.camera_id ?? '—')}</td><td><span class="badge">${esc(e.type)}</span></td>
-      <td>${esc(e.message)}<br><span class="muted">${esc(what)}</span></td></tr>`;
+      <td>${esc(e.message)}<br><span class="muted">${esc(what)}</span></td>
+      <td>${e.details.ack ? `<span class="muted" title="${fmtTime(e.details.ack.at_ms)}">✓ ${esc(e.details.ack.by)}</span>` : `<button data-ack="${e.id}">Ack</button>`}</td></tr>`;
 }
 
 export async function renderEvents(view) {
@@ -25,7 +28,7 @@ export async function renderEvents(view) {
       <label>From <input id="ev-from" type="datetime-local"></label><label>To <input id="ev-to" type="datetime-local"></label>
       <button id="ev-go">Filter</button> <span id="ev-live" class="muted"></span></div>
     <video id="ev-player" controls muted hidden style="max-width:640px;width:100%"></video>
-    <table><thead><tr><th></th><th>Time</th><th>Camera</th><th>Type</th><th>What</th></tr></thead><tbody id="ev-rows"></tbody></table>`;
+    <table><thead><tr><th></th><th>Time</th><th>Camera</th><th>Type</th><th>What</th><th></th></tr></thead><tbody id="ev-rows"></tbody></table>`;
   const $ = (sel) => view.querySelector(sel);
   const filters = () => {
     const q = new URLSearchParams({ limit: '200' });
@@ -39,6 +42,14 @@ export async function renderEvents(view) {
     return q;
   };
   const bind = (tr) => {
+    const ack = tr.querySelector('[data-ack]');
+    if (ack) {
+      ack.onclick = async (ev) => {
+        ev.stopPropagation();
+        const e = await api(`/api/events/${ack.dataset.ack}/ack`, { method: 'POST' });
+        tr.outerHTML = eventRow(e); bind($(`#ev-rows tr[data-id="${e.id}"]`));
+      };
+    }
     tr.onclick = () => {
       if (!tr.dataset.clip) return;
       const p = $('#ev-player');
@@ -48,7 +59,7 @@ export async function renderEvents(view) {
   const load = async () => {
     const events = await api(`/api/events?${filters()}`);
     $('#ev-rows').innerHTML = events.map(eventRow).join('')
-      || '<tr class="empty"><td colspan="5" class="muted">No events. Alarms and analytics will fill this page.</td></tr>';
+      || '<tr class="empty"><td colspan="6" class="muted">No events. Alarms and analytics will fill this page.</td></tr>';
     view.querySelectorAll('#ev-rows tr[data-id]').forEach(bind);
   };
   // New events arrive over a WebSocket and are added on top while they match the filters.
