@@ -95,3 +95,35 @@ def test_event_snapshots_go_with_the_recordings() -> None:
     out = stale_snapshot_days(days, oldest, {"a": None, "b": 5, "c": None}, now)
     # a: before its oldest recording; b: nothing recorded, older than max_days; c: no rule says it may go.
     assert sorted(out) == [("a", "1970-01-18"), ("b", "1970-01-10")]
+
+
+def test_full_disk_raises_low_space_and_recording_goes_on(sim: Sim, tmp: Path) -> None:
+    """A small filesystem (tmpfs with a size, mounted by the test: the suite runs as root) filled by another
+    program: Vigil deletes its oldest video, raises disk_low once when nothing is left to delete, keeps
+    recording, and clears the alarm when space returns."""
+    import subprocess
+
+    mnt = tmp / "small-disk"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mnt)], check=True)
+    try:
+        cams = [{"id": "cam", "url": sim.url(1, sub=True), "record": {"segment_seconds": 2}}]
+        srv = Server(tmp, cams, storage={"path": str(mnt / "rec"), "min_free_gb": 0.016})  # floor: ~16 MB free
+        with running(srv):
+            wait_for(lambda: len(srv.get("/api/cameras/cam/recordings")["segments"]) >= 3, 30, what="3 segments")
+            filler = mnt / "someone-elses-file.bin"
+            free = shutil.disk_usage(mnt).free
+            with filler.open("wb") as f:
+                f.write(b"\0" * (free - 6 * 1024 * 1024))  # leaves ~6 MB: under the floor whatever Vigil deletes
+            low = wait_for(lambda: srv.get("/api/events", type="disk_low"), 20, what="a disk_low alarm")
+            assert len(low) == 1 and low[0]["severity"] == "critical" and "GB free" in low[0]["message"]
+            time.sleep(3)
+            assert len(srv.get("/api/events", type="disk_low")) == 1  # once, not at every pass
+            assert srv.get("/api/cameras")[0]["state"] == "online"  # the recorder did not fall over
+            filler.unlink()
+            wait_for(lambda: srv.get(f"/api/events/{low[0]['id']}")["end_ms"], 20, what="the alarm to clear")
+            t = time.time() * 1000
+            wait_for(lambda: [s for s in srv.get("/api/cameras/cam/recordings")["segments"]
+                              if s["start_ms"] > t and s["status"] == "closed"], 20, what="recording after the fill")
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
