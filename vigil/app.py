@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+from vigil.analytics.audio import AudioChange
 from vigil.analytics.detector import YoloV3Tiny
 from vigil.analytics.rulespec import RuleSpec
 from vigil.catalog.accounts import ensure_admin
@@ -62,6 +63,7 @@ class Vigil:
         self.linkage: LinkageRunner | None = None
         self._offline: dict[str, int] = {}  # camera -> its open camera_offline event
         self._offline_lock = threading.Lock()
+        self._audio_events: dict[str, int] = {}  # camera -> its open audio event
         self._faces_lock = threading.Lock()
 
     def start(self) -> None:
@@ -88,7 +90,7 @@ class Vigil:
             return
         main = self.live.setdefault((cam.id, "main"), LiveStream(f"{cam.id}/main"))
         rec = CameraRecorder(cam, self.storage, self.catalog, self.cfg.source, self.cfg.storage.fsync,
-                             self._storage_alarm, main, self._camera_state)
+                             self._storage_alarm, main, self._camera_state, self._audio_alarm)
         self.recorders[cam.id] = rec
         rec.start()
         if cam.analytics.enabled:
@@ -217,6 +219,17 @@ class Vigil:
             elif state == "online" and open_id is not None:
                 del self._offline[camera_id]
                 self.bus.update(open_id, end_ms=now_ms(), details={"back": True})
+
+    def _audio_alarm(self, camera_id: str, c: AudioChange) -> None:
+        with self._offline_lock:
+            if c.what == "start":
+                text = "loud sound" if c.reason == "loud" else "sudden sound"
+                row = self.bus.publish("audio", f"{text} ({c.level_db:.0f} dBFS)", camera_id=camera_id,
+                                       severity="warning", start_ms=c.since_ms,
+                                       details={"reason": c.reason, "level_db": c.level_db})
+                self._audio_events[camera_id] = row.id
+            elif (event_id := self._audio_events.pop(camera_id, None)) is not None:
+                self.bus.update(event_id, end_ms=c.t_ms)
 
     def _disk_alarm(self, kind: str, message: str, severity: str) -> int:
         return self.bus.publish(kind, message, severity=severity).id

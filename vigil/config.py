@@ -63,6 +63,14 @@ class CameraAnalytics(_Strict):
         return v
 
 
+class AudioAlarm(_Strict):
+    """Alarms from the camera's sound (its audio track, decoded by the recorder)."""
+
+    enabled: bool = False
+    threshold_db: float = Field(default=-20.0, ge=-90, le=0)  # dBFS of a half second that counts as loud
+    jump_db: float = Field(default=25.0, ge=3, le=80)  # … or this far above the last 10 s of normal sound
+
+
 class CameraConfig(_Strict):
     id: str
     name: str = ""
@@ -71,6 +79,7 @@ class CameraConfig(_Strict):
     enabled: bool = True
     record: RecordSettings = Field(default_factory=RecordSettings)
     analytics: CameraAnalytics = Field(default_factory=CameraAnalytics)
+    audio_alarm: AudioAlarm = Field(default_factory=AudioAlarm)
 
     @field_validator("id")
     @classmethod

@@ -11,7 +11,7 @@ from typing import Any
 
 TRIGGERS = {"motion": frozenset({"motion"}),
             "intelligent": frozenset({"smd", "tripwire", "intrusion", "face_match", "face_blocklist", "face_stranger"}),
-            "alarm": frozenset({"external", "tamper", "scene_change"})}
+            "alarm": frozenset({"external", "tamper", "scene_change", "audio"})}
 HOLD_MAX_MS = 600_000  # an event that never closes (a crashed analysis) stops holding the recorder after this
 
 
