@@ -204,6 +204,9 @@ def test_armed_alarm_mails_the_picture_retries_the_webhook_and_publishes(site: d
     status = server.get("/api/alarms/status")
     assert status["sent"]["email"] == 1 and status["sent"]["webhook"] == 1 and status["sent"]["buzzer"] == 1
     assert "buzzer" in server.log_text()
+    rule = status["linkage"][0]
+    assert rule["name"] == "intruder" and {"mqtt", "buzzer", "record cam2", "e-mail guard@example.org"} <= set(
+        rule["actions"])
 
 
 def test_acknowledge_and_bad_input(site: dict[str, Any]) -> None:

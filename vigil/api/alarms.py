@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from vigil.api.deps import current_user, get_vigil
 from vigil.api.schemas import EventOut
 from vigil.catalog.store import now_ms
+from vigil.config import redact_url
 
 router = APIRouter(tags=["alarms"], dependencies=[Depends(current_user)])
 
@@ -21,9 +22,20 @@ class ExternalAlarm(BaseModel):
     severity: Literal["info", "warning", "alarm", "critical"] = "alarm"
 
 
+class LinkageRuleOut(BaseModel):
+    name: str
+    types: list[str]
+    cameras: list[str]
+    min_severity: str
+    schedule: list[dict[str, Any]]
+    min_interval_seconds: float
+    actions: list[str] = Field(description="e-mail recipients, webhook URL, mqtt, buzzer, record: cameras")
+
+
 class LinkageStatus(BaseModel):
     armed: bool
     rules: int
+    linkage: list[LinkageRuleOut] = Field(default_factory=list)
     sent: dict[str, int]
     failed: dict[str, int]
 
@@ -54,5 +66,12 @@ def acknowledge(event_id: int, request: Request) -> Any:
 def status(request: Request) -> Any:
     vigil = get_vigil(request)
     runner = vigil.linkage
-    return LinkageStatus(armed=bool(vigil.catalog.get_setting("armed", False)), rules=len(vigil.cfg.alarms.linkage),
+    rules = [LinkageRuleOut(
+        name=r.name, types=r.types, cameras=r.cameras, min_severity=r.min_severity,
+        schedule=[w.model_dump() for w in r.schedule], min_interval_seconds=r.min_interval_seconds,
+        actions=[*(f"e-mail {to}" for to in r.email), *([f"webhook {redact_url(r.webhook)}"] if r.webhook else []),
+                 *(["mqtt"] if r.mqtt else []), *(["buzzer"] if r.buzzer else []),
+                 *([f"record {', '.join(r.record)}"] if r.record else [])],
+    ) for r in vigil.cfg.alarms.linkage]
+    return LinkageStatus(armed=bool(vigil.catalog.get_setting("armed", False)), rules=len(rules), linkage=rules,
                          sent=dict(runner.sent) if runner else {}, failed=dict(runner.failed) if runner else {})

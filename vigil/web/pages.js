@@ -149,7 +149,17 @@ export async function renderSettings(view) {
     <div class="panel"><h3>Users</h3><ul id="users"></ul>
       <form id="user-form" class="toolbar"><input id="u-name" placeholder="user name" required><input id="u-pass" type="password" placeholder="password (8+)" required>
         <select id="u-role"><option>viewer</option><option>operator</option><option>admin</option></select><button>Add user</button></form>
-      <p class="error" id="user-error"></p></div>`;
+      <p class="error" id="user-error"></p></div>
+    <div class="panel"><h3>Alarm linkage</h3><div id="linkage" class="muted">Loading…</div></div>`;
+  api('/api/alarms/status').then((a) => {
+    const sent = Object.entries(a.sent).map(([k, n]) => `${esc(k)} ${n}`).join(', ') || 'nothing yet';
+    const failed = Object.entries(a.failed).map(([k, n]) => `${esc(k)} ${n}`).join(', ');
+    view.querySelector('#linkage').innerHTML = `<p>${a.armed ? 'Armed' : 'Disarmed'} · sent: ${sent}${failed ? ` · <span class="error">failed: ${failed}</span>` : ''}</p>
+      ${a.linkage.length ? `<table><thead><tr><th>Rule</th><th>Events</th><th>Cameras</th><th>Schedule</th><th>Actions</th></tr></thead><tbody>
+      ${a.linkage.map((r) => `<tr><td>${esc(r.name || '—')}</td><td>${esc(r.types.join(', '))} ≥ ${esc(r.min_severity)}</td><td>${esc(r.cameras.join(', ') || 'all')}</td>
+        <td>${esc(r.schedule.map((w) => `${w.days.join(',')} ${w.start}–${w.end}`).join('; ') || 'always')}, every ${r.min_interval_seconds} s at most</td>
+        <td>${esc(r.actions.join('; '))}</td></tr>`).join('')}</tbody></table>` : '<p>No linkage rules: add them under <code>alarms.linkage</code> in vigil.yml.</p>'}`;
+  }).catch((err) => { view.querySelector('#linkage').textContent = err.message; });
   const loadUsers = async () => {
     try {
       const users = await api('/api/users');
