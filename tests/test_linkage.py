@@ -9,6 +9,7 @@ import email
 import http.server
 import json
 import shutil
+import ssl
 import subprocess
 import threading
 import time
@@ -78,6 +79,33 @@ class Hook(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def self_signed(tmp: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1, made with `cryptography`."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp / "smtp.pem", tmp / "smtp.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from aiosmtpd.controller import Controller
@@ -91,7 +119,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             mails.append(message)
 
     smtp_port, hook_port, mqtt_port = free_port(), free_port(), free_port()
-    smtp = Controller(Sink(), hostname="127.0.0.1", port=smtp_port)
+    # The sink insists on STARTTLS with a certificate Vigil is told to trust (alarms.smtp.ca_file).
+    cert, key = self_signed(tmp)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    smtp = Controller(Sink(), hostname="127.0.0.1", port=smtp_port, tls_context=tls, require_starttls=True)
     smtp.start()
     hook = http.server.ThreadingHTTPServer(("127.0.0.1", hook_port), Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
@@ -105,7 +137,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     sub.start()
     sim = Sim(tmp, cameras=2, codecs="h264", size="640x360", sub="none").start()
     alarms = {
-        "smtp": {"host": "127.0.0.1", "port": smtp_port, "tls": "none", "sender": "nvr@example.org"},
+        "smtp": {"host": "127.0.0.1", "port": smtp_port, "tls": "starttls", "sender": "nvr@example.org",
+                 "ca_file": str(cert)},
         "mqtt": {"host": "127.0.0.1", "port": mqtt_port},
         "webhook_attempts": 4,
         "linkage": [{"name": "intruder", "types": ["external"], "cameras": ["cam1"], "min_interval_seconds": 60,

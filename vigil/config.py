@@ -212,6 +212,8 @@ class SmtpSettings(_Strict):
     password: str = ""
     sender: str = "vigil@localhost"
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    ca_file: str | None = Field(default=None, description="PEM certificates to trust for the server (an internal "
+                                "CA or a self-signed server); default: the system's")
 
 
 class MqttSettings(_Strict):

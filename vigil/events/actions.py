@@ -50,14 +50,14 @@ def send_email(smtp: SmtpSettings, to: list[str], e: EventRow, picture: bytes | 
                     f"event: {e.id}\n")
     if picture:
         msg.add_attachment(picture, maintype="image", subtype="jpeg", filename=f"event-{e.id}.jpg")
+    context = ssl.create_default_context(cafile=smtp.ca_file)  # certificates and host names are checked
     if smtp.tls == "ssl":
-        client: smtplib.SMTP = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout_seconds,
-                                                 context=ssl.create_default_context())
+        client: smtplib.SMTP = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout_seconds, context=context)
     else:
         client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds)
     with client:
         if smtp.tls == "starttls":
-            client.starttls(context=ssl.create_default_context())
+            client.starttls(context=context)
         if smtp.username:
             client.login(smtp.username, smtp.password)
         client.send_message(msg)
