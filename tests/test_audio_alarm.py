@@ -3,13 +3,15 @@ paced in real time) raising one `audio` alarm that ends after the tone."""
 
 from __future__ import annotations
 
+import time
 from fractions import Fraction
 from pathlib import Path
 
 import av
+import httpx
 import numpy as np
 
-from tests.helpers import Server, running, wait_for
+from tests.helpers import Server, Sim, running, wait_for
 from vigil.analytics.audio import AudioLevel, dbfs
 
 RATE = 16000
@@ -74,3 +76,29 @@ def test_a_loud_tone_on_the_camera_raises_one_audio_alarm(tmp: Path) -> None:
         ended = wait_for(lambda: srv.get(f"/api/events/{alarm[0]['id']}")["end_ms"], 10, what="the alarm to end")
         assert 2500 <= ended - alarm[0]["start_ms"] <= 7000  # the 3 s tone, plus the 2 s it takes to call it over
         assert len(srv.get("/api/events", type="audio", camera="hall")) == 1
+
+
+def test_a_tone_from_the_sim_camera_raises_one_audio_alarm(tmp: Path) -> None:
+    """The sim's camera microphone (AAC over RTSP) plays a loud tone for 3 s."""
+    sim = Sim(tmp, cameras=1, codecs="h264", size="640x360", sub="none", scenes=("crossing",), audio=True).start()
+    cams = [{"id": "lobby", "url": sim.url(1), "record": {"segment_seconds": 4, "record_audio": False},
+             "audio_alarm": {"enabled": True}}]
+    srv = Server(tmp, cams)
+    try:
+        with running(srv):
+            wait_for(lambda: srv.get("/api/cameras/lobby")["state"] == "online", 30, what="camera online")
+            time.sleep(6)  # the room's background sound is learned
+            assert srv.get("/api/events", type="audio") == []  # quiet room: nothing
+            control = f"http://127.0.0.1:{sim.http_port}/control/cam1"
+            httpx.get(control, params={"effect": "tone"}, timeout=5).raise_for_status()
+            t_on = time.time() * 1000
+            alarm = wait_for(lambda: srv.get("/api/events", type="audio"), 10, what="an audio alarm")
+            assert time.time() * 1000 - t_on < 3000  # reported within a few windows of the sound
+            time.sleep(3 - (time.time() * 1000 - t_on) / 1000)
+            httpx.get(control, params={"effect": "none"}, timeout=5).raise_for_status()
+            ended = wait_for(lambda: srv.get(f"/api/events/{alarm[0]['id']}")["end_ms"], 10, what="the alarm to end")
+            assert alarm[0]["details"]["reason"] == "loud" and alarm[0]["details"]["level_db"] > -15
+            assert 2500 <= ended - alarm[0]["start_ms"] <= 7000
+            assert len(srv.get("/api/events", type="audio")) == 1
+    finally:
+        sim.stop()

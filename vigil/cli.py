@@ -107,6 +107,7 @@ def sim(
         help="camera N shows the Nth scripted scene: crossing, loiter, distractors, distractors-person, faces",
     )] = None,
     scene_fps: Annotated[int, typer.Option(min=1, max=30, help="frame rate of scripted scenes")] = 10,
+    audio: Annotated[bool, typer.Option(help="scripted-scene cameras also send sound (AAC)")] = False,
     host: str = "127.0.0.1",
     rtsp_port: int = 8554,
     http_port: int = 8555,
@@ -133,7 +134,7 @@ def sim(
         if name not in SCRIPTS:
             raise typer.BadParameter(f"scene {name!r}: use one of {', '.join(SCRIPTS)}")
     cfg = SimConfig(cameras, host, rtsp_port, http_port, codecs, main, sub, live, loop_seconds, scenes=scene or [],
-                    scene_spec=StreamSpec(640, 360, scene_fps, 2.0, "h264", 800_000))
+                    scene_spec=StreamSpec(640, 360, scene_fps, 2.0, "h264", 800_000), audio=audio)
     setup_logging("WARNING")
     try:
         asyncio.run(run_sim(cfg))

@@ -35,6 +35,31 @@ class _Client:
     writer: asyncio.StreamWriter
     channel: int
     playing: bool = False
+    audio_channel: int | None = None
+
+
+@dataclass
+class AudioTrack:
+    """AAC (MPEG4-GENERIC, RFC 3640, AAC-hbr): one access unit per RTP packet, timestamps at the sample rate."""
+
+    sample_rate: int
+    channels: int
+    config: bytes  # the encoder's AudioSpecificConfig
+    packetizer: RtpPacketizer = field(
+        default_factory=lambda: RtpPacketizer(payload_type=97, ssrc=0x56494732, seq=secrets.randbelow(65536)))
+
+    def sdp(self) -> str:
+        return (
+            "m=audio 0 RTP/AVP 97\r\n"
+            f"a=rtpmap:97 MPEG4-GENERIC/{self.sample_rate}/{self.channels}\r\n"
+            "a=fmtp:97 streamtype=5;profile-level-id=1;mode=AAC-hbr;sizelength=13;indexlength=3;"
+            f"indexdeltalength=3;config={self.config.hex()}\r\n"
+            "a=control:trackID=1\r\n"
+        )
+
+    def packet(self, au: bytes, timestamp: int) -> list[bytes]:
+        header = (16).to_bytes(2, "big") + (len(au) << 3).to_bytes(2, "big")  # AU-headers-length, one AU-header
+        return self.packetizer.packets([header + au], timestamp)
 
 
 @dataclass
@@ -45,6 +70,7 @@ class Broadcaster:
     packetizer: RtpPacketizer = field(default_factory=lambda: RtpPacketizer(seq=secrets.randbelow(65536)))
     clients: set[_Client] = field(default_factory=set)
     gop: list[tuple[int, list[bytes]]] = field(default_factory=list)  # (rtp timestamp, packets) since last key
+    audio: AudioTrack | None = None
 
     def sdp(self, host: str) -> str:
         encoding = "H265" if self.codec == "hevc" else "H264"
@@ -59,7 +85,15 @@ class Broadcaster:
             f"a=rtpmap:96 {encoding}/{CLOCK_RATE}\r\n"
             f"{sdp_fmtp(self.codec, self.params)}\r\n"
             "a=control:trackID=0\r\n"
-        )
+        ) + (self.audio.sdp() if self.audio else "")
+
+    def publish_audio(self, au: bytes, timestamp: int) -> None:
+        if self.audio is None:
+            return
+        packets = self.audio.packet(au, timestamp)
+        for client in list(self.clients):
+            if client.playing and client.audio_channel is not None:
+                self._send(client, packets, client.audio_channel)
 
     def publish(self, au: AccessUnit) -> None:
         packets = self.packetizer.packets(payloads(self.codec, au.nals, self.mtu), au.timestamp)
@@ -83,7 +117,7 @@ class Broadcaster:
         for _, packets in self.gop:
             self._send(client, packets)
 
-    def _send(self, client: _Client, packets: list[bytes]) -> None:
+    def _send(self, client: _Client, packets: list[bytes], channel: int | None = None) -> None:
         transport = client.writer.transport
         if transport.is_closing():
             self.clients.discard(client)
@@ -93,7 +127,7 @@ class Broadcaster:
             self.clients.discard(client)
             transport.abort()
             return
-        ch = client.channel
+        ch = client.channel if channel is None else channel
         client.writer.write(
             b"".join(b"$" + bytes([ch]) + len(p).to_bytes(2, "big") + p for p in packets)
         )
@@ -121,8 +155,9 @@ class RtspServer:
 
     def _stream_for(self, url: str) -> tuple[str, Broadcaster | None]:
         path = urlsplit(url).path.strip("/")
-        if path.endswith("trackID=0"):
-            path = path[: -len("trackID=0")].rstrip("/")
+        for track in ("trackID=0", "trackID=1"):
+            if path.endswith(track):
+                path = path[: -len(track)].rstrip("/")
         return path, self.streams.get(path)
 
     async def _read_request(self, reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str]] | None:
@@ -189,10 +224,16 @@ class RtspServer:
                     for item in transport.split(";"):
                         if item.startswith("interleaved="):
                             channel = int(item.split("=")[1].split("-")[0])
-                    if client is not None and stream is not None:
-                        stream.clients.discard(client)
-                    client = _Client(writer, channel)
-                    stream = target
+                    if urlsplit(url).path.rstrip("/").endswith("trackID=1"):  # the audio track of this session
+                        if client is None or stream is not target or target.audio is None:
+                            reply(cseq, "455 Method Not Valid in This State")
+                            continue
+                        client.audio_channel = channel
+                    else:
+                        if client is not None and stream is not None:
+                            stream.clients.discard(client)
+                        client = _Client(writer, channel)
+                        stream = target
                     reply(
                         cseq,
                         headers={
@@ -202,14 +243,10 @@ class RtspServer:
                     )
                 elif method == "PLAY" and client is not None and stream is not None:
                     seq, rtptime = stream.start_position()
-                    reply(
-                        cseq,
-                        headers={
-                            "Session": session,
-                            "Range": "npt=0.000-",
-                            "RTP-Info": f"url={url.rstrip('/')}/trackID=0;seq={seq};rtptime={rtptime}",
-                        },
-                    )
+                    info = f"url={url.rstrip('/')}/trackID=0;seq={seq};rtptime={rtptime}"
+                    if stream.audio is not None and client.audio_channel is not None:
+                        info += f",url={url.rstrip('/')}/trackID=1;seq={stream.audio.packetizer.seq}"
+                    reply(cseq, headers={"Session": session, "Range": "npt=0.000-", "RTP-Info": info})
                     stream.clients.add(client)
                     stream.play(client)
                 elif method == "TEARDOWN":

@@ -1,6 +1,7 @@
 """Faults a simulated camera can be told to show, to trigger Vigil's alarms for real: `blank` (a uniform grey
 picture), `cover` (a hand or a cloth over the lens: dark, nearly uniform), `blur` (knocked out of focus),
-`shift` (the camera was turned: the scene moves), `stop` (the stream stops: video loss), `none`.
+`shift` (the camera was turned: the scene moves), `stop` (the stream stops: video loss), `tone` (a loud
+880 Hz tone on the camera's microphone, with `vigil sim --audio`), `none`.
 
 Set over the sim's HTTP port: `GET /control/cam1?effect=blank`. The camera's burned-in clock stays on top, as
 a real camera's OSD does."""
@@ -12,7 +13,7 @@ import threading
 import cv2
 import numpy as np
 
-EFFECTS = ("none", "blank", "cover", "blur", "shift", "stop")
+EFFECTS = ("none", "blank", "cover", "blur", "shift", "stop", "tone")  # tone: a loud sound (sim --audio)
 _current: dict[str, str] = {}
 _lock = threading.Lock()
 

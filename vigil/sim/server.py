@@ -11,13 +11,16 @@ import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
+from fractions import Fraction
 from urllib.parse import parse_qs, urlsplit
 
+import av
 import cv2
+import numpy as np
 
 from vigil.log import get_logger
 from vigil.media.rtp import parameter_sets
-from vigil.media.rtsp_server import AccessUnit, Broadcaster, RtspServer
+from vigil.media.rtsp_server import AccessUnit, AudioTrack, Broadcaster, RtspServer
 from vigil.sim import effects
 from vigil.sim.encode import Drawable, StreamSpec, encode_frames, loop_clip
 from vigil.sim.scene import Scene
@@ -41,6 +44,7 @@ class SimConfig:
     # Camera i shows scripted scene scenes[i-1] (see sim.scripted) on one live stream, also served as its /sub.
     scenes: list[str] = field(default_factory=list)
     scene_spec: StreamSpec = field(default_factory=lambda: StreamSpec(640, 360, 10, 2.0, "h264", 800_000))
+    audio: bool = False  # scripted-scene cameras also send sound (AAC): quiet room noise, a tone on effect "tone"
 
     def urls(self) -> list[str]:
         out = []
@@ -95,6 +99,40 @@ async def _live_broadcaster(spec: StreamSpec, scene: Drawable, path: str,
     return b
 
 
+AUDIO_RATE = 16_000
+AUDIO_FRAME = 1024  # samples per AAC frame (64 ms)
+
+
+def _start_audio(b: Broadcaster, name: str, loop: asyncio.AbstractEventLoop, stop: threading.Event) -> None:
+    """A microphone: quiet room noise (about -50 dBFS), or an 880 Hz tone at -8 dBFS while the effect is "tone";
+    AAC frames paced in real time."""
+    enc = av.CodecContext.create("aac", "w")
+    enc.sample_rate, enc.layout, enc.format = AUDIO_RATE, "mono", "fltp"
+    enc.time_base = Fraction(1, AUDIO_RATE)
+    enc.open()
+    b.audio = AudioTrack(AUDIO_RATE, 1, bytes(enc.extradata or b""))
+
+    def run() -> None:
+        rng = np.random.default_rng()
+        t0, n = time.monotonic(), 0
+        while not stop.is_set():
+            if effects.effect_of(name) == "tone":
+                k = np.arange(n, n + AUDIO_FRAME)
+                pcm = (0.56 * np.sin(k * 2 * np.pi * 880 / AUDIO_RATE)).astype(np.float32)
+            else:
+                pcm = rng.normal(0, 0.003, AUDIO_FRAME).astype(np.float32)
+            frame = av.AudioFrame.from_ndarray(pcm[None, :], format="fltp", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = AUDIO_RATE, n, Fraction(1, AUDIO_RATE)
+            for pkt in enc.encode(frame):
+                loop.call_soon_threadsafe(b.publish_audio, bytes(pkt), int(pkt.pts or n))
+            n += AUDIO_FRAME
+            delay = t0 + n / AUDIO_RATE - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+    threading.Thread(target=run, daemon=True, name=f"{name}-audio").start()
+
+
 class SimCameras:
     def __init__(self, cfg: SimConfig) -> None:
         self.cfg = cfg
@@ -114,6 +152,8 @@ class SimCameras:
                 scene = await asyncio.to_thread(
                     ScriptedScene, spec.width, spec.height, f"CAM{i}", SCRIPTS[cfg.scenes[i - 1]])
                 b = await _live_broadcaster(spec, scene, f"cam{i}", loop, self._stop)
+                if cfg.audio:
+                    _start_audio(b, f"cam{i}", loop, self._stop)
                 self.streams[f"cam{i}"] = self.streams[f"cam{i}/sub"] = b
                 continue
             specs = [("", StreamSpec(**{**cfg.main.__dict__, "codec": codec}))]
