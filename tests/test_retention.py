@@ -63,6 +63,10 @@ def test_quota_on_a_recording_camera(sim: Sim, tmp: Path) -> None:
     on_disk = {str(p.relative_to(srv.storage)) for p in srv.storage.rglob("*.mp4")}
     assert indexed == on_disk
     assert not (srv.storage / first["url"]).exists()
+    # The quota biting is said once, as a warning on the camera.
+    with sqlite3.connect(srv.db) as db:
+        quota = db.execute("select camera_id, severity, message from events where type = 'disk_quota'").fetchall()
+    assert len(quota) == 1 and quota[0][:2] == ("cam", "warning") and "overwritten" in quota[0][2]
 
 
 def test_storage_gone_raises_disk_alarm(sim: Sim, tmp: Path) -> None:

@@ -231,8 +231,8 @@ class Vigil:
             elif (event_id := self._audio_events.pop(camera_id, None)) is not None:
                 self.bus.update(event_id, end_ms=c.t_ms)
 
-    def _disk_alarm(self, kind: str, message: str, severity: str) -> int:
-        return self.bus.publish(kind, message, severity=severity).id
+    def _disk_alarm(self, kind: str, message: str, severity: str, camera_id: str | None) -> int:
+        return self.bus.publish(kind, message, severity=severity, camera_id=camera_id).id
 
     def _disk_clear(self, event_id: int) -> None:
         self.bus.update(event_id, end_ms=now_ms())

@@ -20,6 +20,7 @@ from vigil.log import get_logger
 log = get_logger(__name__)
 GB = 1_000_000_000
 DAY_MS = 86_400_000
+QUOTA_CLEAR_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def stale_snapshot_days(days: dict[str, list[str]], oldest_ms: dict[str, int], m
 class Retention:
     def __init__(self, catalog: Catalog, storage: Path, cameras: Callable[[], Sequence[object]], min_free_gb: float,
                  min_free_percent: float, held: Callable[[], Set[int]] = frozenset,
-                 alarm: Callable[[str, str, str], int] | None = None,
+                 alarm: Callable[[str, str, str, str | None], int] | None = None,
                  clear: Callable[[int], None] | None = None) -> None:
         self.catalog = catalog
         self.storage = storage
@@ -119,13 +120,16 @@ class Retention:
         self.min_free_percent = min_free_percent
         self.held = held
         # Disk alarms go through the event bus when Vigil runs (linkage, WebSocket); straight to the catalog else.
-        self._alarm = alarm or (lambda t, msg, sev: self.catalog.add_event(t, msg, severity=sev).id)
+        self._alarm = alarm or (lambda t, msg, sev, cam: self.catalog.add_event(t, msg, severity=sev,
+                                                                                camera_id=cam).id)
         self._clear = clear or (lambda event_id: self.catalog.update_event(event_id, end_ms=now_ms()) and None)
+        self._quota_bit: dict[str, float] = {}  # camera -> when its quota last made Vigil delete (monotonic)
         self._open: dict[str, int] = {}  # alarm type -> its open event: raised once, closed when the cause is gone
 
-    def _raise(self, kind: str, message: str) -> None:
-        if kind not in self._open:
-            self._open[kind] = self._alarm(kind, message, "critical")
+    def _raise(self, kind: str, message: str, camera: str | None = None, severity: str = "critical") -> None:
+        key = f"{kind}:{camera}" if camera else kind
+        if key not in self._open:
+            self._open[key] = self._alarm(kind, message, severity, camera)
 
     def _cleared(self, kind: str) -> None:
         event_id = self._open.pop(kind, None)
@@ -159,6 +163,7 @@ class Retention:
         self.catalog.delete_segments(done)
         if plan:
             log.info("retention", deleted=len(done), reasons=",".join(sorted({d.reason for d in plan})))
+        self._quota_alarms(policy, {d.segment.camera_id for d in plan if d.reason == "quota"})
         free = shutil.disk_usage(self.storage).free
         if free < policy.min_free_bytes:
             self._raise("disk_low", f"only {free / GB:.2f} GB free on {self.storage}, below the floor of "
@@ -167,6 +172,23 @@ class Retention:
             self._cleared("disk_low")
         self._prune_snapshots()
         return plan
+
+    def _quota_alarms(self, policy: Policy, overwriting: set[str]) -> None:
+        """`disk_quota` (warning) once a camera's quota makes Vigil overwrite its oldest video; it clears when no
+        quota deletion happened for 10 minutes and the camera's recordings are below 90 % of the quota (the quota
+        was raised, or the camera records less) — not between two deletions of a camera that is simply full."""
+        used = {cam: size for cam, _n, size, _first, _last in self.catalog.storage_summary()}
+        now = time.monotonic()
+        for cam, quota in policy.quotas.items():
+            if quota.max_bytes is None:
+                continue
+            if cam in overwriting:
+                self._quota_bit[cam] = now
+                self._raise("disk_quota", f"camera {cam} filled its quota of {quota.max_bytes / GB:.3g} GB: its "
+                            "oldest recordings are being overwritten (raise record.max_gb to keep more)", cam,
+                            "warning")
+            elif now - self._quota_bit.get(cam, 0.0) > QUOTA_CLEAR_S and used.get(cam, 0) < 0.9 * quota.max_bytes:
+                self._cleared(f"disk_quota:{cam}")
 
     def _prune_snapshots(self) -> None:
         root = self.storage / SNAPSHOT_DIR
