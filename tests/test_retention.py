@@ -111,7 +111,8 @@ def test_full_disk_raises_low_space_and_recording_goes_on(sim: Sim, tmp: Path) -
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]  # as the Makefile installs packages
     mnt = tmp / "small-disk"
     mnt.mkdir()
-    subprocess.run([*sudo, "mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mnt)], check=True)
+    subprocess.run([*sudo, "mount", "-t", "tmpfs", "-o", f"size=48m,uid={os.getuid()},gid={os.getgid()}", "tmpfs",
+                    str(mnt)], check=True)
     try:
         cams = [{"id": "cam", "url": sim.url(1, sub=True), "record": {"segment_seconds": 2}}]
         srv = Server(tmp, cams, storage={"path": str(mnt / "rec"), "min_free_gb": 0.016})  # floor: ~16 MB free
