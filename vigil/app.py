@@ -289,7 +289,7 @@ async def serve(cfg: Config) -> None:
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
     retention = asyncio.create_task(vigil.retention_loop())
     linkage = None
-    if cfg.alarms.linkage:
+    if cfg.alarms.linkage or cfg.alarms.mqtt:  # MQTT alone still announces the cameras to Home Assistant
         vigil.linkage = LinkageRunner(cfg.alarms, vigil.bus, vigil.storage,
                                       lambda: bool(vigil.catalog.get_setting("armed", False)),
                                       lambda: list(vigil.cameras), cfg.analytics.snapshot_quality,
