@@ -159,6 +159,10 @@ class Vigil:
         reader = self._live_readers.pop(camera_id, None)
         if reader is not None:
             reader.stop()
+        with self._offline_lock:  # a camera taken away (or reconfigured) is no longer "offline"
+            open_id = self._offline.pop(camera_id, None)
+        if open_id is not None:
+            self.bus.update(open_id, end_ms=now_ms(), details={"stopped": True})
 
     def live_stream(self, camera_id: str, kind: str) -> LiveStream:
         """The live stream a viewer asked for: the recorder's main stream, or the sub-stream, read on demand.
