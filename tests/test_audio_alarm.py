@@ -56,10 +56,13 @@ def test_a_tone_from_the_sim_camera_raises_one_audio_alarm(tmp: Path) -> None:
             t_on = time.time() * 1000
             alarm = wait_for(lambda: srv.get("/api/events", type="audio"), 10, what="an audio alarm")
             assert time.time() * 1000 - t_on < 3000  # reported within a few windows of the sound
-            time.sleep(3 - (time.time() * 1000 - t_on) / 1000)
+            time.sleep(max(0.0, 3 - (time.time() * 1000 - t_on) / 1000))
             httpx.get(control, params={"effect": "none"}, timeout=5).raise_for_status()
             ended = wait_for(lambda: srv.get(f"/api/events/{alarm[0]['id']}")["end_ms"], 10, what="the alarm to end")
-            assert alarm[0]["details"]["reason"] == "loud" and alarm[0]["details"]["level_db"] > -15
+            # The first loud half second may hold the tone's onset and some quiet: at least the threshold. The
+            # loudest one is the tone itself (-8 dBFS).
+            assert alarm[0]["details"]["reason"] == "loud" and alarm[0]["details"]["level_db"] >= -20
+            assert srv.get(f"/api/events/{alarm[0]['id']}")["details"]["peak_db"] > -12
             assert 2500 <= ended - alarm[0]["start_ms"] <= 7000
             assert len(srv.get("/api/events", type="audio")) == 1
     finally:

@@ -233,7 +233,7 @@ class Vigil:
                                        details={"reason": c.reason, "level_db": c.level_db})
                 self._audio_events[camera_id] = row.id
             elif (event_id := self._audio_events.pop(camera_id, None)) is not None:
-                self.bus.update(event_id, end_ms=c.t_ms)
+                self.bus.update(event_id, end_ms=c.t_ms, details={"peak_db": c.level_db})
 
     def _disk_alarm(self, kind: str, message: str, severity: str, camera_id: str | None) -> int:
         return self.bus.publish(kind, message, severity=severity, camera_id=camera_id).id

@@ -17,7 +17,7 @@ BACKGROUND_WINDOWS = 20  # 10 s of recent sound make the background level
 class AudioChange:
     what: str  # start | end
     reason: str  # loud | jump
-    level_db: float
+    level_db: float  # at the start: the first loud window's level; at the end: the loudest window of the alarm
     t_ms: int
     since_ms: int
 
@@ -35,6 +35,7 @@ class AudioLevel:
         self._background: deque[float] = deque(maxlen=BACKGROUND_WINDOWS)
         self._active: tuple[str, int] | None = None  # (reason, since)
         self._quiet_since: int | None = None
+        self._peak = -120.0
         self.last_db = -120.0
 
     def update(self, t_ms: int, samples: np.ndarray, rate: int) -> list[AudioChange]:
@@ -59,6 +60,7 @@ class AudioLevel:
         out = []
         if reason is not None:
             self._quiet_since = None
+            self._peak = max(self._peak, level) if self._active is not None else level
             if self._active is None:
                 self._active = (reason, t_ms - WINDOW_MS)
                 out.append(AudioChange("start", reason, round(level, 1), t_ms, t_ms - WINDOW_MS))
@@ -67,6 +69,6 @@ class AudioLevel:
             if self._active is not None:
                 self._quiet_since = self._quiet_since or t_ms
                 if t_ms - self._quiet_since >= self.clear_ms:
-                    out.append(AudioChange("end", self._active[0], round(level, 1), t_ms, self._active[1]))
+                    out.append(AudioChange("end", self._active[0], round(self._peak, 1), t_ms, self._active[1]))
                     self._active, self._quiet_since = None, None
         return out
