@@ -155,6 +155,35 @@ class Server:
         return (self.tmp / "serve.log").read_text(errors="replace")
 
 
+def listen_events(server: Server, seconds: float) -> list[dict[str, Any]]:
+    """Every message of the live event WebSocket ({"kind": "new"|"update", "event": …}) for `seconds`. In a
+    thread of its own: Playwright's session (the e2e tests) keeps an event loop on the main thread."""
+    import asyncio
+    import json
+    import threading
+
+    import websockets
+
+    out: list[dict[str, Any]] = []
+
+    async def listen() -> None:
+        token = server.headers["Authorization"].split()[1]
+        async with websockets.connect(f"ws://127.0.0.1:{server.port}/api/events/live?token={token}") as ws:
+            end = time.monotonic() + seconds
+            while (left := end - time.monotonic()) > 0:
+                try:
+                    msg = json.loads(await asyncio.wait_for(ws.recv(), left))
+                except TimeoutError:
+                    break
+                if msg["kind"] != "ping":
+                    out.append(msg)
+
+    listener = threading.Thread(target=asyncio.run, args=(listen(),))
+    listener.start()
+    listener.join()
+    return out
+
+
 @contextlib.contextmanager
 def running(obj: Any) -> Iterator[Any]:
     try:

@@ -3,10 +3,7 @@ analysis → events in the catalog and the API, compared with each scene's groun
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +13,8 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-import websockets
 
-from tests.helpers import Server, Sim
+from tests.helpers import Server, Sim, listen_events
 from vigil.analytics.rules import Firing
 from vigil.analytics.rulespec import RuleSpec
 from vigil.sim.actors import photos_available
@@ -70,32 +66,13 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             for cam, rules in RULES.items():
                 r = c.put(f"/api/cameras/{cam}/rules", json=rules)
                 assert r.status_code == 200, r.text
-        live: list[dict[str, Any]] = []
         t0 = time.time()
-        # In a thread of its own: Playwright's session (the e2e tests) keeps an event loop on the main thread.
-        listener = threading.Thread(target=asyncio.run, args=(_listen(server, live, RUN_SECONDS),))
-        listener.start()
-        listener.join()
+        live = listen_events(server, RUN_SECONDS)  # it must carry what the catalog gets
         t1 = time.time()
         yield {"server": server, "t0": t0, "t1": t1, "live": live, "tmp": tmp}
     finally:
         server.stop()
         sim.stop()
-
-
-async def _listen(server: Server, out: list[dict[str, Any]], seconds: float) -> None:
-    """Listens to the live event WebSocket for the whole run (it must carry what the catalog gets)."""
-    token = server.headers["Authorization"].split()[1]
-    url = f"ws://127.0.0.1:{server.port}/api/events/live?token={token}"
-    async with websockets.connect(url) as ws:
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            try:
-                msg = json.loads(await asyncio.wait_for(ws.recv(), left))
-            except TimeoutError:
-                break
-            if msg["kind"] != "ping":
-                out.append(msg)
 
 
 def events(server: Server, **params: Any) -> list[dict[str, Any]]:

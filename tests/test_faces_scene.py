@@ -4,9 +4,6 @@ stranger) → search by uploaded photo, by person and by attributes through the 
 
 from __future__ import annotations
 
-import asyncio
-import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,9 +12,8 @@ from typing import Any
 import cv2
 import httpx
 import pytest
-import websockets
 
-from tests.helpers import Server, Sim
+from tests.helpers import Server, Sim, listen_events
 from vigil.sim import face_photos as fp
 from vigil.sim.scripted import SCRIPTS
 
@@ -58,29 +54,13 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 r = c.post(f"/api/faces/persons/{p['id']}/images", content=jpeg(fp.crop(photo)),
                            headers={"Content-Type": "image/jpeg"})
                 assert r.status_code == 201, r.text
-        live: list[dict[str, Any]] = []
         t0 = time.time()
-        listener = threading.Thread(target=asyncio.run, args=(_listen(server, live, RUN_SECONDS),))
-        listener.start()
-        listener.join()
+        live = [m["event"] for m in listen_events(server, RUN_SECONDS) if m["kind"] == "new"]
         t1 = time.time()
         yield {"server": server, "t0": t0, "t1": t1, "live": live, "obama": obama, "biden": biden, "staff": staff}
     finally:
         server.stop()
         sim.stop()
-
-
-async def _listen(server: Server, out: list[dict[str, Any]], seconds: float) -> None:
-    token = server.headers["Authorization"].split()[1]
-    async with websockets.connect(f"ws://127.0.0.1:{server.port}/api/events/live?token={token}") as ws:
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            try:
-                msg = json.loads(await asyncio.wait_for(ws.recv(), left))
-            except TimeoutError:
-                break
-            if msg["kind"] == "new":
-                out.append(msg["event"])
 
 
 def passages(t0: float, t1: float) -> list[tuple[str, float, float]]:

@@ -86,7 +86,7 @@ class FaceService:
         for eids, vecs in self.store.sighting_embeddings():
             self.sightings.add(eids, vecs, eids, [0] * len(eids))
         self._refresh()
-        self._signature = self.store.signature()
+        self._changed()
         self._checked = time.monotonic()
         log.info("faces_loaded", images=len(self.index), sightings=len(self.sightings), databases=len(self._dbs),
                  ms=round((time.perf_counter() - t0) * 1000))
@@ -102,6 +102,10 @@ class FaceService:
             self.load()
         else:
             self._refresh()
+
+    def _changed(self) -> None:
+        """Our own change of the enrolled images: the catalog's signature moves with it, no reload needed."""
+        self._signature = self.store.signature()
 
     def _refresh(self) -> None:
         self._dbs = {d.id: d for d in self.store.databases()}
@@ -149,7 +153,7 @@ class FaceService:
         self.store.database(db_id)
         self._remove_files(self.store.delete_database(db_id))
         self.index.remove(groups=[db_id])
-        self._signature = self.store.signature()
+        self._changed()
         self._refresh()
 
     def database_ids(self, names: Sequence[str]) -> list[int] | None:
@@ -176,13 +180,13 @@ class FaceService:
         self.store.person(person_id)
         self._remove_files(self.store.delete_person(person_id))
         self.index.remove(owners=[person_id])
-        self._signature = self.store.signature()
+        self._changed()
         self._persons.pop(person_id, None)
 
     def delete_image(self, image_id: int) -> None:
         self._remove_files([self.store.delete_image(image_id)])
         self.index.remove(ids=[image_id])
-        self._signature = self.store.signature()
+        self._changed()
 
     def _remove_files(self, paths: Sequence[str]) -> None:
         for p in paths:
@@ -228,7 +232,7 @@ class FaceService:
         tmp.replace(path)
         image_id = self.store.add_image(person_id, person.database_id, str(rel), vec, quality(img, face), source)
         self.index.add([image_id], vec[None], [person_id], [person.database_id])
-        self._signature = self.store.signature()
+        self._changed()
         return self.store.image(image_id)
 
     def import_folder(self, folder: Path, db_id: int, progress: Callable[[int, int, str], None] | None = None

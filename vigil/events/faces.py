@@ -72,11 +72,10 @@ class CameraFaces:
         self._decide(self.tracks.flush())
 
     def _decide(self, due: list[FaceTrack]) -> None:
-        tracks = [tr for tr in due if tr.best is not None]
+        shots = [(tr, tr.best) for tr in due if tr.best is not None]
         # All of a frame's due faces at once: with embedding workers they are embedded in parallel.
-        described = self.service.engine.describe_many([(tr.best.crop, tr.best.face) for tr in tracks
-                                                       if tr.best is not None])
-        for tr, (vec, attrs) in zip(tracks, described, strict=True):
+        described = self.service.engine.describe_many([(best.crop, best.face) for _, best in shots])
+        for (tr, _), (vec, attrs) in zip(shots, described, strict=True):
             self._event(tr, vec, attrs)
 
     def _event(self, tr: FaceTrack, vec: np.ndarray, attrs: dict[str, Any]) -> None:
