@@ -395,6 +395,88 @@ def faces_import(
         typer.echo(f"  skipped {file}: {problem}")
 
 
+def _when(text: str, now_ms: int) -> int:
+    """"2h", "3d", "45m" ago, epoch ms, or ISO-8601 (UTC unless it says otherwise)."""
+    import datetime as dt
+
+    units = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}
+    if text[:-1].isdigit() and text[-1:] in units:
+        return now_ms - int(text[:-1]) * units[text[-1]]
+    if text.isdigit():
+        return int(text)
+    try:
+        t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        _fail(ValueError(f"bad time {text!r}: give 2h / 3d / 45m (ago), epoch ms or ISO-8601"))
+        raise AssertionError from None
+    return int((t if t.tzinfo else t.replace(tzinfo=dt.UTC)).timestamp() * 1000)
+
+
+@app.command("search")
+def search_cmd(
+    config: ConfigOpt = None,
+    since: Annotated[str, typer.Option(help="start: 2h / 3d ago, epoch ms or ISO-8601")] = "24h",
+    until: Annotated[str | None, typer.Option(help="end (default: now)")] = None,
+    camera: Annotated[list[str] | None, typer.Option(help="camera id (repeatable)")] = None,
+    type_: Annotated[list[str] | None, typer.Option("--type", help="event type (repeatable)")] = None,
+    rule: Annotated[list[str] | None, typer.Option(help="rule id (repeatable)")] = None,
+    cls: Annotated[str | None, typer.Option("--class", help="person, car, …, human or vehicle")] = None,
+    upper: Annotated[str | None, typer.Option(help="upper-body colour")] = None,
+    lower: Annotated[str | None, typer.Option(help="lower-body colour")] = None,
+    body: Annotated[str | None, typer.Option(help="vehicle colour")] = None,
+    color: Annotated[str | None, typer.Option(help="any colour")] = None,
+    plate: Annotated[str | None, typer.Option(help="plate; * any run, ? one character")] = None,
+    person: Annotated[str | None, typer.Option(help="recognised person (part of the name)")] = None,
+    gender: Annotated[str | None, typer.Option(help="female or male")] = None,
+    sort: Annotated[str, typer.Option(help="time or score")] = "time",
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per hit")] = False,
+) -> None:
+    """Search events and targets (AI search), newest first."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from vigil.analytics.colors import COLORS
+    from vigil.analytics.rules import TARGETS
+    from vigil.catalog.faces import FaceCatalog
+    from vigil.catalog.search import SearchError, SearchQuery, search
+    from vigil.catalog.store import now_ms
+
+    _, cat = _catalog(config)
+    for name, value in (("upper", upper), ("lower", lower), ("body", body), ("color", color)):
+        if value and value not in COLORS:
+            _fail(ValueError(f"--{name} {value!r}: colours are {', '.join(COLORS)}"))
+    now = now_ms()
+    labels = tuple(sorted(TARGETS[cls])) if cls in TARGETS else ((cls,) if cls else ())
+    persons: tuple[int, ...] = ()
+    if person:
+        persons = tuple(p.id for p in FaceCatalog(cat).persons(name=person))
+        if not persons:
+            _fail(ValueError(f"no person called {person!r} in any face database"))
+    q = SearchQuery(_when(since, now), _when(until, now) if until else now, tuple(camera or ()), tuple(type_ or ()),
+                    tuple(rule or ()), labels, upper, lower, body, color, plate, persons, gender,
+                    sort="score" if sort == "score" else "time", limit=limit)
+    try:
+        page = search(cat, q)
+    except SearchError as err:
+        _fail(err)
+        return
+    if as_json:
+        for h in page.hits:
+            typer.echo(json.dumps({k: v for k, v in h.__dict__.items() if k != "details"}))
+        return
+    table = Table(title=f"{page.total}{'+' if page.total_capped else ''} events")
+    for col in ("id", "time", "camera", "type", "class", "colours", "plate", "message"):
+        table.add_column(col)
+    for h in page.hits:
+        colours = "/".join(c for c in (h.upper_color, h.lower_color, h.body_color) if c)
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(h.start_ms / 1000))
+        table.add_row(str(h.id), when, h.camera_id or "", h.type, h.label or "", colours, h.plate or "", h.message)
+    Console().print(table)
+
+
 @app.command("export")
 def export_cmd(
     camera: Annotated[list[str], typer.Option("--camera", help="camera id; repeat for several")],

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
 
 from vigil.api.deps import current_user, get_vigil, parse_time, require_camera, time_window
 from vigil.api.schemas import CameraOut, EventOut, Range, Recordings, SegmentOut, Timeline
 from vigil.catalog.store import now_ms
 from vigil.config import CameraConfig, redact_url
 from vigil.media.snapshot import picture_at, to_jpeg
-from vigil.recorder.ranges import merge_ranges
+from vigil.recorder.ranges import NOT_INTERESTING, interest_ranges, merge_ranges
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"], dependencies=[Depends(current_user)])
 
@@ -114,6 +115,38 @@ def timeline(camera_id: str, request: Request, start: str | None = None, end: st
         camera=camera_id, start_ms=t0, end_ms=t1, ranges=[Range(start_ms=a, end_ms=b) for a, b in ranges],
         gaps=gaps, events=[EventOut.of(e) for e in events], recorded_ms=sum(b - a for a, b in ranges),
     )
+
+
+class SmartRanges(BaseModel):
+    camera: str
+    start_ms: int
+    end_ms: int
+    padding_ms: int
+    ranges: list[Range] = Field(description="the parts with motion or targets, padded and merged, oldest first")
+    interesting_ms: int
+    recorded_ms: int
+
+
+@router.get("/{camera_id}/smart", response_model=SmartRanges)
+def smart_ranges(camera_id: str, request: Request, start: str | None = None, end: str | None = None,
+                 padding: int = Query(5000, ge=0, le=600_000, description="ms added before and after each event"),
+                 join: int = Query(3000, ge=0, le=600_000, description="ranges closer than this (ms) become one"),
+                 type: Annotated[list[str] | None, Query(description="event types that count (default: all but "
+                                                         "camera-offline and disk events)")] = None) -> SmartRanges:
+    """Smart playback: the recorded parts of a window with motion, targets or alarms; the idle rest is skipped
+    (or played fast) by the player."""
+    vigil = get_vigil(request)
+    require_camera(vigil, camera_id)
+    t0, t1 = time_window(start, end, now_ms())
+    wanted = {v for raw in type or () for v in raw.split(",") if v}
+    events = [e for e in vigil.catalog.events_between(camera_id, t0, t1, limit=100_000)
+              if (e.type in wanted if wanted else e.type not in NOT_INTERESTING)]
+    recorded = merge_ranges(vigil.catalog.segment_spans(camera_id, t0, t1))
+    ranges = interest_ranges(((e.start_ms, e.end_ms) for e in events), t0, t1, padding, recorded, join)
+    return SmartRanges(camera=camera_id, start_ms=t0, end_ms=t1, padding_ms=padding,
+                       ranges=[Range(start_ms=a, end_ms=b) for a, b in ranges],
+                       interesting_ms=sum(b - a for a, b in ranges),
+                       recorded_ms=sum(min(b, t1) - max(a, t0) for a, b in recorded))
 
 
 @router.get("/{camera_id}/snapshot.jpg", response_class=Response,

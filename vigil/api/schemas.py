@@ -99,6 +99,10 @@ class EventOut(BaseModel):
     track_id: int | None = None
     snapshot_url: str | None = None
     clip_url: str | None = Field(None, description="the recording around the event, 5 s either side")
+    upper_color: str | None = Field(None, description="a person's dominant upper-body colour")
+    lower_color: str | None = Field(None, description="a person's dominant lower-body colour")
+    body_color: str | None = Field(None, description="a vehicle's body colour")
+    plate: str | None = Field(None, description="the licence plate read on the vehicle (A-Z, 0-9)")
 
     @classmethod
     def of(cls, e: EventRow) -> EventOut:
@@ -110,7 +114,8 @@ class EventOut(BaseModel):
             id=e.id, camera_id=e.camera_id, type=e.type, severity=e.severity, start_ms=e.start_ms, end_ms=e.end_ms,
             message=e.message, details=e.details, rule_id=e.rule_id, label=e.label, score=e.score,
             track_id=e.track_id, snapshot_url=f"/api/events/{e.id}/snapshot.jpg" if e.snapshot else None,
-            clip_url=clip,
+            clip_url=clip, upper_color=e.upper_color, lower_color=e.lower_color, body_color=e.body_color,
+            plate=e.plate,
         )
 
 

@@ -50,6 +50,11 @@ class EventModel(Base):
         Index("ix_events_start", "start_ms"),
         Index("ix_events_camera_start", "camera_id", "start_ms"),
         Index("ix_events_type_start", "type", "start_ms"),
+        Index("ix_events_label_start", "label", "start_ms"),
+        Index("ix_events_upper_color_start", "upper_color", "start_ms"),
+        Index("ix_events_lower_color_start", "lower_color", "start_ms"),
+        Index("ix_events_body_color_start", "body_color", "start_ms"),
+        Index("ix_events_plate_start", "plate", "start_ms"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -65,6 +70,11 @@ class EventModel(Base):
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     track_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     snapshot: Mapped[str | None] = mapped_column(Text, nullable=True)  # relative to the storage root
+    # Target attributes for AI search: colour names (see analytics.colors) and the plate as read (A-Z, 0-9).
+    upper_color: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    lower_color: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    body_color: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    plate: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
 
 class RuleModel(Base):
@@ -178,3 +188,38 @@ class FaceSightingModel(Base):
     gender: Mapped[str | None] = mapped_column(String(10), nullable=True)
     age: Mapped[int | None] = mapped_column(Integer, nullable=True)
     expression: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+class PeopleCountModel(Base):
+    """Crossings of one counting line in one 5-minute bucket (UTC start); hours and days are sums of these."""
+
+    __tablename__ = "people_counts"
+
+    camera_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    bucket_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    in_count: Mapped[int] = mapped_column(Integer, default=0)
+    out_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HeatCellModel(Base):
+    """Where humans were in one camera-hour: a grid of seconds of presence (float32, row-major)."""
+
+    __tablename__ = "heat_cells"
+
+    camera_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    hour_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    rows: Mapped[int] = mapped_column(Integer)
+    cols: Mapped[int] = mapped_column(Integer)
+    cells: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PlateListModel(Base):
+    """A licence plate on the allow list or the block list (normalised: A-Z and 0-9 only)."""
+
+    __tablename__ = "plate_lists"
+
+    plate: Mapped[str] = mapped_column(String(20), primary_key=True)
+    list: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_ms: Mapped[int] = mapped_column(BigInteger)

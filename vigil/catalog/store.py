@@ -71,11 +71,16 @@ class EventRow:
     score: float | None = None
     track_id: int | None = None
     snapshot: str | None = None
+    upper_color: str | None = None
+    lower_color: str | None = None
+    body_color: str | None = None
+    plate: str | None = None
 
     @staticmethod
     def of(m: EventModel) -> EventRow:
         return EventRow(m.id, m.camera_id, m.type, m.severity, m.start_ms, m.end_ms, m.message, m.details,
-                        m.rule_id, m.label, m.score, m.track_id, m.snapshot)
+                        m.rule_id, m.label, m.score, m.track_id, m.snapshot, m.upper_color, m.lower_color,
+                        m.body_color, m.plate)
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+EVENT_ATTRIBUTES = ("upper_color", "lower_color", "body_color", "plate")
+
+
+def _attributes(a: dict[str, str] | None) -> dict[str, str]:
+    if not a:
+        return {}
+    unknown = set(a) - set(EVENT_ATTRIBUTES)
+    if unknown:
+        raise ValueError(f"unknown event attributes {sorted(unknown)}; known: {', '.join(EVENT_ATTRIBUTES)}")
+    return a
 
 
 class Catalog:
@@ -296,25 +313,29 @@ class Catalog:
         self, type_: str, message: str, camera_id: str | None = None, severity: str = "warning",
         details: dict[str, Any] | None = None, start_ms: int | None = None, end_ms: int | None = None,
         rule_id: str | None = None, label: str | None = None, score: float | None = None,
-        track_id: int | None = None, snapshot: str | None = None,
+        track_id: int | None = None, snapshot: str | None = None, attributes: dict[str, str] | None = None,
     ) -> EventRow:
+        """`attributes`: searchable target attributes (upper_color, lower_color, body_color, plate)."""
         with self.session() as s, s.begin():
             m = EventModel(
                 camera_id=camera_id, type=type_, severity=severity, start_ms=start_ms or now_ms(),
                 end_ms=end_ms, message=message, details=details or {}, rule_id=rule_id, label=label,
-                score=score, track_id=track_id, snapshot=snapshot,
+                score=score, track_id=track_id, snapshot=snapshot, **_attributes(attributes),
             )
             s.add(m)
             s.flush()
             return EventRow.of(m)
 
     def update_event(self, event_id: int, end_ms: int | None = None, details: dict[str, Any] | None = None,
-                     message: str | None = None, snapshot: str | None = None) -> EventRow | None:
-        """Closes an event (its end) and merges details into it."""
+                     message: str | None = None, snapshot: str | None = None,
+                     attributes: dict[str, str] | None = None) -> EventRow | None:
+        """Closes an event (its end) and merges details and attributes into it."""
         with self.session() as s, s.begin():
             m = s.get(EventModel, event_id)
             if m is None:
                 return None
+            for k, v in _attributes(attributes).items():
+                setattr(m, k, v)
             if snapshot is not None:
                 m.snapshot = snapshot
             if end_ms is not None:

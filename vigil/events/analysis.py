@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
+from vigil.analytics.colors import Colors, target_colors
 from vigil.analytics.detector import Detection, Detector
 from vigil.analytics.geometry import Box
 from vigil.analytics.motion import MotionDetector, MotionResult
 from vigil.analytics.pipeline import GateSettings, Pipeline
-from vigil.analytics.rules import Firing, Rule
+from vigil.analytics.rules import Firing, Rule, Target
 from vigil.analytics.tamper import Change, TamperDetector
 from vigil.analytics.tracker import Track
 from vigil.config import AnalyticsConfig, CameraConfig, SourceSettings
@@ -114,6 +115,7 @@ class CameraAnalysis:
         self._motion: _MotionEvent | None = None
         self._moving_frames = 0
         self._seen: set[int] = set()
+        self._best: dict[int, tuple[float, Colors]] = {}  # track → (crop quality, colours of its best crop)
         self._last_stats = time.monotonic()
         self.status = AnalysisStatus()
         self.faces = faces
@@ -171,6 +173,7 @@ class CameraAnalysis:
             for change in self.tamper.update(frame.t_ms, frame.image):
                 self._tamper(frame, change)
         for t in res.targets:
+            self._look_at(frame, t)
             if t.track_id not in self._seen:
                 self._seen.add(t.track_id)
                 log.info("target_new", camera=self.cam.id, track=t.track_id, label=t.label, score=round(t.score, 2),
@@ -181,6 +184,17 @@ class CameraAnalysis:
             self._track_ended(tr)
         if self.faces is not None:
             self.faces.process(frame, res)
+
+    def _look_at(self, frame: Frame, t: Target) -> None:
+        """Keeps the colours of each target's best crop so far: big and sure beats small and unsure."""
+        quality = t.score * (t.box[2] - t.box[0]) * (t.box[3] - t.box[1])
+        best = self._best.get(t.track_id)
+        if best is None or quality > best[0] * 1.1:
+            self._best[t.track_id] = (quality, target_colors(frame.image, t.box, t.label))
+
+    def _colors(self, track_id: int) -> dict[str, str]:
+        best = self._best.get(track_id)
+        return best[1].as_attributes() if best else {}
 
     # events
     def _publish(self, type_: str, message: str, **fields: Any) -> int:
@@ -213,6 +227,7 @@ class CameraAnalysis:
             f.kind, message, severity="info" if f.kind == "smd" else "warning", start_ms=start,
             end_ms=None if closes_with_track else end, rule_id=f.rule_id, label=f.label,
             score=round(f.score, 3), track_id=f.track_id, snapshot=snapshot, details=details,
+            attributes=self._colors(f.track_id),
         )
         te = self._tracks.setdefault(f.track_id, _TrackEvents())
         te.all_ids.append(event_id)
@@ -224,13 +239,16 @@ class CameraAnalysis:
             self._seen.discard(tr.id)
             log.info("target_gone", camera=self.cam.id, track=tr.id, label=tr.label, seen_ms=tr.dwell_ms,
                      sightings=sum(tr.votes.values()))
+        colors = self._colors(tr.id)  # from the track's best crop over its whole life
+        self._best.pop(tr.id, None)
         te = self._tracks.pop(tr.id, None)
         if te is None:
             return
         step = max(1, len(tr.path) // MAX_PATH_POINTS)
         info = {"path": [[t, x, y] for t, x, y in tr.path[::step]], "seen_ms": tr.dwell_ms}
         for event_id in te.all_ids:
-            self.bus.update(event_id, end_ms=tr.last_ms if event_id in te.open_ids else None, details=info)
+            self.bus.update(event_id, end_ms=tr.last_ms if event_id in te.open_ids else None, details=info,
+                            attributes=colors)
 
     def _tamper(self, frame: Frame, c: Change) -> None:
         if c.kind == "scene_change":

@@ -31,6 +31,8 @@ function drawTimeline(canvas, tl, view, head) {
   ctx.fillStyle = '#181b22'; ctx.fillRect(0, 0, w, h);
   ctx.fillStyle = '#3f9f6f';
   for (const r of tl.ranges) ctx.fillRect(x(r.start_ms), h * 0.3, Math.max(2 * devicePixelRatio, x(r.end_ms) - x(r.start_ms)), h * 0.5);
+  ctx.fillStyle = '#f5a524';
+  for (const r of tl.smart || []) ctx.fillRect(x(r.start_ms), h * 0.22, Math.max(2 * devicePixelRatio, x(r.end_ms) - x(r.start_ms)), h * 0.08);
   ctx.fillStyle = '#e5484d';
   for (const e of tl.events) ctx.fillRect(x(e.start_ms), 0, 2, h * 0.3);
   ctx.fillStyle = '#9aa3b2'; ctx.font = `${10 * devicePixelRatio}px system-ui`;
@@ -48,13 +50,14 @@ export async function renderPlayback(view, params) {
   view.innerHTML = `
     <div class="toolbar">
       <label>Day <input type="date" id="day"></label>
-      <span id="cams">${cameras.map((c, i) => `<label><input type="checkbox" value="${esc(c.id)}" ${i === 0 ? 'checked' : ''}> ${esc(c.name)}</label>`).join(' ')}</span>
+      <span id="cams">${cameras.map((c, i) => `<label><input type="checkbox" value="${esc(c.id)}" ${(params.get('camera') ? params.get('camera').split(',').includes(c.id) : i === 0) ? 'checked' : ''}> ${esc(c.name)}</label>`).join(' ')}</span>
       <label>Time <input type="time" id="at" step="1"></label><button id="go">Go</button>
     </div>
     <div class="toolbar">
       <button id="play">Pause</button>
       <button id="back" title="Previous frame">◀︎|</button><button id="fwd" title="Next frame">|▶︎</button>
       <label>Speed <select id="speed">${[0.25, 0.5, 1, 2, 4, 8, 16].map((s) => `<option ${s === 1 ? 'selected' : ''} value="${s}">${s}×</option>`).join('')}</select></label>
+      <label title="Smart playback: only the parts with motion, targets or alarms">Smart <select id="smart"><option value="">off</option><option value="skip">skip idle</option><option value="8">idle at 8×</option><option value="16">idle at 16×</option></select></label>
       <span id="clock" class="muted"></span>
     </div>
     <div id="timelines"></div>
@@ -72,6 +75,8 @@ export async function renderPlayback(view, params) {
   dayInput.valueAsDate = new Date(Date.UTC(dayStart.getFullYear(), dayStart.getMonth(), dayStart.getDate()));
   let channels = [], timer = null, head = params.get('at') ? Number(params.get('at')) : Date.now() - 60_000;
   let tlView = { start: 0, end: 0 }, timelines = {};
+  let smart = [], seeking = false; // smart playback: merged ranges of interest of the selected cameras
+  const jumps = [];
   const local = (ms) => { const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60000); return d.toISOString().slice(0, 19); };
   const fromLocal = (s) => new Date(s).getTime();
   const selected = () => [...view.querySelectorAll('#cams input:checked')].map((i) => i.value).slice(0, 4);
@@ -84,6 +89,7 @@ export async function renderPlayback(view, params) {
     $('#timelines').innerHTML = '';
     for (const id of selected()) {
       timelines[id] = await api(`/api/cameras/${encodeURIComponent(id)}/timeline?start=${s}&end=${e}`);
+      if ($('#smart').value) timelines[id].smart = (await api(`/api/cameras/${encodeURIComponent(id)}/smart?start=${s}&end=${e}`)).ranges;
       const row = el(`<div><span class="tl-label">${esc(id)}</span><canvas class="timeline" data-camera="${esc(id)}"></canvas></div>`);
       $('#timelines').append(row);
       const canvas = row.querySelector('canvas');
@@ -102,6 +108,14 @@ export async function renderPlayback(view, params) {
         tlView.end = tlView.start + span; redraw();
       }, { passive: false });
     }
+    // The union of the cameras' ranges, so 4 channels in sync stop only where none has anything to show.
+    const all = Object.entries(timelines).filter(([id]) => selected().includes(id)).flatMap(([, t]) => t.smart || []).sort((a, b) => a.start_ms - b.start_ms);
+    smart = [];
+    for (const r of all) {
+      const last = smart[smart.length - 1];
+      if (last && r.start_ms <= last.end_ms) last.end_ms = Math.max(last.end_ms, r.end_ms); else smart.push({ ...r });
+    }
+    $('#players').dataset.smart = JSON.stringify(smart.map((r) => [r.start_ms, r.end_ms]));
     redraw();
   }
   function redraw() {
@@ -110,20 +124,41 @@ export async function renderPlayback(view, params) {
   }
 
   async function seek(wall) {
-    head = wall;
+    head = wall; seeking = true;
     const speed = Number($('#speed').value);
     await Promise.all(channels.map((c) => c.load(wall)));
     for (const c of channels) { c.video.playbackRate = speed; if ($('#play').textContent === 'Pause') c.video.play().catch(() => {}); }
     $('#ex-from').value = local(wall); $('#ex-to').value = local(wall + 60_000); updateDownload();
     $('#players').dataset.seek = String(Math.round(wall)); // the instant shown, for scripts and tests
+    seeking = false;
     redraw();
+  }
+
+  // Smart playback: over an idle part, jump to the next range of interest (or play it at 8×/16×).
+  function smartStep(m) {
+    const mode = $('#smart').value;
+    if (!mode || !smart.length || seeking || m.video.paused) return false;
+    const speed = Number($('#speed').value);
+    const inside = smart.some((r) => head >= r.start_ms && head < r.end_ms);
+    const rate = inside || mode === 'skip' ? speed : Math.max(speed, Number(mode));
+    for (const c of channels) if (c.video.playbackRate !== rate) c.video.playbackRate = rate;
+    $('#players').dataset.rate = String(rate);
+    if (inside || mode !== 'skip') return false;
+    const next = smart.find((r) => r.start_ms > head);
+    if (!next) { channels.forEach((c) => c.video.pause()); $('#play').textContent = 'Play'; return true; }
+    jumps.push([Math.round(head), next.start_ms]);
+    $('#players').dataset.jumps = JSON.stringify(jumps);
+    seek(next.start_ms);
+    return true;
   }
 
   function sync() {
     // One clock drives all: the first playing channel; the others follow it.
     const m = master();
-    if (!m) return;
+    if (!m || seeking) return;
     head = m.wall;
+    $('#players').dataset.head = String(Math.round(head));
+    if (smartStep(m)) return;
     for (const c of channels) {
       if (c === m || !c.startMs) continue;
       const target = (head - c.startMs) / 1000;
@@ -167,6 +202,14 @@ export async function renderPlayback(view, params) {
   };
   const step = (d) => { channels.forEach((c) => { c.video.pause(); c.video.currentTime = Math.max(0, c.video.currentTime + d); }); $('#play').textContent = 'Play'; };
   $('#back').onclick = () => step(-FPS_STEP); $('#fwd').onclick = () => step(FPS_STEP);
+  $('#smart').onchange = async () => {
+    await loadTimelines();
+    const m = master();
+    if ($('#smart').value === 'skip' && smart.length && !smart.some((r) => head >= r.start_ms && head < r.end_ms)) {
+      const next = smart.find((r) => r.start_ms > head) || smart[0];
+      seek(next.start_ms);
+    } else if (m && !$('#smart').value) channels.forEach((c) => { c.video.playbackRate = Number($('#speed').value); });
+  };
   $('#speed').onchange = () => channels.forEach((c) => { c.video.playbackRate = Number($('#speed').value); });
   view.querySelectorAll('#cams input').forEach((i) => { i.onchange = async () => { setup(); await loadTimelines(); seek(head); }; });
   dayInput.onchange = async () => { await loadTimelines(); loadTags(); };
@@ -190,6 +233,8 @@ export async function renderPlayback(view, params) {
     } catch (err) { $('#ex-status').textContent = String(err.message || err); }
   };
 
+  if (params.get('smart')) $('#smart').value = params.get('smart');
+  if (params.get('speed')) $('#speed').value = params.get('speed');
   setup();
   await loadTimelines();
   await loadTags();
