@@ -43,7 +43,8 @@ def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.2
 class Sim:
     def __init__(self, tmp: Path, cameras: int = 2, codecs: str = "h264,hevc", size: str = "1920x1080",
                  sub: str = "640x360", loop_seconds: float = 4.0, rtsp_port: int = 0, http_port: int = 0,
-                 live: str = "none", fps: int = 25, scenes: tuple[str, ...] = (), audio: bool = False) -> None:
+                 live: str = "none", fps: int = 25, scenes: tuple[str, ...] = (), audio: bool = False,
+                 scene_start: float = 0.0) -> None:
         self.rtsp_port = rtsp_port or free_port()
         self.http_port = http_port or free_port()
         self.args = [
@@ -55,6 +56,8 @@ class Sim:
             self.args += ["--scene", scene]
         if audio:
             self.args.append("--audio")
+        if scene_start:
+            self.args += ["--scene-start", str(scene_start)]
         self.env = {**os.environ, "VIGIL_SIM_CACHE": str(sim_cache())}
         self.log = tmp / f"sim-{self.rtsp_port}.log"
         self.proc: subprocess.Popen[str] | None = None

@@ -104,10 +104,12 @@ def sim(
     live: Annotated[str, typer.Option(help="encode live (wall clock on screen): none | sub | all")] = "sub",
     loop_seconds: Annotated[float, typer.Option(help="length of the replayed main-stream clip")] = 10.0,
     scene: Annotated[list[str] | None, typer.Option(
-        help="camera N shows the Nth scripted scene: crossing, loiter, distractors, distractors-person, faces",
+        help="camera N shows the Nth scripted scene: crossing, loiter, distractors, distractors-person, faces, people",
     )] = None,
     scene_fps: Annotated[int, typer.Option(min=1, max=30, help="frame rate of scripted scenes")] = 10,
     audio: Annotated[bool, typer.Option(help="scripted-scene cameras also send sound (AAC)")] = False,
+    scene_start: Annotated[float, typer.Option(
+        help="epoch seconds at which scripted scenes begin a cycle (default: cycles follow the clock)")] = 0.0,
     host: str = "127.0.0.1",
     rtsp_port: int = 8554,
     http_port: int = 8555,
@@ -134,7 +136,8 @@ def sim(
         if name not in SCRIPTS:
             raise typer.BadParameter(f"scene {name!r}: use one of {', '.join(SCRIPTS)}")
     cfg = SimConfig(cameras, host, rtsp_port, http_port, codecs, main, sub, live, loop_seconds, scenes=scene or [],
-                    scene_spec=StreamSpec(640, 360, scene_fps, 2.0, "h264", 800_000), audio=audio)
+                    scene_spec=StreamSpec(640, 360, scene_fps, 2.0, "h264", 800_000), audio=audio,
+                    scene_epoch=scene_start)
     setup_logging("WARNING")
     try:
         asyncio.run(run_sim(cfg))

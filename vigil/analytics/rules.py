@@ -6,6 +6,8 @@ A `RuleEngine` takes, frame after frame, the tracked targets of one camera and r
   bottom, side A is the picture's left); a target fires once per rule and direction.
 - intrusion: a polygon; enter, exit, appear (first seen inside) and loiter (inside for N seconds).
 - smd: "smart motion": a target of the wanted class that has moved (a parked car does not), once per target.
+- counter: a counting line, crossed like a tripwire in either direction; `direction` names the way that counts
+  as "in" (the other is "out"); see analytics.counting for the counts and occupancy.
 Targets are filtered by class (human / vehicle / both), by a minimum height, which drops far-away noise, and by
 the rule's sensitivity (a more sensitive rule accepts less certain detections). A rule with a weekly schedule
 only fires inside its windows.
@@ -43,7 +45,7 @@ class Target:
 @dataclass(frozen=True)
 class Rule:
     id: str
-    kind: Literal["tripwire", "intrusion", "smd"]
+    kind: Literal["tripwire", "intrusion", "smd", "counter"]
     points: tuple[Point, ...] = ()
     targets: Literal["human", "vehicle", "both"] = "human"
     direction: Literal["a_to_b", "b_to_a", "both"] = "both"
@@ -55,6 +57,7 @@ class Rule:
     # Weekly windows (weekday 0 = Monday, start minute, end minute of the local day); empty means always.
     schedule: tuple[tuple[int, int, int], ...] = ()
     name: str = ""
+    max_occupancy: int = 0  # counter: an alarm when in − out exceeds this (0: no alarm)
 
     def of_class(self, t: Target) -> bool:
         return t.label in TARGETS[self.targets]
@@ -77,7 +80,7 @@ class Rule:
 @dataclass(frozen=True)
 class Firing:
     rule_id: str
-    kind: str  # tripwire | intrusion | smd
+    kind: str  # tripwire | intrusion | smd | counter
     event: str  # cross | enter | exit | appear | loiter | motion
     track_id: int
     label: str
@@ -105,8 +108,10 @@ def validate(rules: Sequence[Rule]) -> None:
     if len(rules) > MAX_RULES_PER_CAMERA:
         raise ValueError(f"a camera takes at most {MAX_RULES_PER_CAMERA} rules ({len(rules)} given)")
     for r in rules:
-        if r.kind == "tripwire" and len(r.points) < 2:
-            raise ValueError(f"rule {r.id!r}: a tripwire needs at least 2 points")
+        if r.kind in ("tripwire", "counter") and len(r.points) < 2:
+            raise ValueError(f"rule {r.id!r}: a {r.kind} line needs at least 2 points")
+        if r.kind == "counter" and r.direction == "both":
+            raise ValueError(f"rule {r.id!r}: a counting line's direction says which way is in: a_to_b or b_to_a")
         if r.kind == "intrusion" and len(r.points) < 3:
             raise ValueError(f"rule {r.id!r}: an intrusion zone needs at least 3 points")
         if any(not (0 <= x <= 1 and 0 <= y <= 1) for x, y in r.points):
@@ -159,7 +164,7 @@ class RuleEngine:
                 return []  # a target fires once, and only once it has moved
             mem.fired.add((rule.id, "motion"))
             return [self._fire(rule, "motion", t, t_ms)]
-        if rule.kind == "tripwire":
+        if rule.kind in ("tripwire", "counter"):
             return self._tripwire(rule, t, mem, p, t_ms, new, confident)
         return self._intrusion(rule, t, mem, p, t_ms, new, confident)
 
@@ -170,7 +175,8 @@ class RuleEngine:
                 if not segments_cross(mem.last, p, a, b):
                     continue
                 direction = "a_to_b" if side(a, b, mem.last) > 0 else "b_to_a"
-                if rule.direction in ("both", direction) and (rule.id, direction) not in mem.fired:
+                wanted = rule.kind == "counter" or rule.direction in ("both", direction)  # counters count both ways
+                if wanted and (rule.id, direction) not in mem.fired:
                     mem.pending[rule.id] = ("cross", t_ms, {"direction": direction})
                 break
         pending = mem.pending.get(rule.id)

@@ -12,7 +12,21 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from vigil import __version__
-from vigil.api import alarms, analytics, auth, cameras, events, exports, faces, live, playback, search, system, tags
+from vigil.api import (
+    alarms,
+    analytics,
+    auth,
+    cameras,
+    counting,
+    events,
+    exports,
+    faces,
+    live,
+    playback,
+    search,
+    system,
+    tags,
+)
 from vigil.api.deps import current_user, get_vigil
 from vigil.api.schemas import Health
 from vigil.catalog.store import now_ms
@@ -89,4 +103,5 @@ def create_app(vigil: Vigil) -> FastAPI:
     app.include_router(faces.router)
     app.include_router(alarms.router)
     app.include_router(search.router)
+    app.include_router(counting.router)
     return app

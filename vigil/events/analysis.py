@@ -18,13 +18,16 @@ import cv2
 import numpy as np
 
 from vigil.analytics.colors import Colors, target_colors
+from vigil.analytics.counting import Occupancy, local_day_start, way
 from vigil.analytics.detector import Detection, Detector
 from vigil.analytics.geometry import Box
+from vigil.analytics.heatmap import HeatAccumulator
 from vigil.analytics.motion import MotionDetector, MotionResult
 from vigil.analytics.pipeline import GateSettings, Pipeline
 from vigil.analytics.rules import Firing, Rule, Target
 from vigil.analytics.tamper import Change, TamperDetector
 from vigil.analytics.tracker import Track
+from vigil.catalog.counts import CountStore
 from vigil.config import AnalyticsConfig, CameraConfig, SourceSettings
 from vigil.events.bus import EventBus
 from vigil.log import get_logger
@@ -41,6 +44,7 @@ MOTION_HOLD_MS = 3000  # a motion event closes after this long without motion
 MOTION_MAX_MS = 300_000  # and is split after this long, so a windy day is not one endless event
 MAX_PATH_POINTS = 60
 STATS_EVERY_S = 60.0
+HEAT_FLUSH_S = 30.0  # heat-map presence reaches the catalog this often (and when the analysis stops)
 DIRECTION_TEXT = {"a_to_b": "A→B", "b_to_a": "B→A"}
 
 
@@ -121,6 +125,11 @@ class CameraAnalysis:
         self.faces = faces
         self.tamper = TamperDetector(a.motion_masks) if a.tamper else None
         self._tamper_event: int | None = None
+        self.counts = CountStore(bus.catalog)
+        self.heat = HeatAccumulator()
+        self._heat_flushed = time.monotonic()
+        self._occupancy: dict[str, Occupancy] = {}
+        self._occupancy_events: dict[str, int] = {}
 
     # lifecycle
     def start(self) -> None:
@@ -172,6 +181,9 @@ class CameraAnalysis:
         if self.tamper is not None:
             for change in self.tamper.update(frame.t_ms, frame.image):
                 self._tamper(frame, change)
+        self.heat.add(frame.t_ms, res.targets)
+        if now - self._heat_flushed >= HEAT_FLUSH_S:
+            self._flush_heat()
         for t in res.targets:
             self._look_at(frame, t)
             if t.track_id not in self._seen:
@@ -202,8 +214,43 @@ class CameraAnalysis:
         self.status.events += 1
         return row.id
 
+    def _flush_heat(self) -> None:
+        self._heat_flushed = time.monotonic()
+        for hour, grid in self.heat.take().items():
+            self.counts.add_heat(self.cam.id, hour, grid)
+
+    def _count(self, frame: Frame, f: Firing, rule: Rule) -> None:
+        """A counting line crossed: the count in the catalog, the occupancy, and its alarm."""
+        w = way(f.direction or "", rule.direction)
+        self.counts.add_crossing(self.cam.id, rule.id, f.t_ms, w)
+        occ = self._occupancy.get(rule.id)
+        if occ is None or occ.maximum != rule.max_occupancy:
+            day = local_day_start(f.t_ms)
+            # The counts before this crossing (a restart keeps the day's occupancy).
+            before = self.counts.net_since(self.cam.id, rule.id, day) - (1 if w == "in" else -1)
+            occ = self._occupancy[rule.id] = Occupancy(rule.max_occupancy, before, day)
+        change = occ.update(f.t_ms, w)
+        name = rule.name or rule.id
+        log.info("people_counted", camera=self.cam.id, rule=rule.id, way=w, occupancy=occ.value)
+        if change == "raise":
+            snap = self._snapshot(frame, f.t_ms, "occupancy", f.track_id, f.box, f.label, rule)
+            self._occupancy_events[rule.id] = self._publish(
+                "occupancy", f"{occ.value} people inside {name} (maximum {occ.maximum})", severity="alarm",
+                start_ms=f.t_ms, rule_id=rule.id, snapshot=snap,
+                details={"occupancy": occ.value, "maximum": occ.maximum, "rule_name": name})
+        elif change == "clear" and rule.id in self._occupancy_events:
+            self.bus.update(self._occupancy_events.pop(rule.id), end_ms=f.t_ms, details={"occupancy_after": occ.value})
+
+    def occupancy(self, rule_id: str) -> int | None:
+        occ = self._occupancy.get(rule_id)
+        return None if occ is None else occ.value
+
     def _firing(self, frame: Frame, f: Firing) -> None:
         rule = self._rules.get(f.rule_id)
+        if f.kind == "counter":
+            if rule is not None:
+                self._count(frame, f, rule)
+            return
         name = rule.name or rule.id if rule else f.rule_id
         details: dict[str, Any] = {"event": f.event, "rule_name": name, "box": [round(v, 4) for v in f.box]}
         start = end = f.t_ms
@@ -293,6 +340,7 @@ class CameraAnalysis:
 
     def _close_all(self, t_ms: int) -> None:
         self._close_motion()
+        self._flush_heat()
         if self.faces is not None:
             self.faces.close()
         for tr in list(self.pipeline.tracker.tracks.values()):

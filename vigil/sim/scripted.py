@@ -45,6 +45,15 @@ class Actor:
         return label_of(self.kind)
 
 
+def _people() -> tuple[Actor, ...]:
+    """Seven people walk in (left to right across a counting line in the middle), then three walk out, while
+    one stands in the far top-right corner for most of the minute."""
+    ins = tuple(_walk("person", 1 + 4.5 * k, 8 + 4.5 * k, -0.05, 1.05, 0.88, PERSON_H) for k in range(7))
+    outs = tuple(_walk("person", 37 + 4.5 * k, 44 + 4.5 * k, 1.05, -0.05, 0.88, PERSON_H) for k in range(3))
+    loiter = Actor("person", 0.2, ((1, 1.05, 0.47), (3, 0.88, 0.47), (52, 0.885, 0.47), (54, 1.05, 0.47)))
+    return (*ins, *outs, loiter)
+
+
 @dataclass(frozen=True)
 class Script:
     name: str
@@ -82,6 +91,8 @@ SCRIPTS: dict[str, Script] = {
             _walk("face-biden", 17, 25, 1.15, -0.15, 0.95, CARD_H),
             _walk("face-stranger", 32, 40, -0.15, 1.15, 0.95, CARD_H),
         )),
+        # People counting and heat maps: 7 in, 3 out across the middle; one loiters in the top-right corner.
+        Script("people", 62.0, _people()),
         # The same, with a person passing each way.
         Script("distractors-person", 60.0, (
             _walk("dog", 25, 33, -0.1, 1.1, 0.9, DOG_H),
@@ -92,9 +103,9 @@ SCRIPTS: dict[str, Script] = {
 }
 
 
-def scene_time(script: Script, wall: float) -> tuple[int, float]:
-    """(cycle number, seconds into the cycle) at a wall-clock instant."""
-    cycle, t = divmod(wall, script.period)
+def scene_time(script: Script, wall: float, epoch: float = 0.0) -> tuple[int, float]:
+    """(cycle number, seconds into the cycle) at a wall-clock instant; cycles start at `epoch` + k × period."""
+    cycle, t = divmod(wall - epoch, script.period)
     return int(cycle), t
 
 
@@ -134,8 +145,10 @@ def ground_truth(script: Script, rules: Sequence[Rule], start: float, end: float
 class ScriptedScene:
     """Draws a script's frames for the sim's encoder (same interface as `scene.Scene`)."""
 
-    def __init__(self, width: int, height: int, label: str, script: Script, seed: int = 7) -> None:
+    def __init__(self, width: int, height: int, label: str, script: Script, seed: int = 7, epoch: float = 0.0
+                 ) -> None:
         self.width, self.height, self.label, self.script = width, height, label, script
+        self.epoch = epoch
         rng = np.random.default_rng(seed)
         base = np.empty((height, width, 3), np.uint8)
         horizon = int(height * 0.38)
@@ -174,7 +187,7 @@ class ScriptedScene:
 
     def draw(self, index: int, fps: float, wall: float | None = None) -> np.ndarray:
         wall = time.time() if wall is None else wall
-        _, t = scene_time(self.script, wall)
+        _, t = scene_time(self.script, wall, self.epoch)
         img = self._base.copy()
         if self.script.foliage:
             self._foliage(img, t)

@@ -45,6 +45,7 @@ class SimConfig:
     scenes: list[str] = field(default_factory=list)
     scene_spec: StreamSpec = field(default_factory=lambda: StreamSpec(640, 360, 10, 2.0, "h264", 800_000))
     audio: bool = False  # scripted-scene cameras also send sound (AAC): quiet room noise, a tone on effect "tone"
+    scene_epoch: float = 0.0  # scripted scenes start their cycles at this wall-clock instant (epoch seconds)
 
     def urls(self) -> list[str]:
         out = []
@@ -150,7 +151,7 @@ class SimCameras:
             if i <= len(cfg.scenes):
                 spec = StreamSpec(**{**cfg.scene_spec.__dict__, "codec": codec})
                 scene = await asyncio.to_thread(
-                    ScriptedScene, spec.width, spec.height, f"CAM{i}", SCRIPTS[cfg.scenes[i - 1]])
+                    ScriptedScene, spec.width, spec.height, f"CAM{i}", SCRIPTS[cfg.scenes[i - 1]], 7, cfg.scene_epoch)
                 b = await _live_broadcaster(spec, scene, f"cam{i}", loop, self._stop)
                 if cfg.audio:
                     _start_audio(b, f"cam{i}", loop, self._stop)

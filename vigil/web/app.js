@@ -6,8 +6,9 @@ import { renderCameras, renderEvents, renderSettings } from './pages.js';
 import { renderRules } from './rules.js';
 import { renderFaces } from './faces.js';
 import { renderSearch } from './search.js';
+import { renderPeople } from './people.js';
 
-const PAGES = { live: renderLive, playback: renderPlayback, events: renderEvents, search: renderSearch, rules: renderRules, faces: renderFaces, cameras: renderCameras, settings: renderSettings };
+const PAGES = { live: renderLive, playback: renderPlayback, events: renderEvents, search: renderSearch, people: renderPeople, rules: renderRules, faces: renderFaces, cameras: renderCameras, settings: renderSettings };
 const $ = (id) => document.getElementById(id);
 let cleanup = null;
 

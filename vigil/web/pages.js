@@ -1,7 +1,7 @@
 // Events, cameras and settings pages.
 import { api, esc, fmtTime } from './api.js';
 
-const EVENT_TYPES = ['motion', 'smd', 'tripwire', 'intrusion', 'face_match', 'face_blocklist', 'face_stranger', 'tamper', 'scene_change', 'audio', 'external', 'disk_missing', 'disk_quota', 'disk_error', 'disk_low', 'camera_offline'];
+const EVENT_TYPES = ['motion', 'smd', 'tripwire', 'intrusion', 'face_match', 'face_blocklist', 'face_stranger', 'tamper', 'scene_change', 'audio', 'external', 'occupancy', 'plate_match', 'plate_blocklist', 'plate_read', 'disk_missing', 'disk_quota', 'disk_error', 'disk_low', 'camera_offline'];
 const CLASSES = ['human', 'vehicle', 'person', 'car', 'truck', 'bus', 'motorcycle', 'bicycle'];
 
 function eventRow(e) {

@@ -1,7 +1,7 @@
 // Analytics rules: draw tripwires and intrusion zones on a picture of the camera, set their filters, save.
 import { api, esc } from './api.js';
 
-const COLORS = { tripwire: '#ffd23f', intrusion: '#ff7b3f', smd: '#4cc38a' };
+const COLORS = { tripwire: '#ffd23f', intrusion: '#ff7b3f', smd: '#4cc38a', counter: '#c08cff' };
 
 // Side A of a tripwire lies on the right hand of someone walking it from its first point (picture y points down).
 function sideMarks(p, q, w, h) {
@@ -20,7 +20,7 @@ function drawRule(g, r, w, h, color, label) {
   g.stroke();
   pts.forEach(([x, y]) => { g.beginPath(); g.arc(x, y, 4, 0, 2 * Math.PI); g.fill(); });
   g.font = 'bold 14px system-ui'; g.fillText(label, pts[0][0] + 6, pts[0][1] - 6);
-  if (r.kind === 'tripwire' && r.points.length > 1) {
+  if ((r.kind === 'tripwire' || r.kind === 'counter') && r.points.length > 1) {
     const [a, b] = sideMarks(r.points[0], r.points[1], w, h);
     g.fillText('A', a[0] - 4, a[1] + 5); g.fillText('B', b[0] - 4, b[1] + 5);
   }
@@ -39,12 +39,13 @@ export async function renderRules(view, params) {
       <div class="panel"><h3>Rules <span class="muted" id="r-count"></span></h3><ul id="r-list" class="rule-list"></ul>
         <h3 id="r-form-title">New rule</h3>
         <form id="r-form" class="form">
-          <label for="r-kind">Kind</label><select id="r-kind"><option value="tripwire">Tripwire (line)</option><option value="intrusion">Intrusion zone</option><option value="smd">Smart motion (whole picture)</option></select>
+          <label for="r-kind">Kind</label><select id="r-kind"><option value="tripwire">Tripwire (line)</option><option value="intrusion">Intrusion zone</option><option value="smd">Smart motion (whole picture)</option><option value="counter">Counting line (people in / out)</option></select>
           <label for="r-id">Id</label><input id="r-id" required pattern="[A-Za-z0-9][A-Za-z0-9_\\-]*" placeholder="e.g. gate">
           <label for="r-name">Name</label><input id="r-name" placeholder="shown in events">
           <label for="r-targets">Targets</label><select id="r-targets"><option value="human">Humans</option><option value="vehicle">Vehicles</option><option value="both">Humans and vehicles</option></select>
-          <label for="r-dir" data-for="tripwire">Direction</label><select id="r-dir" data-for="tripwire"><option value="both">Both ways</option><option value="a_to_b">A → B</option><option value="b_to_a">B → A</option></select>
+          <label for="r-dir" data-for="tripwire counter">Direction (counting: the way in)</label><select id="r-dir" data-for="tripwire counter"><option value="both">Both ways</option><option value="a_to_b">A → B</option><option value="b_to_a">B → A</option></select>
           <label for="r-loiter" data-for="intrusion">Loiter after (s)</label><input id="r-loiter" data-for="intrusion" type="number" min="1" value="10">
+          <label for="r-max" data-for="counter">Max occupancy</label><input id="r-max" data-for="counter" type="number" min="0" value="0" title="an alarm when more are inside; 0: none">
           <label for="r-sens">Sensitivity</label><input id="r-sens" type="range" min="0" max="1" step="0.05" value="0.5">
           <label for="r-minh">Min height (%)</label><input id="r-minh" type="number" min="0" max="100" value="0">
           <span></span><span class="muted" id="r-hint"></span>
@@ -57,8 +58,8 @@ export async function renderRules(view, params) {
 
   const hint = () => {
     const kind = $('#r-kind').value;
-    view.querySelectorAll('[data-for]').forEach((e) => { e.hidden = e.dataset.for !== kind; });
-    $('#r-hint').textContent = kind === 'tripwire' ? `Click the picture to place the line (${draft.length} points; 2 or more).`
+    view.querySelectorAll('[data-for]').forEach((e) => { e.hidden = !e.dataset.for.split(' ').includes(kind); });
+    $('#r-hint').textContent = kind === 'tripwire' || kind === 'counter' ? `Click the picture to place the line (${draft.length} points; 2 or more).`
       : kind === 'intrusion' ? `Click the picture to outline the zone (${draft.length} points; 3 or more).` : 'Smart motion watches the whole picture.';
   };
   const redraw = () => {
@@ -73,7 +74,7 @@ export async function renderRules(view, params) {
     rules = await api(`/api/cameras/${encodeURIComponent(cam.id)}/rules`);
     $('#r-count').textContent = `${rules.length} of 10`;
     $('#r-list').innerHTML = rules.map((r) => `<li data-rule="${esc(r.id)}"><span style="color:${COLORS[r.kind]}">■</span>
-        <strong>${esc(r.name || r.id)}</strong> <span class="muted">${esc(r.kind)}, ${esc(r.targets)}${r.kind === 'tripwire' ? `, ${esc(r.direction)}` : ''}</span>
+        <strong>${esc(r.name || r.id)}</strong> <span class="muted">${esc(r.kind)}, ${esc(r.targets)}${r.kind === 'tripwire' || r.kind === 'counter' ? `, ${esc(r.direction)}` : ''}</span>
         <button data-del="${esc(r.id)}">Delete</button></li>`).join('') || '<li class="muted">No rules: draw one.</li>';
     view.querySelectorAll('[data-del]').forEach((b) => {
       b.onclick = async () => { await api(`/api/cameras/${encodeURIComponent(cam.id)}/rules/${encodeURIComponent(b.dataset.del)}`, { method: 'DELETE' }); load(); };
@@ -100,7 +101,8 @@ export async function renderRules(view, params) {
     const kind = $('#r-kind').value;
     const body = { id: $('#r-id').value, name: $('#r-name').value, kind, targets: $('#r-targets').value,
       points: kind === 'smd' ? [] : draft, direction: $('#r-dir').value, loiter_seconds: Number($('#r-loiter').value) || 10,
-      sensitivity: Number($('#r-sens').value), min_height: (Number($('#r-minh').value) || 0) / 100 };
+      sensitivity: Number($('#r-sens').value), min_height: (Number($('#r-minh').value) || 0) / 100,
+      max_occupancy: kind === 'counter' ? Number($('#r-max').value) || 0 : 0 };
     try {
       await api(`/api/cameras/${encodeURIComponent(cam.id)}/rules`, { method: 'POST', json: body });
       draft = []; $('#r-error').textContent = ''; e.target.reset(); load();
