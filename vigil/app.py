@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from vigil.analytics.audio import AudioChange
 from vigil.analytics.detector import YoloV3Tiny
+from vigil.analytics.plates import PlateReader
 from vigil.analytics.rulespec import RuleSpec
 from vigil.catalog.accounts import ensure_admin
 from vigil.catalog.rules import load_rules, save_rules
@@ -22,6 +23,7 @@ from vigil.events.actions import LinkageRunner
 from vigil.events.analysis import CameraAnalysis, LockedDetector
 from vigil.events.bus import EventBus
 from vigil.events.faces import CameraFaces
+from vigil.events.plates import CameraPlates
 from vigil.log import get_logger
 from vigil.media.export import Exporter, SegmentHolds
 from vigil.media.live import LiveReader, LiveStream
@@ -60,6 +62,7 @@ class Vigil:
         self.analyses: dict[str, CameraAnalysis] = {}
         self._detector: LockedDetector | None = None
         self._faces: FaceService | None = None
+        self._plate_reader: PlateReader | None = None
         self.linkage: LinkageRunner | None = None
         self._offline: dict[str, int] = {}  # camera -> its open camera_offline event
         self._offline_lock = threading.Lock()
@@ -96,8 +99,11 @@ class Vigil:
         if cam.analytics.enabled:
             faces = (CameraFaces(cam, self.cfg.analytics, self.faces(), self.bus, self.storage)
                      if cam.analytics.faces else None)
+            quality = self.cfg.analytics.snapshot_quality
+            plates = (CameraPlates(cam, self.plate_reader(), self.bus, self.storage, quality)
+                      if cam.analytics.plates else None)
             analysis = CameraAnalysis(cam, self.cfg.analytics, self.detector(), self.bus, self.storage,
-                                      [s.to_rule() for s in self.rules(cam.id)], self.cfg.source, faces)
+                                      [s.to_rule() for s in self.rules(cam.id)], self.cfg.source, faces, plates)
             self.analyses[cam.id] = analysis
             analysis.start()
 
@@ -115,6 +121,12 @@ class Vigil:
         # Another camera's event: its end is not forwarded here, so it records pre + post around its start.
         rec.gate.event(e.id, e.start_ms, e.end_ms if e.end_ms is not None else e.start_ms)
         return True
+
+    def plate_reader(self) -> PlateReader:
+        """One OCR engine for every ANPR camera, loaded on first use."""
+        if self._plate_reader is None:
+            self._plate_reader = PlateReader()
+        return self._plate_reader
 
     def detector(self) -> LockedDetector:
         """Loaded on first use: a Vigil without analytics never pays for the network."""

@@ -53,6 +53,9 @@ class CameraAnalytics(_Strict):
     tamper: bool = True  # video tampering (covered, blank, defocused) and scene change (camera turned) alarms
     faces: bool = False  # face detection, attributes and recognition on this camera
     face_databases: list[str] = Field(default_factory=list, description="databases matched here; empty: all")
+    plates: bool = False  # licence-plate recognition (ANPR) on this camera's vehicles
+    plate_min_height: float = Field(default=0.15, gt=0, le=1, description="smallest vehicle read, as a fraction "
+                                    "of the picture height (a plate must be ~15 px tall to read)")
 
     @field_validator("motion_masks")
     @classmethod

@@ -22,6 +22,7 @@ from vigil.api import (
     exports,
     faces,
     live,
+    plates,
     playback,
     search,
     system,
@@ -104,4 +105,5 @@ def create_app(vigil: Vigil) -> FastAPI:
     app.include_router(alarms.router)
     app.include_router(search.router)
     app.include_router(counting.router)
+    app.include_router(plates.router)
     return app

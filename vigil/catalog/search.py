@@ -56,11 +56,6 @@ class SearchPage:
     hits: list[EventRow] = field(default_factory=list)
 
 
-def normalise_plate(text: str) -> str:
-    """Plates are stored and compared as upper-case letters and digits only ("ab-12 3" → "AB123")."""
-    return re.sub(r"[^A-Z0-9]", "", text.upper())
-
-
 def plate_like(pattern: str) -> str:
     """A user's plate pattern (`*` any run, `?` one character; spaces and dashes ignored) as SQL LIKE."""
     p = re.sub(r"[^A-Z0-9*?]", "", pattern.upper())

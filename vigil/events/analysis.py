@@ -33,8 +33,9 @@ from vigil.events.bus import EventBus
 from vigil.log import get_logger
 from vigil.media.frames import Frame, FrameReader
 
-if TYPE_CHECKING:  # events.faces imports save_snapshot from here
+if TYPE_CHECKING:  # events.faces and events.plates import save_snapshot from here
     from vigil.events.faces import CameraFaces
+    from vigil.events.plates import CameraPlates
 
 log = get_logger(__name__)
 
@@ -98,8 +99,8 @@ def local_when(t_ms: int) -> tuple[int, int]:
 
 class CameraAnalysis:
     def __init__(self, cam: CameraConfig, cfg: AnalyticsConfig, detector: Detector, bus: EventBus,
-                 storage: Path, rules: Sequence[Rule], source: SourceSettings, faces: CameraFaces | None = None
-                 ) -> None:
+                 storage: Path, rules: Sequence[Rule], source: SourceSettings, faces: CameraFaces | None = None,
+                 plates: CameraPlates | None = None) -> None:
         self.cam = cam
         self.cfg = cfg
         self.bus = bus
@@ -123,6 +124,7 @@ class CameraAnalysis:
         self._last_stats = time.monotonic()
         self.status = AnalysisStatus()
         self.faces = faces
+        self.plates = plates
         self.tamper = TamperDetector(a.motion_masks) if a.tamper else None
         self._tamper_event: int | None = None
         self.counts = CountStore(bus.catalog)
@@ -192,6 +194,8 @@ class CameraAnalysis:
                          box=",".join(f"{v:.2f}" for v in t.box))
         for f in res.firings:
             self._firing(frame, f)
+        if self.plates is not None:
+            self.plates.process(frame, res, self._colors)
         for tr in res.ended:
             self._track_ended(tr)
         if self.faces is not None:
@@ -288,6 +292,8 @@ class CameraAnalysis:
                      sightings=sum(tr.votes.values()))
         colors = self._colors(tr.id)  # from the track's best crop over its whole life
         self._best.pop(tr.id, None)
+        plate = self.plates.track_ended(tr.id, colors) if self.plates is not None else None
+        attributes = {**colors, "plate": plate} if plate else colors
         te = self._tracks.pop(tr.id, None)
         if te is None:
             return
@@ -295,7 +301,7 @@ class CameraAnalysis:
         info = {"path": [[t, x, y] for t, x, y in tr.path[::step]], "seen_ms": tr.dwell_ms}
         for event_id in te.all_ids:
             self.bus.update(event_id, end_ms=tr.last_ms if event_id in te.open_ids else None, details=info,
-                            attributes=colors)
+                            attributes=attributes)
 
     def _tamper(self, frame: Frame, c: Change) -> None:
         if c.kind == "scene_change":

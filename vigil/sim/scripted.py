@@ -21,6 +21,7 @@ from vigil.analytics.geometry import Box, Point
 from vigil.analytics.rules import Firing, Rule, RuleEngine, Target
 from vigil.sim import effects
 from vigil.sim.actors import label_of, paste, scaled
+from vigil.sim.plates import put_plate
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Actor:
     kind: str  # person | car | dog (see actors.SOURCES)
     height: float  # fraction of the picture height
     path: tuple[tuple[float, float, float], ...]  # (scene seconds, foot x, foot y), fractions of the picture
+    plate: str = ""  # a vehicle's licence plate, drawn on it
 
     def at(self, t: float) -> Point | None:
         """Where the actor stands at scene time t; None when off stage."""
@@ -69,6 +71,7 @@ def _walk(kind: str, t0: float, t1: float, x0: float, x1: float, y: float, h: fl
 
 
 PERSON_H, CAR_H, DOG_H, CARD_H = 0.32, 0.2, 0.1, 0.5
+PLATE_CAR_H = 0.42  # an ANPR camera sees vehicles close: plates ~15 px tall at 640 × 360
 SCRIPTS: dict[str, Script] = {
     s.name: s
     for s in (
@@ -90,6 +93,12 @@ SCRIPTS: dict[str, Script] = {
             _walk("face-obama", 2, 10, -0.15, 1.15, 0.95, CARD_H),
             _walk("face-biden", 17, 25, 1.15, -0.15, 0.95, CARD_H),
             _walk("face-stranger", 32, 40, -0.15, 1.15, 0.95, CARD_H),
+        )),
+        # ANPR: a car on the block list drives right to left, then one on the allow list left to right.
+        Script("plates", 70.0, (
+            Actor("car", PLATE_CAR_H, ((1, 1.25, 0.97), (11, -0.25, 0.97)), plate="KX19ABC"),
+            # 10 s after the first has gone: the tracker keeps a lost vehicle 8 s to continue it if it reappears.
+            Actor("car", PLATE_CAR_H, ((20, -0.25, 0.97), (30, 1.25, 0.97)), plate="BD51SMR"),
         )),
         # People counting and heat maps: 7 in, 3 out across the middle; one loiters in the top-right corner.
         Script("people", 62.0, _people()),
@@ -194,7 +203,12 @@ class ScriptedScene:
         for actor in self.script.actors:
             p = actor.at(t)
             if p is not None:
-                paste(img, actor.kind, p[0] * self.width, p[1] * self.height, max(2, round(actor.height * self.height)))
+                hpx = max(2, round(actor.height * self.height))
+                paste(img, actor.kind, p[0] * self.width, p[1] * self.height, hpx)
+                if actor.plate:
+                    w = scaled(actor.kind, hpx)[0].shape[1]
+                    fx, fy = p[0] * self.width, p[1] * self.height
+                    put_plate(img, (fx - w / 2, fy - hpx, fx + w / 2, fy), actor.plate)
         if self.script.rain:
             self._rain(img, index)
         img = self._flash(img, t)

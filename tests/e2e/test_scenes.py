@@ -29,15 +29,22 @@ DOOR = {"id": "door", "name": "Door", "kind": "counter", "points": [[0.5, 0.4], 
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, float]]:
     tmp = tmp_path_factory.mktemp("people")
     epoch = time.time() + LEAD
-    sim = Sim(tmp, cameras=1, codecs="h264", size="640x360", sub="none", scenes=("people",),
+    sim = Sim(tmp, cameras=2, codecs="h264", size="640x360", sub="none", scenes=("people", "plates"),
               scene_start=epoch).start()
     srv = Server(tmp, [{"id": "shop", "name": "Shop", "url": sim.url(1), "record": {"segment_seconds": 20},
-                        "analytics": {"enabled": True}}]).start()
+                        "analytics": {"enabled": True}},
+                       {"id": "gate", "name": "Gate", "url": sim.url(2), "record": {"segment_seconds": 20},
+                        "analytics": {"enabled": True, "plates": True}}]).start()
     try:
         with srv.client() as c:
             c.put("/api/cameras/shop/rules", json=[DOOR]).raise_for_status()
+            c.post("/api/plates", json={"plate": "kx19 abc", "list": "block", "note": "stolen"}).raise_for_status()
+            c.post("/api/plates", json={"plate": "BD51-SMR", "list": "allow"}).raise_for_status()
+            assert c.post("/api/plates", json={"plate": "--", "list": "block"}).status_code == 422
+            assert [p["plate"] for p in c.get("/api/plates").json()] == ["BD51SMR", "KX19ABC"]
         assert time.time() < epoch, "the scene began before Vigil was ready: raise LEAD"
-        # 7 in by 39 s, 3 out by 53 s, the loiterer gone at 54 s; the tracker lets go 3 s later.
+        # 7 in by 39 s, 3 out by 53 s, the loiterer gone at 54 s; the tracker lets go 3 s later. The two cars
+        # drive through the gate between 1 and 30 s.
         time.sleep(max(0.0, epoch + 59 - time.time()))
         yield srv, epoch
     finally:
@@ -94,3 +101,20 @@ def test_heat_map_hottest_cell_is_the_loiter_corner(scene: tuple[Server, float],
     finally:
         ctx.close()
     assert not errors, errors
+
+
+def test_blocklisted_plate_raises_the_alarm(scene: tuple[Server, float]) -> None:
+    srv, epoch = scene
+    events = [e for e in srv.get("/api/events", camera="gate") if str(e["type"]).startswith("plate_")]
+    block = [e for e in events if e["type"] == "plate_blocklist"]
+    match = [e for e in events if e["type"] == "plate_match"]
+    assert len(block) == 1 and block[0]["plate"] == "KX19ABC" and block[0]["severity"] == "alarm", events
+    assert "stolen" in str(block[0]["message"]) and block[0]["snapshot_url"] and block[0]["label"] in ("car", "truck")
+    assert len(match) == 1 and match[0]["plate"] == "BD51SMR" and match[0]["severity"] == "info", events
+    assert block[0]["start_ms"] < match[0]["start_ms"] < (epoch + 31) * 1000
+    assert not [e for e in events if e["type"] == "plate_read"], events  # nothing misread as another plate
+    found = srv.get("/api/search", start=int(epoch * 1000) - 5000, plate="KX1?A*")
+    assert [h["id"] for h in found["hits"]] == [block[0]["id"]]
+    assert srv.get("/api/search", start=int(epoch * 1000) - 5000, plate="*SMR")["total"] == 1
+    r = httpx.get(srv.base + f"/api/events/{block[0]['id']}/snapshot.jpg", headers=srv.headers)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
