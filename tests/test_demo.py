@@ -55,6 +55,10 @@ def test_demo_records_playable_segments(tmp: Path) -> None:
             gate = client.get("/api/cameras/gate").json()
             assert gate["analytics"] is True
             assert [r["id"] for r in client.get("/api/cameras/gate/rules").json()] == ["gate-in", "cars"]
+            # Counting and ANPR demo cameras, with the counting line and the plate lists set up.
+            assert [r["kind"] for r in client.get("/api/cameras/shop/rules").json()] == ["counter"]
+            assert {p["plate"]: p["list"] for p in client.get("/api/plates").json()} == {
+                "KX19ABC": "block", "BD51SMR": "allow"}
         if photos_available() and face_photos.available():
             # The faces demo: a door camera and two face databases with their people enrolled.
             assert client.get("/api/cameras/door").status_code == 200

@@ -5,6 +5,7 @@ alarm: tests/e2e/test_scenes.py.)"""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 
 from vigil.analytics.plates import PlateReader, PlateTracks, plate_like, vehicle_crop
 from vigil.analytics.rules import Target
+from vigil.catalog.store import EventFilter
 from vigil.sim.actors import photos_available, scaled
 from vigil.sim.plates import put_plate, real_plates
 
@@ -102,3 +104,36 @@ def test_vote_and_plate_text_rules() -> None:
     tracks.add(400, other, [("AB12COE", 0.6)])
     decision, plate = tracks.end(11)
     assert decision is not None and plate == "AB12CDE" and decision.of == 2
+
+
+@pytest.mark.skipif(not photos_available(), reason="needs Debian's darknet photographs (make test installs them)")
+def test_one_event_per_plate_when_a_vehicles_track_breaks(tmp_path: Path) -> None:
+    """A vehicle lost and found again by the tracker is two tracks: it still raises one plate event."""
+    from vigil.analytics.motion import MotionResult
+    from vigil.analytics.pipeline import FrameResult
+    from vigil.catalog.plates import PlateLists
+    from vigil.catalog.store import Catalog
+    from vigil.config import CameraConfig
+    from vigil.events.bus import EventBus
+    from vigil.events.plates import CameraPlates
+    from vigil.media.frames import Frame
+
+    catalog = Catalog(f"sqlite:///{tmp_path / 'v.db'}")
+    catalog.migrate()
+    PlateLists(catalog).put("KX19ABC", "block", "stolen")
+    bus = EventBus(catalog)
+    reader = PlateReader()
+    img, box = vehicle_picture(np.random.default_rng(3), "KX19ABC")
+    for camera, debounce, expected in (("gate", 30, 1), ("yard", 0, 2)):
+        cam = CameraConfig.model_validate({"id": camera, "url": "rtsp://127.0.0.1:9/x", "analytics": {
+            "enabled": True, "plates": True, "plate_debounce_seconds": debounce}})
+        plates = CameraPlates(cam, reader, bus, tmp_path, 80)
+        t = 1_800_000_000_000
+        for track in (1, 2):  # the same car, two tracks
+            for _ in range(3):
+                t += 400
+                result = FrameResult(t, MotionResult(0.1, [box]), True, targets=[Target(track, "car", box, 0.8)])
+                plates.process(Frame(t, img), result, lambda _: {})
+            assert plates.track_ended(track, {}) == "KX19ABC"
+        events = catalog.events(EventFilter(type="plate_blocklist", camera_id=camera))
+        assert len(events) == expected and events[0].plate == "KX19ABC" and events[0].snapshot, events

@@ -162,27 +162,35 @@ def demo(
     from vigil.sim import face_photos
     from vigil.sim.actors import photos_available
 
-    # With Debian's darknet photographs at hand, sim camera 1 films a person and a car crossing a yard, analysed
-    # with a tripwire drawn for the demo; with the packaged face photographs, the next one is a door camera
-    # where an enrolled person, a blocklisted one and a stranger walk past. The others are the plain 1080p sim.
+    # With Debian's darknet photographs at hand, scripted sim cameras come first: a yard where a person and a car
+    # cross (tripwires drawn for the demo), a shop door with a counting line, and a car park with ANPR; with the
+    # packaged face photographs also a door camera where an enrolled person, a blocklisted one and a stranger
+    # walk past. The others are the plain 1080p sim.
     scene = photos_available()
     faces = scene and face_photos.available()
-    scenes = ["crossing", "faces"] if faces else ["crossing"] if scene else []
+    osd = [[0, 0], [0.6, 0], [0.6, 0.1], [0, 0.1]]
+    rec = {"segment_seconds": 10, "max_days": 1}
+    scripted: list[tuple[str, dict[str, Any]]] = []
+    if scene:
+        scripted.append(("crossing", {"id": "gate", "name": "Gate (AI demo)",
+                                      "analytics": {"enabled": True, "motion_masks": [osd]}}))
+    if faces:
+        scripted.append(("faces", {"id": "door", "name": "Door (faces demo)", "analytics": {
+            "enabled": True, "motion_masks": [osd], "faces": True, "motion_events": False}}))
+    if scene:
+        scripted.append(("people", {"id": "shop", "name": "Shop (counting demo)", "analytics": {
+            "enabled": True, "motion_masks": [osd], "motion_events": False}}))
+        scripted.append(("plates", {"id": "parking", "name": "Car park (ANPR demo)", "analytics": {
+            "enabled": True, "motion_masks": [osd], "motion_events": False, "plates": True}}))
+    scenes = [name for name, _ in scripted]
     first = len(scenes) + 1
     cams: list[dict[str, Any]] = [
+        {**cam, "url": f"rtsp://127.0.0.1:8554/cam{i}", "record": rec} for i, (_, cam) in enumerate(scripted, 1)]
+    cams += [
         {"id": f"cam{i}", "name": f"Simulated camera {i}", "url": f"rtsp://127.0.0.1:8554/cam{i + first - 1}",
-         "sub_url": f"rtsp://127.0.0.1:8554/cam{i + first - 1}/sub", "record": {"segment_seconds": 10, "max_days": 1}}
+         "sub_url": f"rtsp://127.0.0.1:8554/cam{i + first - 1}/sub", "record": rec}
         for i in range(1, cameras + 1)
     ]
-    osd = [[0, 0], [0.6, 0], [0.6, 0.1], [0, 0.1]]
-    if faces:
-        cams.insert(0, {"id": "door", "name": "Door (faces demo)", "url": "rtsp://127.0.0.1:8554/cam2",
-                        "record": {"segment_seconds": 10, "max_days": 1},
-                        "analytics": {"enabled": True, "motion_masks": [osd], "faces": True, "motion_events": False}})
-    if scene:
-        cams.insert(0, {"id": "gate", "name": "Gate (AI demo)", "url": "rtsp://127.0.0.1:8554/cam1",
-                        "record": {"segment_seconds": 10, "max_days": 1},
-                        "analytics": {"enabled": True, "motion_masks": [osd]}})
     cams.append({"id": "mjpeg1", "name": "Simulated MJPEG camera", "url": "http://127.0.0.1:8555/cam1.mjpg",
                  "record": {"segment_seconds": 10, "max_days": 1}})
     cfg_path.write_text(yaml.safe_dump({
@@ -192,6 +200,7 @@ def demo(
     }, sort_keys=False))
     if scene:
         _demo_rules(cfg_path)
+        _demo_plates(cfg_path)
     if faces:
         typer.echo("Enrolling the demo's face databases…")
         _demo_faces(cfg_path)
@@ -245,12 +254,32 @@ def _demo_rules(cfg_path: Path) -> None:
     cat = Catalog(cfg.catalog_url)
     try:
         cat.migrate()
+        if not load_rules(cat, "shop"):
+            door = RuleSpec(id="door", name="Shop door", kind="counter", points=[(0.5, 0.4), (0.5, 1.0)],
+                            direction="a_to_b", max_occupancy=5)
+            save_rules(cat, "shop", [door.model_dump()])
         if not load_rules(cat, "gate"):
             rules = [RuleSpec(id="gate-in", name="Gate, inwards", kind="tripwire", points=[(0.5, 0.3), (0.5, 1.0)],
                               targets="human", direction="a_to_b"),
                      RuleSpec(id="cars", name="Cars", kind="tripwire", points=[(0.5, 0.3), (0.5, 1.0)],
                               targets="vehicle")]
             save_rules(cat, "gate", [r.model_dump() for r in rules])
+    finally:
+        cat.close()
+
+
+def _demo_plates(cfg_path: Path) -> None:
+    """The demo car park's lists: the first car's plate is blocked (an alarm), the second one's allowed."""
+    from vigil.catalog.plates import PlateLists
+    from vigil.catalog.store import Catalog
+
+    cat = Catalog(_load(cfg_path).catalog_url)
+    try:
+        cat.migrate()
+        lists = PlateLists(cat)
+        if not lists.entries():
+            lists.put("KX19ABC", "block", "demo: reported stolen")
+            lists.put("BD51SMR", "allow", "demo: staff car")
     finally:
         cat.close()
 

@@ -56,6 +56,8 @@ class CameraAnalytics(_Strict):
     plates: bool = False  # licence-plate recognition (ANPR) on this camera's vehicles
     plate_min_height: float = Field(default=0.15, gt=0, le=1, description="smallest vehicle read, as a fraction "
                                     "of the picture height (a plate must be ~15 px tall to read)")
+    plate_debounce_seconds: float = Field(default=30.0, ge=0, le=86_400, description="one event per plate and "
+                                          "camera within this time (a vehicle whose track broke is one vehicle)")
 
     @field_validator("motion_masks")
     @classmethod

@@ -103,7 +103,7 @@ def test_heat_map_hottest_cell_is_the_loiter_corner(scene: tuple[Server, float],
     assert not errors, errors
 
 
-def test_blocklisted_plate_raises_the_alarm(scene: tuple[Server, float]) -> None:
+def test_blocklisted_plate_raises_the_alarm(scene: tuple[Server, float], browser: Any) -> None:
     srv, epoch = scene
     events = [e for e in srv.get("/api/events", camera="gate") if str(e["type"]).startswith("plate_")]
     block = [e for e in events if e["type"] == "plate_blocklist"]
@@ -118,3 +118,22 @@ def test_blocklisted_plate_raises_the_alarm(scene: tuple[Server, float]) -> None
     assert srv.get("/api/search", start=int(epoch * 1000) - 5000, plate="*SMR")["total"] == 1
     r = httpx.get(srv.base + f"/api/events/{block[0]['id']}/snapshot.jpg", headers=srv.headers)
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+
+    # The Plates page: the lists, the plates read, and adding / removing a plate.
+    ctx, pg, errors = _login(browser, srv)
+    try:
+        pg.goto(f"{srv.base}/#/plates")
+        pg.wait_for_selector("#pl-rows tr[data-plate=KX19ABC]")
+        wait_for(lambda: "KX19ABC" in (pg.text_content("#pl-reads") or ""), 10, what="the plates read")
+        assert "BD51SMR" in (pg.text_content("#pl-reads") or "")
+        pg.fill("[name=plate]", "ab-12 cde")
+        pg.fill("[name=note]", "visitor")
+        pg.select_option("[name=list]", "allow")
+        pg.click("#pl-form button[type=submit]")
+        pg.wait_for_selector("#pl-rows tr[data-plate=AB12CDE]")
+        assert {p["plate"]: p["list"] for p in srv.get("/api/plates")}["AB12CDE"] == "allow"
+        pg.click("[data-del=AB12CDE]")
+        pg.wait_for_selector("#pl-rows tr[data-plate=AB12CDE]", state="detached")
+    finally:
+        ctx.close()
+    assert not errors, errors

@@ -177,7 +177,8 @@ class FaceSightingModel(Base):
 
     __tablename__ = "face_sightings"
     __table_args__ = (Index("ix_face_sightings_camera_t", "camera_id", "t_ms"),
-                      Index("ix_face_sightings_person_t", "person_id", "t_ms"))
+                      Index("ix_face_sightings_person_t", "person_id", "t_ms"),
+                      Index("ix_face_sightings_gender_t", "gender", "t_ms"))
 
     event_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     camera_id: Mapped[str] = mapped_column(String(63))

@@ -117,6 +117,8 @@ def _attributes(a: dict[str, str] | None) -> dict[str, str]:
 
 class Catalog:
     def __init__(self, url: str) -> None:
+        if url.startswith(("postgresql://", "postgres://")):  # psycopg 3, not SQLAlchemy's default psycopg2
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
         self.url = url
         if url.startswith("sqlite"):
             db_path = url.split(":///", 1)[-1]

@@ -28,6 +28,7 @@ class CameraPlates:
         self.tracks = PlateTracks(min_height=cam.analytics.plate_min_height)
         self.lists = PlateLists(bus.catalog)
         self._pictures: dict[int, tuple[float, np.ndarray, int]] = {}  # track → (best read score, frame, t_ms)
+        self._published: dict[str, int] = {}  # plate → when its last event was raised
 
     def process(self, frame: Frame, res: FrameResult, colors: Callable[[int], dict[str, str]]) -> None:
         read = 0
@@ -56,6 +57,15 @@ class CameraPlates:
     def _publish(self, d: PlateDecision, colors: dict[str, str]) -> None:
         from vigil.events.analysis import save_snapshot  # events.analysis imports this module
 
+        picture = self._pictures.get(d.track_id)
+        t_ms = picture[2] if picture else None
+        now = t_ms if t_ms is not None else max(self._published.values(), default=0)
+        last = self._published.get(d.plate)
+        if last is not None and 0 <= now - last < self.cam.analytics.plate_debounce_seconds * 1000:
+            log.info("plate_debounced", camera=self.cam.id, plate=d.plate, track=d.track_id)
+            return
+        self._published = {p: t for p, t in self._published.items() if now - t < 3_600_000}
+        self._published[d.plate] = now
         entry = self.lists.lookup(d.plate)
         if entry is None:
             type_, severity, what = "plate_read", "info", ""
@@ -65,8 +75,6 @@ class CameraPlates:
             type_, severity, what = "plate_match", "info", " — on the allow list"
         note = f" ({entry.note})" if entry is not None and entry.note else ""
         snapshot = None
-        picture = self._pictures.get(d.track_id)
-        t_ms = picture[2] if picture else None
         if picture is not None:
             img = picture[1].copy()
             h, w = img.shape[:2]

@@ -7,8 +7,9 @@ import { renderRules } from './rules.js';
 import { renderFaces } from './faces.js';
 import { renderSearch } from './search.js';
 import { renderPeople } from './people.js';
+import { renderPlates } from './plates.js';
 
-const PAGES = { live: renderLive, playback: renderPlayback, events: renderEvents, search: renderSearch, people: renderPeople, rules: renderRules, faces: renderFaces, cameras: renderCameras, settings: renderSettings };
+const PAGES = { live: renderLive, playback: renderPlayback, events: renderEvents, search: renderSearch, people: renderPeople, plates: renderPlates, rules: renderRules, faces: renderFaces, cameras: renderCameras, settings: renderSettings };
 const $ = (id) => document.getElementById(id);
 let cleanup = null;
 

@@ -26,6 +26,7 @@ def upgrade() -> None:
     for c in ATTRIBUTES:
         op.create_index(f"ix_events_{c}_start", "events", [c, "start_ms"])
     op.create_index("ix_events_plate_start", "events", ["plate", "start_ms"])
+    op.create_index("ix_face_sightings_gender_t", "face_sightings", ["gender", "t_ms"])
     op.create_table(
         "people_counts",
         sa.Column("camera_id", sa.String(63), primary_key=True),
@@ -55,6 +56,7 @@ def downgrade() -> None:
     op.drop_table("plate_lists")
     op.drop_table("heat_cells")
     op.drop_table("people_counts")
+    op.drop_index("ix_face_sightings_gender_t", "face_sightings")
     op.drop_index("ix_events_plate_start", "events")
     for c in ATTRIBUTES:
         op.drop_index(f"ix_events_{c}_start", "events")
