@@ -128,8 +128,8 @@ def test_one_event_per_plate_when_a_vehicles_track_breaks(tmp_path: Path) -> Non
         cam = CameraConfig.model_validate({"id": camera, "url": "rtsp://127.0.0.1:9/x", "analytics": {
             "enabled": True, "plates": True, "plate_debounce_seconds": debounce}})
         plates = CameraPlates(cam, reader, bus, tmp_path, 80)
-        t = 1_800_000_000_000
-        for track in (1, 2):  # the same car, two tracks
+        for track in (1, 2):  # the same car, two tracks; the second one was read first (decided when it ended)
+            t = 1_800_000_000_000 + (0 if track == 2 else 5000)
             for _ in range(3):
                 t += 400
                 result = FrameResult(t, MotionResult(0.1, [box]), True, targets=[Target(track, "car", box, 0.8)])

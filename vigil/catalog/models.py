@@ -51,6 +51,7 @@ class EventModel(Base):
         Index("ix_events_camera_start", "camera_id", "start_ms"),
         Index("ix_events_type_start", "type", "start_ms"),
         Index("ix_events_label_start", "label", "start_ms"),
+        Index("ix_events_camera_label_start", "camera_id", "label", "start_ms"),
         Index("ix_events_upper_color_start", "upper_color", "start_ms"),
         Index("ix_events_lower_color_start", "lower_color", "start_ms"),
         Index("ix_events_body_color_start", "body_color", "start_ms"),

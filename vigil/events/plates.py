@@ -61,11 +61,12 @@ class CameraPlates:
         t_ms = picture[2] if picture else None
         now = t_ms if t_ms is not None else max(self._published.values(), default=0)
         last = self._published.get(d.plate)
-        if last is not None and 0 <= now - last < self.cam.analytics.plate_debounce_seconds * 1000:
+        # abs(): a track decided when it ends may have been read before one decided earlier.
+        if last is not None and abs(now - last) < self.cam.analytics.plate_debounce_seconds * 1000:
             log.info("plate_debounced", camera=self.cam.id, plate=d.plate, track=d.track_id)
             return
-        self._published = {p: t for p, t in self._published.items() if now - t < 3_600_000}
-        self._published[d.plate] = now
+        self._published = {p: t for p, t in self._published.items() if abs(now - t) < 3_600_000}
+        self._published[d.plate] = max(now, last or now)
         entry = self.lists.lookup(d.plate)
         if entry is None:
             type_, severity, what = "plate_read", "info", ""
