@@ -89,6 +89,9 @@ bench: $(STAMP) browser face-photos plate-photos
 	$(BIN)/python bench/analytics.py --seconds 40
 	$(BIN)/python bench/faces.py
 	$(BIN)/python bench/alarms.py
+	test -n "$$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null)" || ($(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql)
+	$(BIN)/python bench/search.py --sizes 1000000,10000000
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

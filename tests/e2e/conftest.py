@@ -60,19 +60,25 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-@pytest.fixture
-def page(browser: Any, site: Site) -> Iterator[Any]:
-    """A logged-in page; fails the test on any console error or page error."""
+def logged_in(browser: Any, srv: Server) -> tuple[Any, Any, list[str]]:
+    """(context, page, console errors): a page logged in as admin, collecting console and page errors."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
     pg = ctx.new_page()
     errors: list[str] = []
     pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(site.srv.base + "/")
+    pg.goto(srv.base + "/")
     pg.fill("input[name=username]", "admin")
     pg.fill("input[name=password]", ADMIN_PASSWORD)
     pg.click("button[type=submit]")
     pg.wait_for_selector("header#top:not([hidden])")
+    return ctx, pg, errors
+
+
+@pytest.fixture
+def page(browser: Any, site: Site) -> Iterator[Any]:
+    """A logged-in page; fails the test on any console error or page error."""
+    ctx, pg, errors = logged_in(browser, site.srv)
     yield pg
     ctx.close()
     assert not errors, f"console errors: {errors}"

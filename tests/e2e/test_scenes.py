@@ -17,7 +17,7 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.e2e.test_smart_search import _login
+from tests.e2e.conftest import logged_in
 from tests.helpers import Server, Sim, wait_for
 
 LEAD = 14.0  # seconds from now until the scene's cycle starts: sim and Vigil are up and the rule saved by then
@@ -90,7 +90,7 @@ def test_heat_map_hottest_cell_is_the_loiter_corner(scene: tuple[Server, float],
     over = httpx.get(srv.base + "/api/cameras/shop/heatmap.png", params=window, headers=srv.headers)
     assert over.status_code == 200 and cv2.imdecode(np.frombuffer(over.content, np.uint8), 1).shape[:2] == (360, 640)
 
-    ctx, pg, errors = _login(browser, srv)
+    ctx, pg, errors = logged_in(browser, srv)
     try:
         pg.goto(f"{srv.base}/#/people?camera=shop")
         wait_for(lambda: pg.text_content("#p-in") == "7", 15, what="the People page's counts")
@@ -120,7 +120,7 @@ def test_blocklisted_plate_raises_the_alarm(scene: tuple[Server, float], browser
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
 
     # The Plates page: the lists, the plates read, and adding / removing a plate.
-    ctx, pg, errors = _login(browser, srv)
+    ctx, pg, errors = logged_in(browser, srv)
     try:
         pg.goto(f"{srv.base}/#/plates")
         pg.wait_for_selector("#pl-rows tr[data-plate=KX19ABC]")

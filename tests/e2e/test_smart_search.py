@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import ADMIN_PASSWORD, Server, wait_for
+from tests.e2e.conftest import logged_in
+from tests.helpers import Server, wait_for
 from vigil.catalog.store import Catalog
 from vigil.sim.history import write_history
 
@@ -55,24 +56,10 @@ def test_smart_ranges_api(hour: tuple[Server, int, list[tuple[int, int]]]) -> No
     assert bad.status_code == 422
 
 
-def _login(browser: Any, srv: Server) -> tuple[Any, Any, list[str]]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
-    pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(srv.base + "/")
-    pg.fill("input[name=username]", "admin")
-    pg.fill("input[name=password]", ADMIN_PASSWORD)
-    pg.click("button[type=submit]")
-    pg.wait_for_selector("header#top:not([hidden])")
-    return ctx, pg, errors
-
-
 def test_player_plays_the_ranges_back_to_back(browser: Any, hour: tuple[Server, int, list[tuple[int, int]]],
                                               tmp_path: Path) -> None:
     srv, t0, events = hour
-    ctx, pg, errors = _login(browser, srv)
+    ctx, pg, errors = logged_in(browser, srv)
     try:
         # Start in the idle part before the first event, skipping idle parts, at 16× so 3 × 70 s play in ~15 s.
         pg.goto(f"{srv.base}/#/playback?camera=yard&at={t0 + 2 * MIN}&smart=skip&speed=16")
@@ -114,7 +101,7 @@ def test_player_plays_the_ranges_back_to_back(browser: Any, hour: tuple[Server, 
 def test_search_page_finds_by_colour_and_plays_the_clip(browser: Any,
                                                         hour: tuple[Server, int, list[tuple[int, int]]]) -> None:
     srv, t0, _events = hour
-    ctx, pg, errors = _login(browser, srv)
+    ctx, pg, errors = logged_in(browser, srv)
     try:
         pg.goto(f"{srv.base}/#/search?start={t0}")
         pg.wait_for_selector("#s-summary")

@@ -55,10 +55,11 @@ def test_live_grid_latency_offline_and_back(page: Any, site: Site) -> None:
 
 
 def test_playback_sync_speed_tag_export(page: Any, site: Site) -> None:
-    # Wait until half a minute ago is recorded on cam1 and cam2.
+    # Wait until 45 s ago is recorded on cam1 and cam2: the player's file then holds the 20 s played at 1× and
+    # the 16 s played at 4× below.
     first = min(s["start_ms"] for s in site.srv.get("/api/cameras/cam1/recordings")["segments"])
-    time.sleep(max(0.0, (first + 35_000) / 1000 - time.time()))
-    at = int(time.time() * 1000) - 30_000
+    time.sleep(max(0.0, (first + 50_000) / 1000 - time.time()))
+    at = int(time.time() * 1000) - 45_000
     page.goto(f"{site.srv.base}/#/playback?at={at}")
     page.wait_for_function("document.querySelector('.players video')?.readyState >= 2", timeout=15000)
     page.click("#play")  # pause, to read the exact frame at the asked instant
