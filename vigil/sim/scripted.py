@@ -50,9 +50,9 @@ class Actor:
 def _people() -> tuple[Actor, ...]:
     """Seven people walk in (left to right across a counting line in the middle), then three walk out, while
     one stands in the far top-right corner for most of the minute."""
-    ins = tuple(_walk("person", 1 + 4.5 * k, 8 + 4.5 * k, -0.05, 1.05, 0.88, PERSON_H) for k in range(7))
-    outs = tuple(_walk("person", 37 + 4.5 * k, 44 + 4.5 * k, 1.05, -0.05, 0.88, PERSON_H) for k in range(3))
-    loiter = Actor("person", 0.2, ((1, 1.05, 0.47), (3, 0.88, 0.47), (52, 0.885, 0.47), (54, 1.05, 0.47)))
+    ins = tuple(_walk("person", 1 + 3.5 * k, 8 + 3.5 * k, -0.05, 1.05, 0.88, PERSON_H) for k in range(7))
+    outs = tuple(_walk("person", 30 + 3.5 * k, 37 + 3.5 * k, 1.05, -0.05, 0.88, PERSON_H) for k in range(3))
+    loiter = Actor("person", 0.2, ((1, 1.05, 0.47), (3, 0.88, 0.47), (44, 0.885, 0.47), (46, 1.05, 0.47)))
     return (*ins, *outs, loiter)
 
 
@@ -101,7 +101,7 @@ SCRIPTS: dict[str, Script] = {
             Actor("car", PLATE_CAR_H, ((20, -0.25, 0.97), (30, 1.25, 0.97)), plate="BD51SMR"),
         )),
         # People counting and heat maps: 7 in, 3 out across the middle; one loiters in the top-right corner.
-        Script("people", 62.0, _people()),
+        Script("people", 54.0, _people()),
         # The same, with a person passing each way.
         Script("distractors-person", 60.0, (
             _walk("dog", 25, 33, -0.1, 1.1, 0.9, DOG_H),
