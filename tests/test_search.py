@@ -3,6 +3,9 @@ columns with NumPy), the queries walk an index, and the latency goals hold on SQ
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -173,3 +176,21 @@ def test_colour_names_of_crops() -> None:
     assert (c.upper, c.lower, c.body) == ("red", "blue", None)
     cv2.rectangle(img, (300, 200), (500, 300), (240, 240, 240), -1)
     assert target_colors(img, (300 / 640, 200 / 360, 500 / 640, 300 / 360), "car").body == "white"
+
+
+def test_search_cli(data: tuple[Catalog, Synthetic], tmp_path: Path) -> None:
+    catalog, d = data
+    config = tmp_path / "vigil.yml"
+    config.write_text(f"catalog:\n  url: {catalog.url}\nstorage:\n  path: {tmp_path / 'rec'}\n")
+    since, until = str(d.end_ms - 2 * DAY_MS), str(d.end_ms)
+    base = [sys.executable, "-m", "vigil.cli", "search", "--config", str(config), "--since", since, "--until", until]
+    r = subprocess.run([*base, "--upper", "red", "--class", "human", "--camera", "cam2", "--limit", "3", "--json"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    hits = [json.loads(line) for line in r.stdout.splitlines()]
+    mask = (d.start_ms >= d.end_ms - 2 * DAY_MS) & (d.start_ms < d.end_ms) & (d.upper == "red") & (d.camera == "cam2")
+    assert [h["id"] for h in hits] == [int(i) + 1 for i in np.flatnonzero(mask)[::-1][:3]]
+    table = subprocess.run([*base, "--plate", "AB*"], capture_output=True, text=True, timeout=60)
+    assert table.returncode == 0 and "events" in table.stdout and "AB" in table.stdout
+    bad = subprocess.run([*base, "--upper", "rouge"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "colours are black" in bad.stderr
