@@ -1,4 +1,4 @@
-"""Playback, snapshots, export, tags, timeline and bad input, against 75 s of real recordings of
+"""Playback, snapshots, export, tags, timeline and bad input, against a minute of real recordings of
 three live-encoded sim cameras whose pictures carry their wall-clock time as a barcode."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from vigil.sim.barcode import read_code
 FPS = 10
 FRAME_MS = 1000 // FPS
 GOP_MS = 2000
-WINDOW_MS = 75_000  # spans three or four 30-s segments
+WINDOW_MS = 62_000  # more than two 30-s segments: it spans at least two boundaries
 
 
 @dataclass

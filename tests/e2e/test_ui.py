@@ -55,11 +55,11 @@ def test_live_grid_latency_offline_and_back(page: Any, site: Site) -> None:
 
 
 def test_playback_sync_speed_tag_export(page: Any, site: Site) -> None:
-    # Wait until 45 s ago is recorded on cam1 and cam2: the player's file then holds the 20 s played at 1× and
-    # the 16 s played at 4× below.
+    # Wait until 38 s ago is recorded on cam1 and cam2: the player's file then holds the 12 s played at 1× and
+    # the 16 s played at 4× below, and a few more.
     first = min(s["start_ms"] for s in site.srv.get("/api/cameras/cam1/recordings")["segments"])
-    time.sleep(max(0.0, (first + 50_000) / 1000 - time.time()))
-    at = int(time.time() * 1000) - 45_000
+    time.sleep(max(0.0, (first + 43_000) / 1000 - time.time()))
+    at = int(time.time() * 1000) - 38_000
     page.goto(f"{site.srv.base}/#/playback?at={at}")
     page.wait_for_function("document.querySelector('.players video')?.readyState >= 2", timeout=15000)
     page.click("#play")  # pause, to read the exact frame at the asked instant
@@ -74,9 +74,9 @@ def test_playback_sync_speed_tag_export(page: Any, site: Site) -> None:
                            timeout=15000)
     if page.inner_text("#play") == "Play":
         page.click("#play")
-    time.sleep(20)
+    time.sleep(12)
     a, b = code(page, ".players video[data-camera=cam1]"), code(page, ".players video[data-camera=cam2]")
-    print(f"2-channel sync after 20 s: {abs(a - b)} ms apart")
+    print(f"2-channel sync after 12 s: {abs(a - b)} ms apart")
     assert abs(a - b) <= 500
     page.screenshot(path=str(ARTIFACTS / "playback.png"))
 
