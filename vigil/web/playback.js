@@ -125,12 +125,15 @@ export async function renderPlayback(view, params) {
 
   async function seek(wall) {
     head = wall; seeking = true;
-    const speed = Number($('#speed').value);
-    await Promise.all(channels.map((c) => c.load(wall)));
-    for (const c of channels) { c.video.playbackRate = speed; if ($('#play').textContent === 'Pause') c.video.play().catch(() => {}); }
-    $('#ex-from').value = local(wall); $('#ex-to').value = local(wall + 60_000); updateDownload();
-    $('#players').dataset.seek = String(Math.round(wall)); // the instant shown, for scripts and tests
-    seeking = false;
+    try {
+      const speed = Number($('#speed').value);
+      await Promise.all(channels.map((c) => c.load(wall)));
+      for (const c of channels) { c.video.playbackRate = speed; if ($('#play').textContent === 'Pause') c.video.play().catch(() => {}); }
+      $('#ex-from').value = local(wall); $('#ex-to').value = local(wall + 60_000); updateDownload();
+      $('#players').dataset.seek = String(Math.round(wall)); // the instant shown, for scripts and tests
+    } finally {
+      seeking = false; // a failed load (server restarting) must not stop the clock for good
+    }
     redraw();
   }
 
