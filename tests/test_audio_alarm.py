@@ -59,9 +59,10 @@ def test_a_tone_from_the_sim_camera_raises_one_audio_alarm(tmp: Path) -> None:
             time.sleep(max(0.0, 3 - (time.time() * 1000 - t_on) / 1000))
             httpx.get(control, params={"effect": "none"}, timeout=5).raise_for_status()
             ended = wait_for(lambda: srv.get(f"/api/events/{alarm[0]['id']}")["end_ms"], 10, what="the alarm to end")
-            # The first loud half second may hold the tone's onset and some quiet: at least the threshold. The
-            # loudest one is the tone itself (-8 dBFS).
-            assert alarm[0]["details"]["reason"] == "loud" and alarm[0]["details"]["level_db"] >= -20
+            # The first half second may hold the tone's onset and some quiet: then it is below the threshold but
+            # far above the room (a jump) or at least the threshold (loud). The loudest one is the tone (-8 dBFS).
+            first = alarm[0]["details"]
+            assert (first["reason"] == "loud" and first["level_db"] >= -20) or first["reason"] == "jump", first
             assert srv.get(f"/api/events/{alarm[0]['id']}")["details"]["peak_db"] > -12
             assert 2500 <= ended - alarm[0]["start_ms"] <= 7000
             assert len(srv.get("/api/events", type="audio")) == 1
