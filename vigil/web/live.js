@@ -7,7 +7,7 @@ const LIVE_EDGE_S = 0.3; // further behind the newest frame than this, jump to i
 export class LivePlayer {
   constructor(video, cameraId, stream, onState) {
     Object.assign(this, { video, cameraId, stream, onState });
-    this.queue = []; this.sb = null; this.ws = null; this.stopped = false; this.retry = null;
+    this.queue = []; this.sb = null; this.ms = null; this.ws = null; this.stopped = false; this.retry = null;
   }
 
   start() {
@@ -42,9 +42,13 @@ export class LivePlayer {
     this.queue = []; this.sb = null;
     if (!MediaSource.isTypeSupported(mime)) { this.onState('offline', `this browser cannot play ${mime}`); return; }
     const ms = new MediaSource();
+    this.ms = ms;
     if (this.video.src) URL.revokeObjectURL(this.video.src);
     this.video.src = URL.createObjectURL(ms);
     ms.addEventListener('sourceopen', () => {
+      // A later init (reconnect) or leaving the page may have detached this source
+      // before its open event ran; adding a buffer to it then throws.
+      if (this.stopped || this.ms !== ms || ms.readyState !== 'open') return;
       this.sb = ms.addSourceBuffer(mime);
       this.sb.mode = 'segments';
       this.sb.addEventListener('updateend', () => this.pump());
@@ -55,7 +59,7 @@ export class LivePlayer {
 
   pump() {
     const sb = this.sb, v = this.video;
-    if (!sb || sb.updating) return;
+    if (this.stopped || !sb || sb.updating || !this.ms || this.ms.readyState !== 'open') return;
     const b = v.buffered;
     if (b.length) {
       const end = b.end(b.length - 1);
@@ -69,7 +73,7 @@ export class LivePlayer {
   }
 
   stop() {
-    this.stopped = true; clearTimeout(this.retry);
+    this.stopped = true; clearTimeout(this.retry); this.ms = null;
     if (this.ws) this.ws.close();
     this.video.removeAttribute('src'); this.video.load();
   }
