@@ -26,6 +26,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_block(n: int) -> int:
+    """The first of n consecutive free loopback ports."""
+    for _ in range(50):
+        first = free_port()
+        socks = []
+        try:
+            for p in range(first, first + n):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind(("127.0.0.1", p))
+            return first
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise AssertionError(f"no {n} consecutive free ports")
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.2, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -44,9 +63,12 @@ class Sim:
     def __init__(self, tmp: Path, cameras: int = 2, codecs: str = "h264,hevc", size: str = "1920x1080",
                  sub: str = "640x360", loop_seconds: float = 4.0, rtsp_port: int = 0, http_port: int = 0,
                  live: str = "none", fps: int = 25, scenes: tuple[str, ...] = (), audio: bool = False,
-                 scene_start: float = 0.0) -> None:
+                 scene_start: float = 0.0, onvif: bool = False, ptz: int = 0, discovery_port: int = 0,
+                 state_dir: Path | None = None, onvif_port: int = 0) -> None:
         self.rtsp_port = rtsp_port or free_port()
         self.http_port = http_port or free_port()
+        # ONVIF: camera i on onvif_port + i - 1 (a free block of ports)
+        self.onvif_port = (onvif_port or free_block(cameras)) if onvif else 0
         self.args = [
             sys.executable, "-m", "vigil.cli", "sim", "--cameras", str(cameras), "--codec", codecs,
             "--size", size, "--sub-size", sub, "--live", live, "--loop-seconds", str(loop_seconds), "--fps", str(fps),
@@ -58,12 +80,20 @@ class Sim:
             self.args.append("--audio")
         if scene_start:
             self.args += ["--scene-start", str(scene_start)]
+        if onvif:
+            self.args += ["--onvif-port", str(self.onvif_port), "--ptz", str(ptz),
+                          "--discovery-port", str(discovery_port)]
+            if state_dir is not None:
+                self.args += ["--state-dir", str(state_dir)]
         self.env = {**os.environ, "VIGIL_SIM_CACHE": str(sim_cache())}
         self.log = tmp / f"sim-{self.rtsp_port}.log"
         self.proc: subprocess.Popen[str] | None = None
 
     def url(self, cam: int, sub: bool = False) -> str:
         return f"rtsp://127.0.0.1:{self.rtsp_port}/cam{cam}" + ("/sub" if sub else "")
+
+    def control(self, cam: int, **query: str) -> None:
+        httpx.get(f"http://127.0.0.1:{self.http_port}/control/cam{cam}", params=query, timeout=5).raise_for_status()
 
     def mjpeg_url(self, cam: int) -> str:
         return f"http://127.0.0.1:{self.http_port}/cam{cam}.mjpg"
@@ -99,11 +129,13 @@ class Server:
     def __init__(self, tmp: Path, cameras: list[dict[str, Any]], **extra: Any) -> None:
         self.tmp = tmp
         self.port = free_port()
+        self.rtsp_port = free_port()  # RTSP out
         self.config = tmp / "vigil.yml"
         data: dict[str, Any] = {
             "storage": {"path": "rec", "min_free_gb": 0, "retention_interval_seconds": 1},
             "api": {"listen": f"127.0.0.1:{self.port}"},
             "source": {"read_timeout_seconds": 2, "backoff_max_seconds": 1},
+            "rtsp_out": {"listen": f"127.0.0.1:{self.rtsp_port}"},
             "cameras": cameras,
         }
         for key, value in extra.items():

@@ -14,7 +14,7 @@ from vigil.analytics.audio import AudioChange
 from vigil.analytics.detector import YoloV3Tiny
 from vigil.analytics.plates import PlateReader
 from vigil.analytics.rulespec import RuleSpec
-from vigil.catalog.accounts import ensure_admin
+from vigil.catalog.accounts import RTSP_REALM, ensure_admin, rtsp_user
 from vigil.catalog.rules import load_rules, save_rules
 from vigil.catalog.store import Catalog, EventRow, now_ms
 from vigil.config import CameraConfig, Config
@@ -22,11 +22,16 @@ from vigil.errors import ConfigError, NotFoundError
 from vigil.events.actions import LinkageRunner
 from vigil.events.analysis import CameraAnalysis, LockedDetector
 from vigil.events.bus import EventBus
+from vigil.events.camera_side import CameraSideEvents
 from vigil.events.faces import CameraFaces
 from vigil.events.plates import CameraPlates
 from vigil.log import get_logger
 from vigil.media.export import Exporter, SegmentHolds
 from vigil.media.live import LiveReader, LiveStream
+from vigil.media.rtsp_auth import DigestAuth
+from vigil.media.rtsp_out import StreamRelay
+from vigil.media.rtsp_server import Broadcaster, RtspServer
+from vigil.onvif.hub import OnvifHub
 from vigil.recognition import FaceService
 from vigil.recorder.camera import CameraRecorder
 from vigil.recorder.recovery import recover
@@ -56,9 +61,12 @@ class Vigil:
         self._lock = threading.Lock()
         self.live: dict[tuple[str, str], LiveStream] = {}
         self._live_readers: dict[str, LiveReader] = {}
+        self.relays: dict[tuple[str, str], StreamRelay] = {}  # RTSP out, per camera and stream
+        self._loop: asyncio.AbstractEventLoop | None = None  # set when RTSP out serves
         self.armed = False
         self.bus = EventBus(self.catalog)
         self.bus.listen(self._record_on_event)
+        self.onvif = OnvifHub(lambda: self.cameras, CameraSideEvents(self.bus))  # PTZ, AI by camera
         self.analyses: dict[str, CameraAnalysis] = {}
         self._detector: LockedDetector | None = None
         self._faces: FaceService | None = None
@@ -93,7 +101,8 @@ class Vigil:
             return
         main = self.live.setdefault((cam.id, "main"), LiveStream(f"{cam.id}/main"))
         rec = CameraRecorder(cam, self.storage, self.catalog, self.cfg.source, self.cfg.storage.fsync,
-                             self._storage_alarm, main, self._camera_state, self._audio_alarm)
+                             self._storage_alarm, main, self._camera_state, self._audio_alarm,
+                             self.relay(cam.id, "main"))
         self.recorders[cam.id] = rec
         rec.start()
         if cam.analytics.enabled:
@@ -121,6 +130,16 @@ class Vigil:
         # Another camera's event: its end is not forwarded here, so it records pre + post around its start.
         rec.gate.event(e.id, e.start_ms, e.end_ms if e.end_ms is not None else e.start_ms)
         return True
+
+    async def goto_preset(self, camera_id: str, preset: str) -> None:
+        """Linkage "go to preset": by the preset's name or token."""
+        device = await self.onvif.device(camera_id)
+        presets = await device.presets()
+        found = next((p for p in presets if preset in (p.token, p.name)), None)
+        if found is None:
+            names = ", ".join(p.name for p in presets) or "none"
+            raise NotFoundError(f"camera {camera_id!r} has no PTZ preset {preset!r} (it has: {names})")
+        await device.goto_preset(found.token)
 
     def plate_reader(self) -> PlateReader:
         """One OCR engine for every ANPR camera, loaded on first use."""
@@ -184,13 +203,55 @@ class Vigil:
             return self.live.setdefault((camera_id, "main"), LiveStream(f"{camera_id}/main"))
         with self._lock:
             stream = self.live.setdefault((camera_id, "sub"), LiveStream(f"{camera_id}/sub"))
-            reader = self._live_readers.get(camera_id)
-            if reader is None or not reader.alive:
-                stream.last_viewer = time.monotonic()
-                src = self.cfg.source
-                self._live_readers[camera_id] = LiveReader(cam.sub_url, stream, src.open_timeout_seconds,
-                                                           src.read_timeout_seconds)
+            stream.last_viewer = time.monotonic()
+            self._read_sub(cam)
             return stream
+
+    def _read_sub(self, cam: CameraConfig) -> None:
+        """One reader of a camera's sub-stream for its live viewers and RTSP clients alike (caller holds _lock)."""
+        reader = self._live_readers.get(cam.id)
+        if reader is None or not reader.alive:
+            assert cam.sub_url is not None
+            stream = self.live.setdefault((cam.id, "sub"), LiveStream(f"{cam.id}/sub"))
+            src = self.cfg.source
+            self._live_readers[cam.id] = LiveReader(cam.sub_url, [stream, self.relay(cam.id, "sub")],
+                                                    f"{cam.id}/sub", src.open_timeout_seconds,
+                                                    src.read_timeout_seconds)
+
+    def relay(self, camera_id: str, kind: str) -> StreamRelay:
+        relay = self.relays.get((camera_id, kind))
+        if relay is None:
+            relay = self.relays[(camera_id, kind)] = StreamRelay(f"{camera_id}/{kind}")
+            relay.loop = self._loop
+        return relay
+
+    def serve_relays(self, loop: asyncio.AbstractEventLoop) -> None:
+        """RTSP out is on: relays may hand packets to this loop from now on."""
+        self._loop = loop
+        for relay in self.relays.values():
+            relay.loop = loop
+
+    async def rtsp_stream(self, path: str, username: str | None) -> Broadcaster | None:
+        """What rtsp://…/<camera>[/sub] plays for this user; None (404) for a camera they do not have."""
+        camera_id, _, kind = path.partition("/")
+        cam = self.cameras.get(camera_id)
+        if cam is None or kind not in ("", "sub", "main"):
+            return None
+        if username is not None:
+            found = await asyncio.to_thread(rtsp_user, self.catalog, username)
+            if found is None or (found[0].cameras is not None and camera_id not in found[0].cameras):
+                return None
+        if kind == "sub" and cam.sub_url:
+            relay = self.relay(camera_id, "sub")
+            relay.want()
+            with self._lock:
+                self._read_sub(cam)
+            return await relay.ready(self.cfg.source.open_timeout_seconds + 1)
+        relay = self.relay(camera_id, "main")
+        broadcaster = await relay.ready(2.0)
+        if broadcaster is None and relay.error:
+            log.warning("rtsp_out_unsupported", camera=camera_id, error=relay.error)
+        return broadcaster
 
     # runtime camera changes (the API calls these from a worker thread)
     def add_camera(self, cam: CameraConfig) -> None:
@@ -295,6 +356,8 @@ async def serve(cfg: Config) -> None:
             yield
 
     vigil = Vigil(cfg)
+    # Before the cameras start, so the recorders' relays know the loop; a taken port stops start-up here.
+    rtsp = await _start_rtsp_out(vigil) if cfg.rtsp_out.enabled else None
     vigil.start()
     server = _Server(
         uvicorn.Config(create_app(vigil), host=cfg.api.host, port=cfg.api.port, log_level="warning",
@@ -304,20 +367,42 @@ async def serve(cfg: Config) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
     retention = asyncio.create_task(vigil.retention_loop())
+    onvif = asyncio.create_task(vigil.onvif.run())
     linkage = None
     if cfg.alarms.linkage or cfg.alarms.mqtt:  # MQTT alone still announces the cameras to Home Assistant
         vigil.linkage = LinkageRunner(cfg.alarms, vigil.bus, vigil.storage,
                                       lambda: bool(vigil.catalog.get_setting("armed", False)),
                                       lambda: list(vigil.cameras), cfg.analytics.snapshot_quality,
-                                      vigil.record_for)
+                                      vigil.record_for, vigil.goto_preset)
         linkage = asyncio.create_task(vigil.linkage.run())
     log.info("serving", url=f"http://{cfg.api.listen}/")
     try:
         await server.serve()
     finally:
-        for task in (retention, linkage):
+        for task in (retention, linkage, onvif):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        if rtsp is not None:
+            await rtsp.close()
         await asyncio.to_thread(vigil.stop)
+
+
+async def _start_rtsp_out(vigil: Vigil) -> RtspServer:
+    cfg = vigil.cfg.rtsp_out
+
+    def ha1(username: str) -> str | None:
+        found = rtsp_user(vigil.catalog, username)
+        return found[1] if found is not None else None
+
+    server = RtspServer(cfg.host, cfg.port, resolve=vigil.rtsp_stream, auth=DigestAuth(RTSP_REALM, ha1))
+    try:
+        await server.start()
+    except OSError as err:
+        raise ConfigError(f"rtsp_out: cannot listen on {cfg.listen}: {err.strerror} — another program (an RTSP "
+                          "server, the sim?) has that port; set rtsp_out.listen to a free one, or "
+                          "rtsp_out.enabled: false") from None
+    vigil.serve_relays(asyncio.get_running_loop())
+    log.info("rtsp_out", url=f"rtsp://{cfg.listen}/<camera>")
+    return server

@@ -26,6 +26,8 @@ users_app = typer.Typer(help="Manage the users who may log in.", no_args_is_help
 app.add_typer(users_app, name="users")
 faces_app = typer.Typer(help="Face databases: list, create, import photos.", no_args_is_help=True)
 app.add_typer(faces_app, name="faces")
+camera_app = typer.Typer(help="Find ONVIF cameras and add them.", no_args_is_help=True)
+app.add_typer(camera_app, name="camera")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="vigil.yml (default: $VIGIL_CONFIG, else built-in defaults)")
@@ -111,10 +113,17 @@ def sim(
     scene_start: Annotated[float, typer.Option(
         help="epoch seconds at which scripted scenes begin a cycle (default: cycles follow the clock)")] = 0.0,
     host: str = "127.0.0.1",
-    rtsp_port: int = 8554,
-    http_port: int = 8555,
+    rtsp_port: int = 8564,
+    http_port: int = 8565,
+    onvif_port: Annotated[int, typer.Option(help="camera N answers ONVIF on this port + N - 1 (0: no ONVIF)")] = 0,
+    onvif_user: str = "admin",
+    onvif_password: str = "sim-pass",
+    discovery_port: Annotated[int, typer.Option(help="answer WS-Discovery probes on this UDP port (3702; 0: no)")
+                              ] = 0,
+    ptz: Annotated[int, typer.Option(help="the last N cameras are PTZ cameras whose view ONVIF moves")] = 0,
+    state_dir: Annotated[Path | None, typer.Option(help="where the sim keeps PTZ presets across restarts")] = None,
 ) -> None:
-    """Serve simulated cameras over RTSP and HTTP-MJPEG on loopback."""
+    """Serve simulated cameras over RTSP, HTTP-MJPEG and (with --onvif-port) ONVIF on loopback."""
     from vigil.sim.encode import StreamSpec
     from vigil.sim.server import SimConfig, run_sim
 
@@ -137,7 +146,8 @@ def sim(
             raise typer.BadParameter(f"scene {name!r}: use one of {', '.join(SCRIPTS)}")
     cfg = SimConfig(cameras, host, rtsp_port, http_port, codecs, main, sub, live, loop_seconds, scenes=scene or [],
                     scene_spec=StreamSpec(640, 360, scene_fps, 2.0, "h264", 800_000), audio=audio,
-                    scene_epoch=scene_start)
+                    scene_epoch=scene_start, onvif_port=onvif_port, onvif_user=onvif_user,
+                    onvif_password=onvif_password, discovery_port=discovery_port, ptz=ptz, state_dir=state_dir)
     setup_logging("WARNING")
     try:
         asyncio.run(run_sim(cfg))
@@ -185,17 +195,24 @@ def demo(
     scenes = [name for name, _ in scripted]
     first = len(scenes) + 1
     cams: list[dict[str, Any]] = [
-        {**cam, "url": f"rtsp://127.0.0.1:8554/cam{i}", "record": rec} for i, (_, cam) in enumerate(scripted, 1)]
+        {**cam, "url": f"rtsp://127.0.0.1:8564/cam{i}", "record": rec} for i, (_, cam) in enumerate(scripted, 1)]
     cams += [
-        {"id": f"cam{i}", "name": f"Simulated camera {i}", "url": f"rtsp://127.0.0.1:8554/cam{i + first - 1}",
-         "sub_url": f"rtsp://127.0.0.1:8554/cam{i + first - 1}/sub", "record": rec}
+        {"id": f"cam{i}", "name": f"Simulated camera {i}", "url": f"rtsp://127.0.0.1:8564/cam{i + first - 1}",
+         "sub_url": f"rtsp://127.0.0.1:8564/cam{i + first - 1}/sub", "record": rec}
         for i in range(1, cameras + 1)
     ]
-    cams.append({"id": "mjpeg1", "name": "Simulated MJPEG camera", "url": "http://127.0.0.1:8555/cam1.mjpg",
+    # The last sim camera is a PTZ camera that also answers ONVIF (PTZ, presets, its own motion events).
+    ptz = len(scripted) + cameras + 1
+    cams.append({"id": "ptz1", "name": "Simulated PTZ camera (ONVIF)", "url": f"rtsp://127.0.0.1:8564/cam{ptz}",
+                 "sub_url": f"rtsp://127.0.0.1:8564/cam{ptz}/sub", "record": rec,
+                 "onvif": {"host": "127.0.0.1", "port": 8570 + ptz - 1, "username": "admin",
+                           "password": "sim-pass"}})
+    cams.append({"id": "mjpeg1", "name": "Simulated MJPEG camera", "url": "http://127.0.0.1:8565/cam1.mjpg",
                  "record": {"segment_seconds": 10, "max_days": 1}})
     cfg_path.write_text(yaml.safe_dump({
         "storage": {"path": "recordings", "min_free_gb": 1},
         "api": {"listen": f"127.0.0.1:{port}"},
+        "rtsp_out": {"listen": "127.0.0.1:8554"},
         "cameras": cams,
     }, sort_keys=False))
     if scene:
@@ -205,7 +222,9 @@ def demo(
         typer.echo("Enrolling the demo's face databases…")
         _demo_faces(cfg_path)
     typer.echo("Starting simulated cameras (first start encodes the clips: ~20 s)…")
-    sim_args = ["--cameras", str(cameras + len(scenes))] + [a for name in scenes for a in ("--scene", name)]
+    sim_args = ["--cameras", str(cameras + len(scenes) + 1), "--ptz", "1", "--onvif-port", "8570",
+                "--discovery-port", "3702", "--state-dir", str(directory / "sim-state")]
+    sim_args += [a for name in scenes for a in ("--scene", name)]
     sim_proc = subprocess.Popen([sys.executable, "-m", "vigil.cli", "sim", *sim_args], stdout=subprocess.PIPE,
                                 text=True)
     try:
@@ -215,6 +234,7 @@ def demo(
             _fail(VigilError("the simulated cameras did not start; see the messages above"))
         typer.echo(line.strip())
         typer.echo(f"\nVigil is recording. Open http://127.0.0.1:{port}/  (API docs: http://127.0.0.1:{port}/api/docs)")
+        typer.echo("RTSP out: rtsp://127.0.0.1:8554/<camera>[/sub] (your Vigil user and password)")
         typer.echo(f"Config: {cfg_path}   Recordings: {directory / 'recordings'}   Stop: Ctrl-C\n")
         serve(cfg_path)
     finally:
@@ -301,6 +321,76 @@ def catalog_rebuild(config: ConfigOpt = None) -> None:
         _fail(err)
         return
     typer.echo(f"indexed {n} segment(s) from {cfg.storage.path} in {time.monotonic() - t:.1f} s")
+
+
+@camera_app.command("discover")
+def camera_discover(
+    timeout: Annotated[float, typer.Option(min=0.2, max=15, help="seconds to wait for answers")] = 2.0,
+    interface: Annotated[list[str] | None, typer.Option(help="local IPv4 address to probe from (repeatable)")] = None,
+    address: Annotated[list[str] | None, typer.Option(help="camera address to probe directly (repeatable)")] = None,
+    port: Annotated[int, typer.Option(help="WS-Discovery port")] = 3702,
+) -> None:
+    """List the ONVIF cameras on the network (WS-Discovery): address, vendor, model."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from vigil.onvif.discovery import discover
+
+    try:
+        found = asyncio.run(discover(timeout, interface, address, port))
+    except OSError as err:
+        _fail(VigilError(str(err)))
+    table = Table("address", "vendor", "model", "name", "device service")
+    for d in found:
+        table.add_row(d.address, d.vendor, d.model, d.name, d.xaddr)
+    Console().print(table)
+    typer.echo(f"{len(found)} camera(s). Add one: vigil camera add-onvif ID --host HOST --port PORT --user U "
+               "--password P")
+
+
+@camera_app.command("add-onvif")
+def camera_add_onvif(
+    camera_id: Annotated[str, typer.Argument(help="the new camera's id, e.g. front-door")],
+    host: Annotated[str, typer.Option(help="the camera's address")],
+    port: Annotated[int, typer.Option(help="the camera's ONVIF (HTTP) port")] = 80,
+    user: str = "",
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, prompt_required=False)] = "",
+    name: str = "",
+    events: Annotated[bool, typer.Option(help="take the camera's own analytics events")] = True,
+    config: ConfigOpt = None,
+) -> None:
+    """Add an ONVIF camera by address and credentials: its stream addresses come from the camera. A running
+    `vigil serve` starts it on its next start (the web UI and POST /api/onvif/cameras add cameras live)."""
+    from vigil.config import CameraConfig, OnvifSettings
+    from vigil.onvif.device import OnvifDevice, pick_streams
+
+    cfg, cat = _catalog(config)
+
+    async def look() -> tuple[str, str, str | None]:
+        dev = OnvifDevice(host, port, user, password)
+        try:
+            await dev.connect()
+            info = await dev.info()
+            main, sub = pick_streams(await dev.profiles())
+            return f"{info.manufacturer} {info.model}".strip(), main.uri, sub.uri if sub else None
+        finally:
+            await dev.close()
+
+    try:
+        if camera_id in {c.id for c in cfg.cameras} or any(c["id"] == camera_id for c in cat.api_cameras()):
+            raise VigilError(f"camera {camera_id!r} exists already; choose another id")
+        model, url, sub_url = asyncio.run(look())
+        cam = CameraConfig(id=camera_id, name=name or model, url=url, sub_url=sub_url, onvif=OnvifSettings(
+            host=host, port=port, username=user, password=password, events=events))
+        cat.save_camera(cam, "api")
+    except (VigilError, ValueError) as err:
+        _fail(err)
+    finally:
+        cat.close()
+    from vigil.config import redact_url
+
+    typer.echo(f"added {camera_id} ({model}): main {redact_url(url)}" + (f", sub {redact_url(sub_url)}" if sub_url
+                                                                          else ""))
 
 
 def _catalog(config: Path | None) -> tuple[Config, Any]:

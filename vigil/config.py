@@ -76,6 +76,16 @@ class AudioAlarm(_Strict):
     jump_db: float = Field(default=25.0, ge=3, le=80)  # … or this far above the last 10 s of normal sound
 
 
+class OnvifSettings(_Strict):
+    """The camera's ONVIF service: PTZ, and the analytics the camera runs itself ("AI by camera")."""
+
+    host: str = Field(min_length=1, max_length=253)
+    port: int = Field(default=80, ge=1, le=65535)
+    username: str = ""
+    password: str = ""
+    events: bool = True  # subscribe to the camera's own events (motion, line crossing, intrusion, faces, plates)
+
+
 class CameraConfig(_Strict):
     id: str
     name: str = ""
@@ -85,6 +95,7 @@ class CameraConfig(_Strict):
     record: RecordSettings = Field(default_factory=RecordSettings)
     analytics: CameraAnalytics = Field(default_factory=CameraAnalytics)
     audio_alarm: AudioAlarm = Field(default_factory=AudioAlarm)
+    onvif: OnvifSettings | None = None
 
     @field_validator("id")
     @classmethod
@@ -155,8 +166,8 @@ class CatalogConfig(_Strict):
         return v
 
 
-class ApiConfig(_Strict):
-    listen: str = "127.0.0.1:8080"
+class _Listening(_Strict):
+    listen: str
 
     @field_validator("listen")
     @classmethod
@@ -173,6 +184,18 @@ class ApiConfig(_Strict):
     @property
     def port(self) -> int:
         return int(self.listen.rpartition(":")[2])
+
+
+class ApiConfig(_Listening):
+    listen: str = "127.0.0.1:8080"
+
+
+class RtspOutConfig(_Listening):
+    """Re-streaming: every camera's live main and sub stream at rtsp://HOST:PORT/<camera>[/sub], packets as the
+    camera sent them, for any video-management system; users log in with their Vigil account (Digest)."""
+
+    enabled: bool = True
+    listen: str = "127.0.0.1:8554"
 
 
 class SourceSettings(_Strict):
@@ -231,6 +254,11 @@ class MqttSettings(_Strict):
     discovery_prefix: str = "homeassistant"
 
 
+class PtzPresetAction(_Strict):
+    camera: str = Field(description="a PTZ camera with ONVIF settings; 'self' is the event's camera")
+    preset: str = Field(min_length=1, description="the preset's name or token")
+
+
 class LinkageRule(_Strict):
     """What to do when an event of these types happens on these cameras, while armed and in the schedule."""
 
@@ -246,6 +274,7 @@ class LinkageRule(_Strict):
     buzzer: bool = False  # a sound on the server (a logged warning where there is no audio device)
     record: list[str] = Field(default_factory=list, description="cameras to record around the event (in 'alarm' "
                               "record mode: pre_seconds before, post_seconds after); 'self' is the event's camera")
+    ptz_preset: list[PtzPresetAction] = Field(default_factory=list, description="turn PTZ cameras to a preset")
 
     @field_validator("webhook")
     @classmethod
@@ -277,6 +306,7 @@ class Config(_Strict):
     alarms: AlarmsConfig = Field(default_factory=AlarmsConfig)
     catalog: CatalogConfig = Field(default_factory=CatalogConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    rtsp_out: RtspOutConfig = Field(default_factory=RtspOutConfig)
     source: SourceSettings = Field(default_factory=SourceSettings)
     log_level: str = "INFO"
     cameras: list[CameraConfig] = []

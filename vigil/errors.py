@@ -27,3 +27,11 @@ class NotFoundError(VigilError):
 
 class FaceImageError(VigilError):
     """An image offered for enrolment or search has no usable face, or more than one."""
+
+
+class OnvifError(VigilError):
+    """An ONVIF camera could not be reached, refused the credentials, or answered with a fault."""
+
+
+class OnvifAuthError(OnvifError):
+    """The camera refused the ONVIF user name or password."""

@@ -22,6 +22,7 @@ from vigil.api import (
     exports,
     faces,
     live,
+    onvif,
     plates,
     playback,
     search,
@@ -31,7 +32,7 @@ from vigil.api import (
 from vigil.api.deps import current_user, get_vigil
 from vigil.api.schemas import Health
 from vigil.catalog.store import now_ms
-from vigil.errors import ConfigError, FaceImageError, NotFoundError, VigilError
+from vigil.errors import ConfigError, FaceImageError, NotFoundError, OnvifError, VigilError
 
 if TYPE_CHECKING:
     from vigil.app import Vigil
@@ -61,7 +62,7 @@ def create_app(vigil: Vigil) -> FastAPI:
     @app.exception_handler(VigilError)
     async def _vigil(_req: Request, err: VigilError) -> JSONResponse:
         status = (404 if isinstance(err, NotFoundError) else 409 if isinstance(err, ConfigError)
-                  else 422 if isinstance(err, FaceImageError) else 500)
+                  else 422 if isinstance(err, FaceImageError) else 502 if isinstance(err, OnvifError) else 500)
         return _problem(status, str(err))
 
     @app.get("/api/health", response_model=Health, tags=["system"])
@@ -106,4 +107,5 @@ def create_app(vigil: Vigil) -> FastAPI:
     app.include_router(search.router)
     app.include_router(counting.router)
     app.include_router(plates.router)
+    app.include_router(onvif.router)
     return app

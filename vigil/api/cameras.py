@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from vigil.api.deps import current_user, get_vigil, parse_time, require_camera, time_window
-from vigil.api.schemas import CameraOut, EventOut, Range, Recordings, SegmentOut, Timeline
+from vigil.api.schemas import CameraOut, EventOut, OnvifOut, Range, Recordings, SegmentOut, Timeline
 from vigil.catalog.store import now_ms
 from vigil.config import CameraConfig, redact_url
 from vigil.media.snapshot import picture_at, to_jpeg
@@ -31,6 +31,8 @@ def camera_out(request: Request, cam_id: str) -> CameraOut:
         state=status.state if status else "disabled", last_error=status.last_error if status else None,
         state_since_ms=status.since_ms if status else None, stream=status.stream if status else "",
         segments_written=status.segments_written if status else 0, analytics=cfg.analytics.enabled,
+        onvif=OnvifOut(host=cfg.onvif.host, port=cfg.onvif.port, username=cfg.onvif.username,
+                       events=cfg.onvif.events) if cfg.onvif else None,
     )
 
 

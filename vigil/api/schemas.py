@@ -40,6 +40,13 @@ class Health(BaseModel):
     online: int
 
 
+class OnvifOut(BaseModel):
+    host: str
+    port: int
+    username: str
+    events: bool
+
+
 class CameraOut(BaseModel):
     id: str
     name: str
@@ -54,6 +61,9 @@ class CameraOut(BaseModel):
     stream: str
     segments_written: int
     analytics: bool = False
+    onvif: OnvifOut | None = Field(None, description="the camera's ONVIF service (PTZ, camera events); the "
+                                   "password is never shown")
+
 
 
 class SegmentOut(BaseModel):
@@ -103,6 +113,8 @@ class EventOut(BaseModel):
     lower_color: str | None = Field(None, description="a person's dominant lower-body colour")
     body_color: str | None = Field(None, description="a vehicle's body colour")
     plate: str | None = Field(None, description="the licence plate read on the vehicle (A-Z, 0-9)")
+    source: Literal["vigil", "camera"] = Field("vigil", description="who detected it: Vigil's analytics, or the "
+                                                "camera's own (over ONVIF)")
 
     @classmethod
     def of(cls, e: EventRow) -> EventOut:
@@ -115,7 +127,7 @@ class EventOut(BaseModel):
             message=e.message, details=e.details, rule_id=e.rule_id, label=e.label, score=e.score,
             track_id=e.track_id, snapshot_url=f"/api/events/{e.id}/snapshot.jpg" if e.snapshot else None,
             clip_url=clip, upper_color=e.upper_color, lower_color=e.lower_color, body_color=e.body_color,
-            plate=e.plate,
+            plate=e.plate, source="camera" if e.source == "camera" else "vigil",
         )
 
 

@@ -69,6 +69,8 @@ async def search_events(
     gender: Literal["female", "male"] | None = None,
     age_min: int | None = Query(None, ge=0, le=120), age_max: int | None = Query(None, ge=0, le=120),
     expression: Literal["smiling", "neutral"] | None = None,
+    source: Literal["vigil", "camera"] | None = Query(None, description="who detected it: Vigil's analytics or "
+                                                       "the camera's own (ONVIF); default both"),
     sort: Literal["time", "score"] = "time", order: Literal["desc", "asc"] = "desc",
     limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0, le=1_000_000),
 ) -> Any:
@@ -81,7 +83,7 @@ async def search_events(
         start_ms=t0, end_ms=t1, cameras=_split(camera), types=_split(type), rules=_split(rule), labels=labels,
         upper_color=upper, lower_color=lower, body_color=body, color=color, plate=plate,
         person_ids=_persons(faces, _split(person)), gender=gender, age_min=age_min, age_max=age_max,
-        expression=expression, sort=sort, order=order, limit=limit, offset=offset)
+        expression=expression, source=source, sort=sort, order=order, limit=limit, offset=offset)
     try:
         page = await run_in_threadpool(search, vigil.catalog, q)
     except SearchError as err:

@@ -27,6 +27,14 @@ class User:
     cameras: list[str] | None = None
 
 
+RTSP_REALM = "Vigil"
+
+
+def rtsp_ha1(username: str, password: str) -> str:
+    """Digest's HA1 (RFC 2617). It is a password equivalent for RTSP only; the API never accepts it."""
+    return hashlib.md5(f"{username}:{RTSP_REALM}:{password}".encode(), usedforsecurity=False).hexdigest()
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -45,7 +53,8 @@ def add_user(catalog: Catalog, username: str, password: str, role: str = "admin"
     with catalog.session() as s, s.begin():
         if s.get(UserModel, username) is not None:
             raise ConfigError(f"user {username!r} exists already; use `vigil users passwd {username}`")
-        s.add(UserModel(username=username, password_hash=_hasher.hash(password), role=role, created_ms=now_ms()))
+        s.add(UserModel(username=username, password_hash=_hasher.hash(password), role=role, created_ms=now_ms(),
+                        rtsp_ha1=rtsp_ha1(username, password)))
     return User(username, role)
 
 
@@ -56,6 +65,7 @@ def set_password(catalog: Catalog, username: str, password: str) -> None:
         if row is None:
             raise NotFoundError(f"no user {username!r}; `vigil users list` shows them")
         row.password_hash = _hasher.hash(password)
+        row.rtsp_ha1 = rtsp_ha1(username, password)
         # A new password ends every session (but not the API tokens scripts use).
         s.execute(delete(CredentialModel).where(CredentialModel.username == username,
                                                 CredentialModel.kind == "session"))
@@ -82,14 +92,27 @@ def ensure_admin(catalog: Catalog, password: str | None = None) -> str | None:
 
 
 def verify(catalog: Catalog, username: str, password: str) -> User | None:
-    with catalog.session() as s:
+    with catalog.session() as s, s.begin():
         row = s.get(UserModel, username)
         stored = row.password_hash if row is not None else _DUMMY_HASH
         try:
             _hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
             return None
-        return User(row.username, row.role, row.cameras) if row is not None else None
+        if row is None:
+            return None
+        if row.rtsp_ha1 is None:  # an account from before RTSP out: its Digest secret, now that we can make it
+            row.rtsp_ha1 = rtsp_ha1(username, password)
+        return User(row.username, row.role, row.cameras)
+
+
+def rtsp_user(catalog: Catalog, username: str) -> tuple[User, str] | None:
+    """The user and their Digest HA1, for RTSP out; None when unknown or never logged in since RTSP out."""
+    with catalog.session() as s:
+        row = s.get(UserModel, username)
+        if row is None or row.rtsp_ha1 is None:
+            return None
+        return User(row.username, row.role, row.cameras), row.rtsp_ha1
 
 
 def issue(catalog: Catalog, username: str, kind: str, name: str = "", ttl_ms: int | None = None) -> str:

@@ -56,6 +56,7 @@ class EventModel(Base):
         Index("ix_events_lower_color_start", "lower_color", "start_ms"),
         Index("ix_events_body_color_start", "body_color", "start_ms"),
         Index("ix_events_plate_start", "plate", "start_ms"),
+        Index("ix_events_source_start", "source", "start_ms"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -76,6 +77,7 @@ class EventModel(Base):
     lower_color: Mapped[str | None] = mapped_column(String(16), nullable=True)
     body_color: Mapped[str | None] = mapped_column(String(16), nullable=True)
     plate: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    source: Mapped[str | None] = mapped_column(String(10), nullable=True)  # None: Vigil; "camera": AI by camera
 
 
 class RuleModel(Base):
@@ -98,6 +100,8 @@ class UserModel(Base):
     role: Mapped[str] = mapped_column(String(20), default="admin")
     created_ms: Mapped[int] = mapped_column(BigInteger)
     cameras: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # None: all cameras (security issue)
+    # MD5(user:realm:password) for RTSP Digest; set with the password, or at the next login for older accounts.
+    rtsp_ha1: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class CredentialModel(Base):

@@ -55,3 +55,13 @@ class PlateLists:
         with self.catalog.session() as s:
             m = s.get(PlateListModel, normalise(plate))
             return None if m is None else PlateEntry(m.plate, m.list, m.note, m.created_ms)
+
+
+def plate_event(entry: PlateEntry | None) -> tuple[str, str, str]:
+    """(event type, severity, what to add to the message) of a plate read, by the list it is on."""
+    if entry is None:
+        return "plate_read", "info", ""
+    note = f" ({entry.note})" if entry.note else ""
+    if entry.list == "block":
+        return "plate_blocklist", "alarm", f" — on the block list{note}"
+    return "plate_match", "info", f" — on the allow list{note}"

@@ -43,6 +43,7 @@ class SearchQuery:
     age_min: int | None = None
     age_max: int | None = None
     expression: str | None = None
+    source: Literal["vigil", "camera"] | None = None  # who detected it; None: both
     sort: Literal["time", "score"] = "time"
     order: Literal["desc", "asc"] = "desc"
     limit: int = 50
@@ -92,6 +93,10 @@ def build(q: SearchQuery) -> Select[EventModel]:
             s = s.where(column == value)
     if q.color:
         s = s.where(or_(e.upper_color == q.color, e.lower_color == q.color, e.body_color == q.color))
+    if q.source == "camera":
+        s = s.where(e.source == "camera")
+    elif q.source == "vigil":
+        s = s.where(e.source.is_(None))
     if q.plate:
         like = plate_like(q.plate)
         prefix = re.split(r"[%_]", like, maxsplit=1)[0]

@@ -75,12 +75,13 @@ class EventRow:
     lower_color: str | None = None
     body_color: str | None = None
     plate: str | None = None
+    source: str | None = None  # None: Vigil's own; "camera": the camera's analytics (ONVIF)
 
     @staticmethod
     def of(m: EventModel) -> EventRow:
         return EventRow(m.id, m.camera_id, m.type, m.severity, m.start_ms, m.end_ms, m.message, m.details,
                         m.rule_id, m.label, m.score, m.track_id, m.snapshot, m.upper_color, m.lower_color,
-                        m.body_color, m.plate)
+                        m.body_color, m.plate, m.source)
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-EVENT_ATTRIBUTES = ("upper_color", "lower_color", "body_color", "plate")
+EVENT_ATTRIBUTES = ("upper_color", "lower_color", "body_color", "plate", "source")
 
 
 def _attributes(a: dict[str, str] | None) -> dict[str, str]:
@@ -169,7 +170,10 @@ class Catalog:
                 row = CameraModel(id=cam.id, state="connecting", state_since_ms=now_ms(), settings={})
                 s.add(row)
             row.name, row.url, row.sub_url, row.enabled = cam.name, cam.url, cam.sub_url, cam.enabled
-            row.settings, row.source = cam.record.model_dump(), source
+            # Everything else a camera has (recording, analytics, audio alarm, ONVIF), so it survives restarts.
+            row.settings = cam.model_dump(mode="json", exclude={"id", "name", "url", "sub_url", "enabled"},
+                                          exclude_none=True)
+            row.source = source
 
     def delete_camera(self, camera_id: str) -> None:
         with self.session() as s, s.begin():
@@ -179,11 +183,14 @@ class Catalog:
         """Cameras created through the API, as config dictionaries."""
         with self.session() as s:
             rows = s.scalars(select(CameraModel).where(CameraModel.source == "api").order_by(CameraModel.id))
-            return [
-                {"id": r.id, "name": r.name, "url": r.url, "sub_url": r.sub_url, "enabled": r.enabled,
-                 "record": r.settings or {}}
-                for r in rows
-            ]
+            out = []
+            for r in rows:
+                settings = dict(r.settings or {})
+                if "record" not in settings:  # saved by an older Vigil: the record settings alone
+                    settings = {"record": settings}
+                out.append({"id": r.id, "name": r.name, "url": r.url, "sub_url": r.sub_url, "enabled": r.enabled,
+                            **settings})
+            return out
 
     def set_camera_state(self, camera_id: str, state: str, error: str | None = None) -> None:
         with self.session() as s, s.begin():

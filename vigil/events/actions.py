@@ -13,7 +13,7 @@ import smtplib
 import ssl
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -66,9 +66,11 @@ def send_email(smtp: SmtpSettings, to: list[str], e: EventRow, picture: bytes | 
 class LinkageRunner:
     def __init__(self, cfg: AlarmsConfig, bus: EventBus, storage: Path, armed: Callable[[], bool],
                  cameras: Callable[[], list[str]], snapshot_quality: int = 85,
-                 record: Callable[[str, EventRow], bool] | None = None) -> None:
+                 record: Callable[[str, EventRow], bool] | None = None,
+                 goto_preset: Callable[[str, str], Awaitable[None]] | None = None) -> None:
         self.cfg, self.bus, self.storage = cfg, bus, storage
         self.record = record
+        self.goto_preset = goto_preset
         self.armed, self.cameras = armed, cameras
         self.planner = LinkagePlanner(cfg.linkage)
         self.snapshot_quality = snapshot_quality
@@ -157,6 +159,11 @@ class LinkageRunner:
                 self._mqtt.put_nowait((topic, json.dumps(event_payload(e)), False))
             elif a.kind == "buzzer":
                 await self._buzz(e)
+            elif a.kind == "ptz":
+                if self.goto_preset is None:
+                    raise RuntimeError("PTZ is not available")
+                camera, _, preset = a.target.partition("/")
+                await self.goto_preset(camera, preset)
             self.sent[a.kind] += 1
             log.info("linkage_sent", action=a.kind, event_id=e.id, type=e.type, camera=e.camera_id)
         except Exception as err:  # one failed action must not stop the others

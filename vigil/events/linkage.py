@@ -15,8 +15,8 @@ SEVERITY = {"info": 0, "warning": 1, "alarm": 2, "critical": 3}
 
 @dataclass(frozen=True)
 class Action:
-    kind: str  # email | webhook | mqtt | buzzer | record
-    target: str = ""  # recipients (comma-separated), URL, or camera
+    kind: str  # email | webhook | mqtt | buzzer | record | ptz
+    target: str = ""  # recipients (comma-separated), URL, camera, or camera/preset
     rule: int = 0  # index of the linkage rule
 
 
@@ -76,4 +76,8 @@ class LinkagePlanner:
                 target = e.camera_id if cam == "self" else cam
                 if target:
                     actions.append(Action("record", target, i))
+            for p in rule.ptz_preset:
+                target = e.camera_id if p.camera == "self" else p.camera
+                if target:
+                    actions.append(Action("ptz", f"{target}/{p.preset}", i))
         return actions, "" if actions else why

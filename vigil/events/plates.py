@@ -12,7 +12,7 @@ import numpy as np
 
 from vigil.analytics.pipeline import FrameResult
 from vigil.analytics.plates import PlateDecision, PlateReader, PlateTracks, vehicle_crop
-from vigil.catalog.plates import PlateLists
+from vigil.catalog.plates import PlateLists, plate_event
 from vigil.config import CameraConfig
 from vigil.events.bus import EventBus
 from vigil.log import get_logger
@@ -68,13 +68,7 @@ class CameraPlates:
         self._published = {p: t for p, t in self._published.items() if abs(now - t) < 3_600_000}
         self._published[d.plate] = max(now, last or now)
         entry = self.lists.lookup(d.plate)
-        if entry is None:
-            type_, severity, what = "plate_read", "info", ""
-        elif entry.list == "block":
-            type_, severity, what = "plate_blocklist", "alarm", " — on the block list"
-        else:
-            type_, severity, what = "plate_match", "info", " — on the allow list"
-        note = f" ({entry.note})" if entry is not None and entry.note else ""
+        type_, severity, what = plate_event(entry)
         snapshot = None
         if picture is not None:
             img = picture[1].copy()
@@ -85,7 +79,7 @@ class CameraPlates:
                         0.6, (0, 0, 255), 2)
             snapshot = save_snapshot(self.storage, self.cam.id, picture[2], f"plate-{d.track_id}", img, self.quality)
         self.bus.publish(
-            type_, f"{d.label} with plate {d.plate}{what}{note}", camera_id=self.cam.id, severity=severity,
+            type_, f"{d.label} with plate {d.plate}{what}", camera_id=self.cam.id, severity=severity,
             start_ms=t_ms, end_ms=t_ms, label=d.label, score=d.confidence, track_id=d.track_id, snapshot=snapshot,
             attributes={**colors, "plate": d.plate},
             details={"plate": d.plate, "reads": d.reads, "of": d.of, "list": entry.list if entry else None,

@@ -15,7 +15,7 @@ import io
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import av
 
@@ -203,15 +203,27 @@ class LiveStream:
             self.subscribers.discard(sub)
         self.last_viewer = time.monotonic()
 
+    def idle(self) -> bool:
+        return not self.subscribers and time.monotonic() - self.last_viewer > IDLE_STOP_SECONDS
+
+
+class PacketSink(Protocol):
+    def open(self, video: Any) -> None: ...
+    def feed(self, packet: Any) -> None: ...
+    def close(self) -> None: ...
+    def idle(self) -> bool: ...
+
 
 class LiveReader:
-    """Reads a sub-stream for live view while it has viewers, and stops after a while without any."""
+    """Reads a sub-stream while it has viewers (live view, RTSP out: one connection to the camera for all of
+    them), and stops after a while without any."""
 
-    def __init__(self, url: str, stream: LiveStream, open_timeout: float = 5.0, read_timeout: float = 3.0) -> None:
-        self.stream = stream
+    def __init__(self, url: str, sinks: list[PacketSink], name: str, open_timeout: float = 5.0,
+                 read_timeout: float = 3.0) -> None:
+        self.sinks = sinks
         self._stop = threading.Event()
         self._source = CameraSource(url, self._stop, open_timeout, read_timeout)
-        self._thread = threading.Thread(target=self._run, daemon=True, name=f"live-{stream.name}")
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"live-{name}")
         self._thread.start()
 
     @property
@@ -223,15 +235,18 @@ class LiveReader:
         for item in self._source.events():
             if isinstance(item, Opened):
                 video = item.video
-                self.stream.open(video)
+                for sink in self.sinks:
+                    sink.open(video)
             elif isinstance(item, Lost):
-                self.stream.close()
+                for sink in self.sinks:
+                    sink.close()
             elif item.stream is video:
-                self.stream.feed(item)
-            if not self.stream.subscribers and time.monotonic() - self.stream.last_viewer > IDLE_STOP_SECONDS:
+                for sink in self.sinks:
+                    sink.feed(item)
+            if all(sink.idle() for sink in self.sinks):
                 self._stop.set()
-        self.stream.close()
+        for sink in self.sinks:
+            sink.close()
 
     def stop(self) -> None:
         self._stop.set()
-

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from vigil.log import get_logger
 from vigil.media.rtp import RtpPacketizer, payloads, sdp_fmtp
+from vigil.media.rtsp_auth import DigestAuth
 
 log = get_logger(__name__)
 
@@ -36,6 +38,7 @@ class _Client:
     channel: int
     playing: bool = False
     audio_channel: int | None = None
+    synced: bool = False  # has had a keyframe: until then it gets nothing it could not decode
 
 
 @dataclass
@@ -102,7 +105,8 @@ class Broadcaster:
         if au.keyframe or self.gop:
             self.gop.append((au.timestamp, packets))
         for client in list(self.clients):
-            if client.playing:
+            if client.playing and (client.synced or au.keyframe):
+                client.synced = True
                 self._send(client, packets)
 
     def start_position(self) -> tuple[int, int]:
@@ -114,6 +118,7 @@ class Broadcaster:
 
     def play(self, client: _Client) -> None:
         client.playing = True
+        client.synced = bool(self.gop)
         for _, packets in self.gop:
             self._send(client, packets)
 
@@ -133,11 +138,20 @@ class Broadcaster:
         )
 
 
+Resolver = Callable[[str, str | None], Awaitable[Broadcaster | None]]  # (path, user) -> stream
+
+
 class RtspServer:
-    def __init__(self, host: str, port: int, streams: dict[str, Broadcaster]) -> None:
+    """Serves `streams` by path; or, given `resolve`, asks it for each path (a stream made on demand, or None:
+    404). With `auth`, every request but OPTIONS needs Digest credentials (401 with a challenge otherwise)."""
+
+    def __init__(self, host: str, port: int, streams: dict[str, Broadcaster] | None = None,
+                 resolve: Resolver | None = None, auth: DigestAuth | None = None) -> None:
         self.host = host
         self.port = port
-        self.streams = streams
+        self.streams = streams if streams is not None else {}
+        self._resolve = resolve
+        self.auth = auth
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
@@ -153,12 +167,19 @@ class RtspServer:
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
 
-    def _stream_for(self, url: str) -> tuple[str, Broadcaster | None]:
-        path = urlsplit(url).path.strip("/")
+    @staticmethod
+    def path_of(url: str) -> str:
+        path = unquote(urlsplit(url).path).strip("/")
         for track in ("trackID=0", "trackID=1"):
             if path.endswith(track):
                 path = path[: -len(track)].rstrip("/")
-        return path, self.streams.get(path)
+        return path
+
+    async def _stream_for(self, url: str, user: str | None) -> Broadcaster | None:
+        path = self.path_of(url)
+        if self._resolve is not None:
+            return await self._resolve(path, user)
+        return self.streams.get(path)
 
     async def _read_request(self, reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str]] | None:
         while True:
@@ -186,6 +207,7 @@ class RtspServer:
         session = secrets.token_hex(8)
         client: _Client | None = None
         stream: Broadcaster | None = None
+        user: str | None = None
 
         def reply(cseq: str, status: str = "200 OK", headers: dict[str, str] | None = None, body: str = "") -> None:
             out = [f"RTSP/1.0 {status}", f"CSeq: {cseq}", "Server: Vigil"]
@@ -201,10 +223,18 @@ class RtspServer:
                     break
                 method, url, headers = req
                 cseq = headers.get("cseq", "0")
-                _, target = self._stream_for(url)
                 if method == "OPTIONS":
                     reply(cseq, headers={"Public": "OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER"})
-                elif method == "GET_PARAMETER":
+                    await writer.drain()
+                    continue
+                if self.auth is not None:
+                    user, stale = await asyncio.to_thread(self.auth.check, method, headers.get("authorization"))
+                    if user is None:
+                        reply(cseq, "401 Unauthorized", {"WWW-Authenticate": self.auth.challenge(stale)})
+                        await writer.drain()
+                        continue
+                target = await self._stream_for(url, user) if method in ("DESCRIBE", "SETUP") else stream
+                if method == "GET_PARAMETER":
                     reply(cseq, headers={"Session": session})
                 elif target is None:
                     reply(cseq, "404 Not Found")

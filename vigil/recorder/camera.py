@@ -22,6 +22,7 @@ from vigil.log import get_logger
 from vigil.media.clock import CameraClock
 from vigil.media.fmp4 import scan_segment
 from vigil.media.live import LiveStream
+from vigil.media.rtsp_out import StreamRelay
 from vigil.media.segmenter import SegmentWriter, recordable_audio, segment_path
 from vigil.media.source import CameraSource, Lost, Opened
 from vigil.recorder.modes import TRIGGERS, PreBuffer, RecordGate
@@ -53,8 +54,10 @@ class CameraRecorder:
         live: LiveStream | None = None,
         on_state: Callable[[str, str, str | None], None] | None = None,
         on_audio: Callable[[str, AudioChange], None] | None = None,
+        relay: StreamRelay | None = None,
     ) -> None:
         self.camera = camera
+        self.relay = relay  # RTSP out
         self._on_state = on_state
         self._on_audio = on_audio
         aa = camera.audio_alarm
@@ -108,6 +111,8 @@ class CameraRecorder:
                 elif isinstance(item, Lost):
                     if self.live is not None:
                         self.live.close()
+                    if self.relay is not None:
+                        self.relay.close()
                     self._close_segment()
                     self._set_state("offline", item.error)
                     log.warning("camera_offline", camera=self.camera.id, error=item.error)
@@ -120,6 +125,8 @@ class CameraRecorder:
             self._close_segment()
             if self.live is not None:
                 self.live.close()
+            if self.relay is not None:
+                self.relay.close()
 
     # state
     def _set_state(self, state: str, error: str | None = None) -> None:
@@ -155,6 +162,8 @@ class CameraRecorder:
         self.status.stream = opened.description
         if self.live is not None:
             self.live.open(opened.video)
+        if self.relay is not None:
+            self.relay.open(opened.video, opened.audio)
         self._set_state("online")
         log.info("camera_online", camera=self.camera.id, stream=opened.description)
 
@@ -182,6 +191,8 @@ class CameraRecorder:
 
     def _on_packet(self, packet: Any) -> None:
         self.status.packets += 1
+        if self.relay is not None and self.relay.active:
+            self.relay.feed(packet)  # as received, before anything here re-stamps it
         is_video = packet.stream is self._video
         if not is_video and self._hearing is not None and packet.stream is self._audio_in:
             self._hear(packet)

@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import av
@@ -23,6 +24,8 @@ from vigil.media.rtp import parameter_sets
 from vigil.media.rtsp_server import AccessUnit, AudioTrack, Broadcaster, RtspServer
 from vigil.sim import effects
 from vigil.sim.encode import Drawable, StreamSpec, encode_frames, loop_clip
+from vigil.sim.onvif import OnvifDevice, start_discovery
+from vigil.sim.ptz import PtzHead, PtzScene
 from vigil.sim.scene import Scene
 from vigil.sim.scripted import SCRIPTS, ScriptedScene
 
@@ -33,8 +36,8 @@ log = get_logger(__name__)
 class SimConfig:
     cameras: int = 1
     host: str = "127.0.0.1"
-    rtsp_port: int = 8554
-    http_port: int = 8555
+    rtsp_port: int = 8564  # 8554 is Vigil's own RTSP out
+    http_port: int = 8565
     codecs: list[str] = field(default_factory=lambda: ["h264"])
     main: StreamSpec = field(default_factory=StreamSpec)
     sub: StreamSpec | None = field(default_factory=lambda: StreamSpec(640, 360, 25, 2.0, "h264", 600_000))
@@ -46,6 +49,13 @@ class SimConfig:
     scene_spec: StreamSpec = field(default_factory=lambda: StreamSpec(640, 360, 10, 2.0, "h264", 800_000))
     audio: bool = False  # scripted-scene cameras also send sound (AAC): quiet room noise, a tone on effect "tone"
     scene_epoch: float = 0.0  # scripted scenes start their cycles at this wall-clock instant (epoch seconds)
+    # ONVIF: camera i answers on onvif_port + i - 1 (0: no ONVIF), and WS-Discovery on discovery_port (0: none).
+    onvif_port: int = 0
+    onvif_user: str = "admin"
+    onvif_password: str = "sim-pass"
+    discovery_port: int = 0
+    ptz: int = 0  # the last N cameras are PTZ cameras: both streams encoded live, showing the view ONVIF moves
+    state_dir: Path | None = None  # where PTZ presets persist across restarts
 
     def urls(self) -> list[str]:
         out = []
@@ -54,6 +64,8 @@ class SimConfig:
             if self.sub is not None:
                 out.append(f"rtsp://{self.host}:{self.rtsp_port}/cam{i}/sub")
             out.append(f"http://{self.host}:{self.http_port}/cam{i}.mjpg")
+            if self.onvif_port:
+                out.append(f"http://{self.host}:{self.onvif_port + i - 1}/onvif/device_service")
         return out
 
 
@@ -142,10 +154,30 @@ class SimCameras:
         self._stop = threading.Event()
         self._rtsp: RtspServer | None = None
         self._http: asyncio.Server | None = None
+        self.onvif: dict[str, OnvifDevice] = {}
+        self._discovery: asyncio.DatagramTransport | None = None
+
+    def _is_ptz(self, i: int) -> bool:
+        return i > max(len(self.cfg.scenes), self.cfg.cameras - self.cfg.ptz)
+
+    def _main_spec(self, i: int) -> StreamSpec:
+        cfg = self.cfg
+        if i <= len(cfg.scenes):
+            return cfg.scene_spec
+        if self._is_ptz(i):  # encoded live: 720p at the sub-stream's rate keeps a PTZ camera cheap
+            fps = min(cfg.sub.fps, 15) if cfg.sub is not None else 10
+            return StreamSpec(min(cfg.main.width, 1280), min(cfg.main.height, 720), fps, cfg.main.gop_seconds,
+                              cfg.main.codec, 1_500_000)
+        return cfg.main
+
+    def _head(self, i: int) -> PtzHead:
+        d = self.cfg.state_dir
+        return PtzHead(d / f"ptz-cam{i}.json" if d is not None else None)
 
     async def start(self) -> None:
         cfg = self.cfg
         loop = asyncio.get_running_loop()
+        heads = {i: self._head(i) for i in range(1, cfg.cameras + 1)}
         for i in range(1, cfg.cameras + 1):
             codec = cfg.codecs[(i - 1) % len(cfg.codecs)]
             if i <= len(cfg.scenes):
@@ -157,16 +189,18 @@ class SimCameras:
                     _start_audio(b, f"cam{i}", loop, self._stop)
                 self.streams[f"cam{i}"] = self.streams[f"cam{i}/sub"] = b
                 continue
-            specs = [("", StreamSpec(**{**cfg.main.__dict__, "codec": codec}))]
+            specs = [("", StreamSpec(**{**self._main_spec(i).__dict__, "codec": codec}))]
             if cfg.sub is not None:
                 specs.append(("/sub", StreamSpec(**{**cfg.sub.__dict__, "codec": codec})))
+            ptz = self._is_ptz(i)
             for suffix, spec in specs:
                 path = f"cam{i}{suffix}"
-                live = cfg.live == "all" or (cfg.live == "sub" and suffix == "/sub")
+                live = ptz or cfg.live == "all" or (cfg.live == "sub" and suffix == "/sub")
                 label = f"CAM{i}{suffix.upper().replace('/', ' ')}"
                 if live:
-                    b = await _live_broadcaster(spec, Scene(spec.width, spec.height, label, noise=False), path,
-                                                loop, self._stop)
+                    drawable: Drawable = (PtzScene(spec.width, spec.height, label, heads[i]) if ptz
+                                          else Scene(spec.width, spec.height, label, noise=False))
+                    b = await _live_broadcaster(spec, drawable, path, loop, self._stop)
                 else:
                     # One shared clip per stream kind: 64 cameras cost one encode, not 64.
                     clip_label = f"SIM {spec.norm_codec.upper()}{suffix.upper().replace('/', ' ')}"
@@ -178,6 +212,27 @@ class SimCameras:
         self._rtsp = RtspServer(cfg.host, cfg.rtsp_port, self.streams)
         await self._rtsp.start()
         self._http = await asyncio.start_server(self._mjpeg, cfg.host, cfg.http_port, reuse_address=True)
+        if cfg.onvif_port:
+            await self._start_onvif(heads)
+
+    async def _start_onvif(self, heads: dict[int, PtzHead]) -> None:
+        cfg = self.cfg
+        if cfg.state_dir is not None:
+            cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        for i in range(1, cfg.cameras + 1):
+            scripted = i <= len(cfg.scenes)
+            main = self._main_spec(i)
+            sub = None if scripted or cfg.sub is None else cfg.sub
+            codec = cfg.codecs[(i - 1) % len(cfg.codecs)]
+            dev = OnvifDevice(
+                f"cam{i}", cfg.host, cfg.onvif_port + i - 1, f"rtsp://{cfg.host}:{cfg.rtsp_port}/cam{i}",
+                f"rtsp://{cfg.host}:{cfg.rtsp_port}/cam{i}/sub" if sub is not None else None,
+                (main.width, main.height), (sub.width, sub.height) if sub is not None else None,
+                "H265" if codec in ("hevc", "h265") else "H264", cfg.onvif_user, cfg.onvif_password, heads[i])
+            await dev.start()
+            self.onvif[f"cam{i}"] = dev
+        if cfg.discovery_port:
+            self._discovery = await start_discovery(list(self.onvif.values()), cfg.host, cfg.discovery_port)
 
     async def close(self) -> None:
         self._stop.set()
@@ -187,15 +242,29 @@ class SimCameras:
             await self._rtsp.close()
         if self._http is not None:
             self._http.close()
+        if self._discovery is not None:
+            self._discovery.close()
+        for dev in self.onvif.values():
+            await dev.close()
 
     async def _control(self, path: str, writer: asyncio.StreamWriter) -> None:
-        """`GET /control/cam1?effect=blank`: the fault camera 1 shows from now on (see sim/effects.py)."""
+        """`GET /control/cam1?effect=blank`: the fault camera 1 shows from now on (see sim/effects.py);
+        `?event=motion[&value=false]`: an analytics event the camera raises over ONVIF (see sim/onvif.py)."""
         parts = urlsplit(path)
         camera = parts.path.removeprefix("/control/")
-        effect = parse_qs(parts.query).get("effect", ["none"])[0]
+        query = parse_qs(parts.query)
         try:
-            effects.set_effect(camera, effect)
-            status, body = "200 OK", f'{{"camera": "{camera}", "effect": "{effect}"}}'
+            if "event" in query:
+                dev = self.onvif.get(camera)
+                if dev is None:
+                    raise ValueError(f"{camera} has no ONVIF service (start the sim with --onvif-port)")
+                event = query["event"][0]
+                dev.raise_event(event, query.get("value", [None])[0])
+                status, body = "200 OK", f'{{"camera": "{camera}", "event": "{event}"}}'
+            else:
+                effect = query.get("effect", ["none"])[0]
+                effects.set_effect(camera, effect)
+                status, body = "200 OK", f'{{"camera": "{camera}", "effect": "{effect}"}}'
         except ValueError as err:
             status, body = "400 Bad Request", f'{{"detail": "{err}"}}'
         writer.write(f"HTTP/1.0 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"

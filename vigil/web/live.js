@@ -1,6 +1,7 @@
 // Live view: fMP4 fragments over a WebSocket into Media Source Extensions, one frame per fragment.
 // Where MSE is missing (iPhone Safari), the tile falls back to the camera's HLS playlist.
 import { api, el, enableZoom, esc } from './api.js';
+import { ptzControls } from './onvif.js';
 
 const LIVE_EDGE_S = 0.3; // further behind the newest frame than this, jump to it
 
@@ -102,7 +103,7 @@ export async function renderLive(view) {
         `<option value="${esc(c.id)}" ${c.id === camId ? 'selected' : ''}>${esc(c.name)}</option>`)].join('');
       const tile = el(`<div class="tile" data-camera="${esc(camId)}">
           <div class="bar"><select aria-label="camera">${options}</select>
-            <span class="state">—</span><span class="spacer"></span>
+            <span class="state">—</span><span class="spacer"></span><span class="ptz-slot"></span>
             <button class="snap" title="Snapshot">Snapshot</button></div>
           <video muted playsinline autoplay></video>
           <div class="placeholder" hidden></div></div>`);
@@ -115,6 +116,10 @@ export async function renderLive(view) {
       const play = (id, stream) => {
         if (player) { player.stop(); players.splice(players.indexOf(player), 1); }
         tile.dataset.camera = id; unzoom();
+        const slot = tile.querySelector('.ptz-slot');
+        slot.innerHTML = '';
+        const cam = cameras.find((c) => c.id === id);
+        if (cam?.onvif) slot.append(ptzControls(id, (msg) => { placeholder.hidden = false; placeholder.textContent = `PTZ: ${msg}`; setTimeout(() => { if (tile.dataset.state === 'online') placeholder.hidden = true; }, 4000); }));
         if (!id) { state.textContent = '—'; placeholder.hidden = false; placeholder.textContent = 'No camera'; return; }
         player = new LivePlayer(video, id, stream, (s, err) => {
           state.textContent = s; state.className = `state ${s}`; tile.dataset.state = s;

@@ -1,7 +1,8 @@
 // Events, cameras and settings pages.
 import { api, esc, fmtTime } from './api.js';
+import { onvifPanel } from './onvif.js';
 
-const EVENT_TYPES = ['motion', 'smd', 'tripwire', 'intrusion', 'face_match', 'face_blocklist', 'face_stranger', 'tamper', 'scene_change', 'audio', 'external', 'occupancy', 'plate_match', 'plate_blocklist', 'plate_read', 'disk_missing', 'disk_quota', 'disk_error', 'disk_low', 'camera_offline'];
+const EVENT_TYPES = ['motion', 'smd', 'tripwire', 'intrusion', 'face_match', 'face_blocklist', 'face_stranger', 'face', 'tamper', 'scene_change', 'audio', 'external', 'occupancy', 'plate_match', 'plate_blocklist', 'plate_read', 'disk_missing', 'disk_quota', 'disk_error', 'disk_low', 'camera_offline'];
 const CLASSES = ['human', 'vehicle', 'person', 'car', 'truck', 'bus', 'motorcycle', 'bicycle'];
 
 function eventRow(e) {
@@ -12,7 +13,7 @@ function eventRow(e) {
   return `<tr data-id="${e.id}" data-clip="${esc(e.clip_url || '')}">
       <td>${thumb ? `<img class="thumb" loading="lazy" alt="" src="${esc(thumb)}" onerror="this.style.visibility='hidden'">` : ''}</td>
       <td>${fmtTime(e.start_ms)}${e.end_ms && e.end_ms !== e.start_ms ? ` <span class="muted">${Math.round((e.end_ms - e.start_ms) / 1000)} s</span>` : ''}</td>
-      <td>${esc(e.camera_id ?? '—')}</td><td><span class="badge">${esc(e.type)}</span></td>
+      <td>${esc(e.camera_id ?? '—')}</td><td><span class="badge">${esc(e.type)}</span>${e.source === 'camera' ? ' <span class="muted" title="detected by the camera itself (ONVIF)">camera</span>' : ''}</td>
       <td>${esc(e.message)}<br><span class="muted">${esc(what)}</span></td>
       <td>${e.details.ack ? `<span class="muted" title="${fmtTime(e.details.ack.at_ms)}">✓ ${esc(e.details.ack.by)}</span>` : `<button data-ack="${e.id}">Ack</button>`}</td></tr>`;
 }
@@ -91,7 +92,7 @@ export async function renderCameras(view) {
     const cameras = await api('/api/cameras');
     view.innerHTML = `<div class="panel"><table><thead><tr><th>Id</th><th>Name</th><th>URL</th><th>State</th><th>Analytics</th><th>Source</th><th></th></tr></thead><tbody>
       ${cameras.map((c) => `<tr><td>${esc(c.id)}</td><td>${esc(c.name)}</td><td class="muted">${esc(c.url)}</td>
-        <td>${esc(c.state)}${c.last_error ? ` <span class="muted">${esc(c.last_error)}</span>` : ''}</td><td>${c.analytics ? `<a href="#/rules?camera=${encodeURIComponent(c.id)}">on · rules</a>` : '<span class="muted">off</span>'}</td><td>${esc(c.source)}</td>
+        <td>${esc(c.state)}${c.onvif ? ' <span class="muted">· ONVIF</span>' : ''}${c.last_error ? ` <span class="muted">${esc(c.last_error)}</span>` : ''}</td><td>${c.analytics ? `<a href="#/rules?camera=${encodeURIComponent(c.id)}">on · rules</a>` : '<span class="muted">off</span>'}</td><td>${esc(c.source)}</td>
         <td>${c.source === 'api' ? `<button data-edit="${esc(c.id)}">Edit</button> <button data-del="${esc(c.id)}">Remove</button>` : '<span class="muted">in vigil.yml</span>'}</td></tr>`).join('')}
       </tbody></table></div>
       <div class="panel"><h3 id="cam-form-title">Add a camera</h3><form id="cam-form" class="form">
@@ -106,6 +107,7 @@ export async function renderCameras(view) {
         <label for="c-ai">Analytics (AI rules)</label><input id="c-ai" type="checkbox">
         <span></span><span><button type="button" id="c-test">Test URL</button> <button type="submit">Save</button></span>
       </form><p class="error" id="cam-error" role="alert"></p><img id="cam-preview" alt="" hidden style="max-width:320px"></div>`;
+    view.append(onvifPanel(() => draw()));
     const $ = (s) => view.querySelector(s);
     let editing = null;
     view.querySelectorAll('[data-del]').forEach((b) => { b.onclick = async () => { if (confirm(`Remove ${b.dataset.del}? Its recordings stay until retention removes them.`)) { await api(`/api/cameras/${encodeURIComponent(b.dataset.del)}`, { method: 'DELETE' }); draw(); } }; });

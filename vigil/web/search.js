@@ -42,9 +42,15 @@ export async function renderSearch(view, params) {
     <div class="toolbar"><button id="s-prev" disabled>Previous</button><button id="s-next" disabled>Next</button></div>`;
   const $ = (sel) => view.querySelector(sel);
   const form = $('#s-form');
-  for (const [k, v] of params) if (form.elements[k]) form.elements[k].value = v;
+  for (const [k, v] of params) {
+    if (!form.elements[k]) continue;
+    // #/search?start=<epoch ms> (links from other pages) fills the local date-time field
+    form.elements[k].value = (k === 'start' || k === 'end') && /^\d+$/.test(v) ? local(Number(v)) : v;
+  }
   let offset = 0;
+  let latest = 0; // a slow answer to an older search must not replace a newer one's
   const run = async () => {
+    const mine = ++latest;
     const q = new URLSearchParams({ limit: String(PAGE), offset: String(offset) });
     for (const [k, v] of new FormData(form)) {
       if (!v) continue;
@@ -52,7 +58,8 @@ export async function renderSearch(view, params) {
     }
     $('#s-summary').textContent = 'Searching…';
     let r;
-    try { r = await api(`/api/search?${q}`); } catch (err) { $('#s-summary').textContent = err.message; return; }
+    try { r = await api(`/api/search?${q}`); } catch (err) { if (mine === latest) $('#s-summary').textContent = err.message; return; }
+    if (mine !== latest) return;
     const last = offset + r.hits.length;
     $('#s-summary').textContent = r.total ? `${offset + 1}–${last} of ${r.total}${r.total_capped ? '+' : ''} events` : 'Nothing found.';
     $('#s-hits').innerHTML = r.hits.map(card).join('');
