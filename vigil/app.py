@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
 
 from vigil.analytics.audio import AudioChange
 from vigil.analytics.detector import YoloV3Tiny
@@ -30,6 +31,7 @@ from vigil.media.export import Exporter, SegmentHolds
 from vigil.media.live import LiveReader, LiveStream
 from vigil.media.rtsp_auth import DigestAuth
 from vigil.media.rtsp_out import StreamRelay
+from vigil.media.rtsp_replay import Replay, parse_start
 from vigil.media.rtsp_server import Broadcaster, RtspServer
 from vigil.onvif.hub import OnvifHub
 from vigil.recognition import FaceService
@@ -231,15 +233,25 @@ class Vigil:
         for relay in self.relays.values():
             relay.loop = loop
 
-    async def rtsp_stream(self, path: str, username: str | None) -> Broadcaster | None:
-        """What rtsp://…/<camera>[/sub] plays for this user; None (404) for a camera they do not have."""
-        camera_id, _, kind = path.partition("/")
+    async def rtsp_stream(self, url: str, username: str | None) -> Broadcaster | None:
+        """What rtsp://…/<camera>[/sub][?start=T] plays for this user: live, or the recordings from T; None (404)
+        for a camera they do not have, or no recording from T on."""
+        camera_id, _, kind = RtspServer.path_of(url).partition("/")
         cam = self.cameras.get(camera_id)
         if cam is None or kind not in ("", "sub", "main"):
             return None
         if username is not None:
             found = await asyncio.to_thread(rtsp_user, self.catalog, username)
             if found is None or (found[0].cameras is not None and camera_id not in found[0].cameras):
+                return None
+        start = parse_qs(urlsplit(url).query).get("start")
+        if start:
+            try:
+                loop = asyncio.get_running_loop()
+                replay = Replay(self.catalog, self.storage, camera_id, parse_start(start[0]), loop)
+                return await asyncio.to_thread(replay.prepare)
+            except (ValueError, NotFoundError) as err:
+                log.info("rtsp_replay_refused", camera=camera_id, error=str(err))
                 return None
         if kind == "sub" and cam.sub_url:
             relay = self.relay(camera_id, "sub")

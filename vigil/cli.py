@@ -334,15 +334,22 @@ def camera_discover(
     from rich.console import Console
     from rich.table import Table
 
+    from vigil.onvif.device import needs_credentials
     from vigil.onvif.discovery import discover
 
+    async def look() -> list[tuple[Any, bool | None]]:
+        found = await discover(timeout, interface, address, port)
+        logins = await asyncio.gather(*(needs_credentials(d.host, d.port) for d in found))
+        return list(zip(found, logins, strict=True))
+
     try:
-        found = asyncio.run(discover(timeout, interface, address, port))
+        found = asyncio.run(look())
     except OSError as err:
         _fail(VigilError(str(err)))
-    table = Table("address", "vendor", "model", "name", "device service")
-    for d in found:
-        table.add_row(d.address, d.vendor, d.model, d.name, d.xaddr)
+    table = Table("address", "vendor", "model", "name", "login", "device service")
+    for d, login in found:
+        table.add_row(d.address, d.vendor, d.model, d.name, {True: "needed", False: "none", None: "?"}[login],
+                      d.xaddr)
     Console().print(table)
     typer.echo(f"{len(found)} camera(s). Add one: vigil camera add-onvif ID --host HOST --port PORT --user U "
                "--password P")

@@ -15,8 +15,8 @@ from vigil.api.cameras import camera_out
 from vigil.api.deps import current_user, get_vigil, require_camera
 from vigil.api.schemas import CameraOut
 from vigil.config import CAMERA_ID, CameraConfig, OnvifSettings
-from vigil.errors import ConfigError, OnvifAuthError, OnvifError
-from vigil.onvif.device import OnvifDevice, pick_streams
+from vigil.errors import ConfigError, OnvifError
+from vigil.onvif.device import OnvifDevice, needs_credentials, pick_streams
 from vigil.onvif.discovery import discover
 
 router = APIRouter(tags=["onvif"], dependencies=[Depends(current_user)])
@@ -78,20 +78,6 @@ class AddOnvifCamera(DeviceRequest):
     analytics: dict[str, Any] | None = None
 
 
-async def _needs_credentials(host: str, port: int) -> bool | None:
-    dev = OnvifDevice(host, port, "", "")
-    try:
-        await asyncio.wait_for(dev.connect(), 4)
-        await asyncio.wait_for(dev.info(), 4)
-        return False
-    except OnvifAuthError:
-        return True
-    except (TimeoutError, OnvifError):
-        return None
-    finally:
-        await dev.close()
-
-
 @router.post("/api/onvif/discover", response_model=list[DiscoveredOut])
 async def discover_cameras(body: DiscoverRequest, request: Request) -> list[DiscoveredOut]:
     """WS-Discovery: the ONVIF cameras that answer a probe within the timeout, and whether each needs a login."""
@@ -100,7 +86,7 @@ async def discover_cameras(body: DiscoverRequest, request: Request) -> list[Disc
         found = await discover(body.timeout_seconds, body.interfaces, body.addresses, body.port)
     except OSError as err:
         raise OnvifError(str(err)) from None
-    creds = await asyncio.gather(*(_needs_credentials(d.host, d.port) for d in found))
+    creds = await asyncio.gather(*(needs_credentials(d.host, d.port) for d in found))
     used = {(c.onvif.host, c.onvif.port): c.id for c in vigil.cameras.values() if c.onvif is not None}
     return [DiscoveredOut(address=d.address, host=d.host, port=d.port, xaddr=d.xaddr, vendor=d.vendor,
                           model=d.model, name=d.name, needs_credentials=c, camera_id=used.get((d.host, d.port)))

@@ -141,6 +141,8 @@ class StreamRelay:
         self._call(self._set_broadcaster, b)
 
     def feed(self, packet: Any) -> None:
+        if not self.active:
+            return
         if packet.stream is self._audio:
             b = self.broadcaster
             if b is not None and packet.pts is not None:

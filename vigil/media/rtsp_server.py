@@ -138,7 +138,7 @@ class Broadcaster:
         )
 
 
-Resolver = Callable[[str, str | None], Awaitable[Broadcaster | None]]  # (path, user) -> stream
+Resolver = Callable[[str, str | None], Awaitable[Broadcaster | None]]  # (URL, user) -> stream
 
 
 class RtspServer:
@@ -176,10 +176,9 @@ class RtspServer:
         return path
 
     async def _stream_for(self, url: str, user: str | None) -> Broadcaster | None:
-        path = self.path_of(url)
         if self._resolve is not None:
-            return await self._resolve(path, user)
-        return self.streams.get(path)
+            return await self._resolve(url, user)
+        return self.streams.get(self.path_of(url))
 
     async def _read_request(self, reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str]] | None:
         while True:
@@ -208,6 +207,7 @@ class RtspServer:
         client: _Client | None = None
         stream: Broadcaster | None = None
         user: str | None = None
+        described: tuple[str, Broadcaster] | None = None  # SETUP of the described path plays what DESCRIBE found
 
         def reply(cseq: str, status: str = "200 OK", headers: dict[str, str] | None = None, body: str = "") -> None:
             out = [f"RTSP/1.0 {status}", f"CSeq: {cseq}", "Server: Vigil"]
@@ -233,13 +233,20 @@ class RtspServer:
                         reply(cseq, "401 Unauthorized", {"WWW-Authenticate": self.auth.challenge(stale)})
                         await writer.drain()
                         continue
-                target = await self._stream_for(url, user) if method in ("DESCRIBE", "SETUP") else stream
+                if method == "SETUP" and described is not None and described[0] == self.path_of(url):
+                    target: Broadcaster | None = described[1]
+                elif method in ("DESCRIBE", "SETUP"):
+                    target = await self._stream_for(url, user)
+                else:
+                    target = stream
                 if method == "GET_PARAMETER":
                     reply(cseq, headers={"Session": session})
                 elif target is None:
                     reply(cseq, "404 Not Found")
                 elif method == "DESCRIBE":
-                    base = url if url.endswith("/") else url + "/"
+                    described = (self.path_of(url), target)
+                    plain = urlsplit(url)._replace(query="", fragment="").geturl()  # ?start=… is not a path
+                    base = plain if plain.endswith("/") else plain + "/"
                     reply(
                         cseq,
                         headers={"Content-Base": base, "Content-Type": "application/sdp"},

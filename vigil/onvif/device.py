@@ -190,3 +190,18 @@ class OnvifDevice:
     @property
     def camera(self) -> ONVIFCamera:
         return self._cam
+
+
+async def needs_credentials(host: str, port: int, timeout: float = 4.0) -> bool | None:
+    """Whether the camera refuses to describe itself without a login (None: could not tell)."""
+    dev = OnvifDevice(host, port, "", "")
+    try:
+        await asyncio.wait_for(dev.connect(), timeout)
+        await asyncio.wait_for(dev.info(), timeout)
+        return False
+    except OnvifAuthError:
+        return True
+    except (TimeoutError, OnvifError):
+        return None
+    finally:
+        await dev.close()

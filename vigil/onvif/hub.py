@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from vigil.catalog.store import now_ms
 from vigil.config import CameraConfig, OnvifSettings
-from vigil.errors import NotFoundError
+from vigil.errors import ConfigError, NotFoundError
 from vigil.events.camera_side import CameraSideEvents
 from vigil.log import get_logger
 from vigil.onvif.device import OnvifDevice, OnvifError
@@ -40,7 +40,7 @@ class OnvifHub:
         if cam is None:
             raise NotFoundError(f"no camera {camera_id!r}; GET /api/cameras lists them")
         if cam.onvif is None:
-            raise OnvifError(f"camera {camera_id!r} has no ONVIF settings (add it with POST /api/onvif/cameras, "
+            raise ConfigError(f"camera {camera_id!r} has no ONVIF settings (add it with POST /api/onvif/cameras, "
                              "or give it an onvif: block in vigil.yml)")
         return cam.onvif
 

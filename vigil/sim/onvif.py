@@ -153,6 +153,7 @@ class OnvifDevice:
     user: str
     password: str
     head: PtzHead
+    ptz: bool = True  # a PTZ camera: offers the PTZ service and a PTZ configuration in its profiles
     snapshot_url: str = ""
     serial: str = ""
     subs: dict[int, Subscription] = field(default_factory=dict)
@@ -165,9 +166,14 @@ class OnvifDevice:
         return f"http://{self.host}:{self.port}/onvif/device_service"
 
     def scopes(self) -> list[str]:
-        return ["onvif://www.onvif.org/type/video_encoder", "onvif://www.onvif.org/type/ptz",
-                "onvif://www.onvif.org/Profile/Streaming", "onvif://www.onvif.org/name/Vigil-Sim",
-                "onvif://www.onvif.org/hardware/SIM-PTZ-4K", f"onvif://www.onvif.org/location/{self.name}"]
+        kinds = ["video_encoder", "ptz"] if self.ptz else ["video_encoder"]
+        return [f"onvif://www.onvif.org/type/{k}" for k in kinds] + [
+            "onvif://www.onvif.org/Profile/Streaming", "onvif://www.onvif.org/name/Vigil-Sim",
+            f"onvif://www.onvif.org/hardware/{self.model}", f"onvif://www.onvif.org/location/{self.name}"]
+
+    @property
+    def model(self) -> str:
+        return "SIM-PTZ-4K" if self.ptz else "SIM-BULLET-4K"
 
     # events raised by the control port
     def raise_event(self, kind: str, value: str | None = None) -> None:
@@ -215,6 +221,8 @@ class OnvifDevice:
             if body is None or len(body) == 0:
                 raise SoapFault("ter:InvalidArgVal", "no SOAP body")
             op = etree.QName(body[0]).localname
+            if request.match_info.get("service") == "ptz_service" and not self.ptz:
+                raise SoapFault("ter:ActionNotSupported", "this camera has no PTZ", code="Receiver")
             if op not in ("GetSystemDateAndTime",):
                 check_username_token(root, self.user, self.password)
             handler = getattr(self, f"op_{op}", None)
@@ -242,7 +250,7 @@ class OnvifDevice:
     def _services(self) -> list[tuple[str, str]]:
         base = f"http://{self.host}:{self.port}/onvif"
         return [(NS["tds"], f"{base}/device_service"), (NS["trt"], f"{base}/media_service"),
-                (NS["tptz"], f"{base}/ptz_service"), (NS["tev"], f"{base}/events_service")]
+                (NS["tev"], f"{base}/events_service")] + ([(NS["tptz"], f"{base}/ptz_service")] if self.ptz else [])
 
     async def op_GetServices(self, req: Any, r: web.Request) -> str:
         items = "".join(f"<tds:Service><tds:Namespace>{ns}</tds:Namespace><tds:XAddr>{x}</tds:XAddr>"
@@ -259,12 +267,12 @@ class OnvifDevice:
                 "<tt:WSPausableSubscriptionManagerInterfaceSupport>false"
                 "</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>"
                 f"<tt:Media><tt:XAddr>{x[NS['trt']]}</tt:XAddr></tt:Media>"
-                f"<tt:PTZ><tt:XAddr>{x[NS['tptz']]}</tt:XAddr></tt:PTZ>"
+                + (f"<tt:PTZ><tt:XAddr>{x[NS['tptz']]}</tt:XAddr></tt:PTZ>" if self.ptz else "") +
                 "</tds:Capabilities></tds:GetCapabilitiesResponse>")
 
     async def op_GetDeviceInformation(self, req: Any, r: web.Request) -> str:
         return ("<tds:GetDeviceInformationResponse><tds:Manufacturer>Vigil-Sim</tds:Manufacturer>"
-                "<tds:Model>SIM-PTZ-4K</tds:Model><tds:FirmwareVersion>1.0</tds:FirmwareVersion>"
+                f"<tds:Model>{self.model}</tds:Model><tds:FirmwareVersion>1.0</tds:FirmwareVersion>"
                 f"<tds:SerialNumber>{self.serial or self.name}</tds:SerialNumber>"
                 f"<tds:HardwareId>{self.name}</tds:HardwareId></tds:GetDeviceInformationResponse>")
 
@@ -291,8 +299,9 @@ class OnvifDevice:
                 f"<tt:Resolution><tt:Width>{w}</tt:Width><tt:Height>{h}</tt:Height></tt:Resolution>"
                 "<tt:Quality>5</tt:Quality><tt:SessionTimeout>PT60S</tt:SessionTimeout>"
                 "</tt:VideoEncoderConfiguration>"
-                '<tt:PTZConfiguration token="ptz0"><tt:Name>ptz</tt:Name><tt:UseCount>2</tt:UseCount>'
-                "<tt:NodeToken>node0</tt:NodeToken></tt:PTZConfiguration></trt:Profiles>")
+                + ('<tt:PTZConfiguration token="ptz0"><tt:Name>ptz</tt:Name><tt:UseCount>2</tt:UseCount>'
+                   "<tt:NodeToken>node0</tt:NodeToken></tt:PTZConfiguration>" if self.ptz else "")
+                + "</trt:Profiles>")
 
     async def op_GetProfiles(self, req: Any, r: web.Request) -> str:
         return ("<trt:GetProfilesResponse>" + "".join(self._profile_xml(t, s) for t, s in self._profiles())

@@ -228,7 +228,8 @@ class SimCameras:
                 f"cam{i}", cfg.host, cfg.onvif_port + i - 1, f"rtsp://{cfg.host}:{cfg.rtsp_port}/cam{i}",
                 f"rtsp://{cfg.host}:{cfg.rtsp_port}/cam{i}/sub" if sub is not None else None,
                 (main.width, main.height), (sub.width, sub.height) if sub is not None else None,
-                "H265" if codec in ("hevc", "h265") else "H264", cfg.onvif_user, cfg.onvif_password, heads[i])
+                "H265" if codec in ("hevc", "h265") else "H264", cfg.onvif_user, cfg.onvif_password, heads[i],
+                ptz=self._is_ptz(i))
             await dev.start()
             self.onvif[f"cam{i}"] = dev
         if cfg.discovery_port:

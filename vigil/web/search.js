@@ -3,7 +3,7 @@
 import { api, esc, fmtTime } from './api.js';
 
 const COLORS = ['black', 'gray', 'white', 'red', 'orange', 'yellow', 'green', 'blue', 'purple', 'pink', 'brown'];
-const TYPES = ['smd', 'tripwire', 'intrusion', 'motion', 'face_match', 'face_blocklist', 'face_stranger', 'plate_match', 'plate_blocklist', 'plate_read'];
+const TYPES = ['smd', 'tripwire', 'intrusion', 'motion', 'face_match', 'face_blocklist', 'face_stranger', 'face', 'tamper', 'plate_match', 'plate_blocklist', 'plate_read'];
 const CLASSES = ['human', 'vehicle', 'person', 'car', 'truck', 'bus', 'motorcycle', 'bicycle'];
 const PAGE = 48;
 
@@ -12,7 +12,7 @@ const local = (ms) => new Date(ms - new Date(ms).getTimezoneOffset() * 60000).to
 
 function card(h) {
   const colours = [h.upper_color && `top ${h.upper_color}`, h.lower_color && `bottom ${h.lower_color}`, h.body_color].filter(Boolean).join(' · ');
-  const extra = [h.label, colours, h.plate && `plate ${h.plate}`, h.person && `👤 ${h.person}`].filter(Boolean).join(' · ');
+  const extra = [h.label, colours, h.plate && `plate ${h.plate}`, h.person && `👤 ${h.person}`, h.source === 'camera' && 'by the camera'].filter(Boolean).join(' · ');
   return `<figure class="hit" data-id="${h.id}" data-clip="${esc(h.clip_url || '')}" tabindex="0">
     ${h.snapshot_url ? `<img loading="lazy" alt="" src="${esc(h.snapshot_url)}">` : '<div class="noimg muted">no picture</div>'}
     <figcaption><span class="badge">${esc(h.type)}</span> ${esc(h.camera_id ?? '')}<br>${fmtTime(h.start_ms)}
@@ -34,6 +34,7 @@ export async function renderSearch(view, params) {
       <label>Plate <input name="plate" size="9" placeholder="AB12*"></label>
       <label>Person <input name="person" size="10" placeholder="name"></label>
       <label>Gender <select name="gender">${options(['female', 'male'])}</select></label>
+      <label>By <select name="source"><option value="">anyone</option><option value="vigil">Vigil</option><option value="camera">the camera</option></select></label>
       <label>Sort <select name="sort"><option value="time">newest</option><option value="score">best match</option></select></label>
       <button type="submit">Search</button></form>
     <p id="s-summary" class="muted"></p>
