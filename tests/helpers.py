@@ -64,7 +64,7 @@ class Sim:
                  sub: str = "640x360", loop_seconds: float = 4.0, rtsp_port: int = 0, http_port: int = 0,
                  live: str = "none", fps: int = 25, scenes: tuple[str, ...] = (), audio: bool = False,
                  scene_start: float = 0.0, onvif: bool = False, ptz: int = 0, discovery_port: int = 0,
-                 state_dir: Path | None = None, onvif_port: int = 0) -> None:
+                 state_dir: Path | None = None, onvif_port: int = 0, gop: float = 2.0) -> None:
         self.rtsp_port = rtsp_port or free_port()
         self.http_port = http_port or free_port()
         # ONVIF: camera i on onvif_port + i - 1 (a free block of ports)
@@ -72,7 +72,7 @@ class Sim:
         self.args = [
             sys.executable, "-m", "vigil.cli", "sim", "--cameras", str(cameras), "--codec", codecs,
             "--size", size, "--sub-size", sub, "--live", live, "--loop-seconds", str(loop_seconds), "--fps", str(fps),
-            "--rtsp-port", str(self.rtsp_port), "--http-port", str(self.http_port),
+            "--rtsp-port", str(self.rtsp_port), "--http-port", str(self.http_port), "--gop", str(gop),
         ]
         for scene in scenes:
             self.args += ["--scene", scene]

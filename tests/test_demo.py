@@ -64,6 +64,9 @@ def test_demo_records_playable_segments(tmp: Path) -> None:
             assert client.get("/api/cameras/door").status_code == 200
             dbs = {d["name"]: d for d in client.get("/api/faces/databases").json()}
             assert dbs["staff"]["images"] == 2 and dbs["banned"]["kind"] == "block"
+        # The PTZ demo camera, with its ONVIF service (the password never shown).
+        ptz = client.get("/api/cameras/ptz1").json()
+        assert ptz["onvif"]["username"] == "admin" and "password" not in ptz["onvif"]
         page = httpx.get(base + "/")
         assert page.status_code == 200 and "Vigil" in page.text
         data = client.get(str(segs[0]["url"])).content

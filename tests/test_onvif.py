@@ -35,7 +35,8 @@ class Site:
 
     def start_sim(self, **ports: int) -> Sim:
         """The same ports again when given: a restarted camera keeps its address."""
-        sim = Sim(self.tmp, cameras=2, codecs="h264", size="640x360", sub="320x180", live="sub", fps=10,
+        # Keyframes every 0.5 s: a new client's first pictures (the GOP so far) are at most that old.
+        sim = Sim(self.tmp, cameras=2, codecs="h264", size="640x360", sub="320x180", live="sub", fps=10, gop=0.5,
                   onvif=True, ptz=1, discovery_port=self.discovery_port, state_dir=self.tmp / "sim-state", **ports)
         self.sim = sim.start()
         return sim
@@ -57,9 +58,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             s.sim.stop()
 
 
-def view(url: str, frames: int = 20) -> tuple[float, float, float]:
+def view(url: str, frames: int = 6) -> tuple[float, float, float]:
     """Where the PTZ camera looks now: the position burned into the newest of `frames` decoded pictures (the
-    first ones a new client gets are the GOP so far, up to 2 s old)."""
+    first ones a new client gets are the GOP so far, up to 0.5 s old)."""
     c = av.open(url, options={"rtsp_transport": "tcp"}, timeout=10)
     try:
         last = None

@@ -110,7 +110,8 @@ class Replay:
                             if au.keyframe or pending:
                                 pending.append((wall, au))
                             continue
-                        for w, unit in [*pending, (wall, au)]:
+                        # From the keyframe at or before the start: this one, if it is a keyframe itself.
+                        for w, unit in [(wall, au)] if au.keyframe else [*pending, (wall, au)]:
                             if pace is None:
                                 if not unit.keyframe:
                                     continue
