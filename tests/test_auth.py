@@ -119,3 +119,79 @@ def test_users_cli(tmp_path: Path) -> None:
     assert vigil("passwd", "alice", "--password", "new-alice-password").returncode == 0
     missing = vigil("passwd", "bob", "--password", "whatever-long")
     assert missing.returncode != 0 and "no user 'bob'" in missing.stderr
+
+
+def test_login_throttle_grows_and_forgets() -> None:
+    from vigil.api.throttle import LoginThrottle
+
+    t = LoginThrottle(max_per_account=3, max_per_address=5, lock_s=30, max_lock_s=120)
+    keys = ["user:alice", "addr:10.0.0.1"]
+    for i in range(3):
+        assert t.wait(keys, 100 + i) == (0.0, None)
+        t.failed(keys, 100 + i)
+    wait, key = t.wait(keys, 102)
+    assert key == "user:alice" and wait == 30
+    assert t.wait(["user:bob", "addr:10.0.0.2"], 102) == (0.0, None)  # others are not affected
+    t.failed(keys, 133)  # one more after the lock: twice as long
+    assert t.wait(keys, 133) == (60.0, "user:alice")
+    t.failed(keys, 194)
+    t.failed(keys, 315)
+    assert t.wait(keys, 315)[0] == 120  # capped
+    t.succeeded("user:alice")
+    wait, key = t.wait(keys, 316)
+    assert key == "addr:10.0.0.1" and wait > 0  # the address keeps its count: guessing other accounts
+    assert t.wait(keys, 315 + 901) == (0.0, None)  # failures older than 15 min are forgotten
+
+
+def test_lockout_password_change_and_sessions(app_client: tuple[TestClient, Vigil]) -> None:
+    client, _ = app_client
+    for _ in range(5):
+        assert client.post("/api/auth/login", json={"username": "admin", "password": "wrong!"}).status_code == 401
+    locked = client.post("/api/auth/login", json={"username": "admin", "password": PASSWORD})
+    assert locked.status_code == 429 and "this account" in locked.json()["detail"]
+    assert 1 <= int(locked.headers["retry-after"]) <= 31
+    client.app.state.throttle.succeeded("user:admin")  # type: ignore[attr-defined]  # (the 30 s passed)
+
+    other = TestClient(client.app)
+    assert other.post("/api/auth/login", json={"username": "admin", "password": PASSWORD}).status_code == 200
+    assert client.post("/api/auth/login", json={"username": "admin", "password": PASSWORD}).status_code == 200
+    mine = client.get("/api/auth/sessions").json()
+    assert len([s for s in mine if s["kind"] == "session"]) == 2 and sum(s["current"] for s in mine) == 1
+    assert "token_hash" not in mine[0]
+    wrong = client.post("/api/auth/password", json={"current_password": "nope-nope", "new_password": "new-pass-123"})
+    assert wrong.status_code == 403
+    r = client.post("/api/auth/password", json={"current_password": PASSWORD, "new_password": "new-pass-123"})
+    assert r.status_code == 200
+    assert client.get("/api/cameras").status_code == 200  # this browser goes on …
+    assert other.get("/api/cameras").status_code == 401  # … the other session has ended
+    same = client.post("/api/auth/password", json={"current_password": "new-pass-123", "new_password": "new-pass-123"})
+    assert same.status_code == 409 and "differ" in same.json()["detail"]
+    token = client.post("/api/auth/tokens", json={"name": "cron"}).json()["token"]
+    row = next(s for s in client.get("/api/auth/sessions").json() if s["kind"] == "token")
+    assert client.delete(f"/api/auth/sessions/{row['id']}").status_code == 204
+    assert client.get("/api/cameras", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert client.delete("/api/auth/sessions/nope").status_code == 404
+
+
+def test_first_start_password_must_be_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("VIGIL_ADMIN_PASSWORD", raising=False)
+    cfg = parse_config({"storage": {"path": str(tmp_path / "rec")}}, environ={})
+    vigil = Vigil(cfg)
+    vigil.start()
+    try:
+        printed = capsys.readouterr().out
+        password = printed.split("with password:")[1].split()[0]
+        with TestClient(create_app(vigil)) as client:
+            login = client.post("/api/auth/login", json={"username": "admin", "password": password})
+            assert login.status_code == 200 and login.json()["must_change_password"] is True
+            blocked = client.get("/api/cameras")
+            assert blocked.status_code == 403 and "POST /api/auth/password" in blocked.json()["detail"]
+            assert client.get("/api/auth/me").json()["must_change_password"] is True
+            short = client.post("/api/auth/password", json={"current_password": password, "new_password": "short"})
+            assert short.status_code == 422
+            r = client.post("/api/auth/password", json={"current_password": password, "new_password": "my-own-pw-1"})
+            assert r.status_code == 200 and r.json()["must_change_password"] is False
+            assert client.get("/api/cameras").status_code == 200
+    finally:
+        vigil.stop()

@@ -40,7 +40,13 @@ def test_demo_records_playable_segments(tmp: Path) -> None:
         t0 = time.monotonic()
         client = httpx.Client(base_url=base)
         assert client.get("/api/cameras").status_code == 401
-        assert client.post("/api/auth/login", json={"username": "admin", "password": password}).status_code == 200
+        login = client.post("/api/auth/login", json={"username": "admin", "password": password})
+        assert login.status_code == 200 and login.json()["must_change_password"] is True
+        # The printed first-start password opens nothing until it is changed.
+        blocked = client.get("/api/cameras")
+        assert blocked.status_code == 403 and "/api/auth/password" in blocked.json()["detail"]
+        r = client.post("/api/auth/password", json={"current_password": password, "new_password": "demo-password-2"})
+        assert r.status_code == 200 and r.json()["must_change_password"] is False
 
         def playable() -> list[dict[str, object]]:
             out = []

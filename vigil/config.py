@@ -188,6 +188,10 @@ class _Listening(_Strict):
 
 class ApiConfig(_Listening):
     listen: str = "127.0.0.1:8080"
+    login_max_failures: int = Field(default=5, ge=1, le=1000)  # per account in 15 min, then logins wait
+    login_max_failures_per_address: int = Field(default=20, ge=1, le=100_000)  # per client address
+    login_lock_seconds: float = Field(default=30.0, gt=0, le=3600)  # the first wait; it doubles up to 15 min
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 90)  # a browser session ends after this
 
 
 class RtspOutConfig(_Listening):

@@ -31,6 +31,7 @@ from vigil.api import (
 )
 from vigil.api.deps import current_user, get_vigil
 from vigil.api.schemas import Health
+from vigil.api.throttle import LoginThrottle
 from vigil.catalog.store import now_ms
 from vigil.errors import ConfigError, FaceImageError, NotFoundError, OnvifError, VigilError
 
@@ -49,6 +50,9 @@ def create_app(vigil: Vigil) -> FastAPI:
     app = FastAPI(title="Vigil", version=__version__, description="Open-source AI network video recorder",
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.vigil = vigil
+    api = vigil.cfg.api
+    app.state.throttle = LoginThrottle(api.login_max_failures, api.login_max_failures_per_address,
+                                       api.login_lock_seconds)
 
     @app.exception_handler(HTTPException)
     async def _http(_req: Request, err: HTTPException) -> JSONResponse:

@@ -48,6 +48,10 @@ def time_window(start: str | None, end: str | None, now: int, default_span_ms: i
     return t0, t1
 
 
+# What an account whose password must be changed may still do.
+PASSWORD_CHANGE_PATHS = frozenset({"/api/auth/password", "/api/auth/logout", "/api/auth/me", "/api/auth/session"})
+
+
 def current_user(request: Request) -> User:
     """The user behind a bearer token or a session cookie; 401 otherwise."""
     vigil = get_vigil(request)
@@ -60,6 +64,9 @@ def current_user(request: Request) -> User:
     if user is None:
         raise HTTPException(401, "authentication required: log in, or send 'Authorization: Bearer <token>'",
                             headers={"WWW-Authenticate": "Bearer"})
+    if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+        raise HTTPException(403, "change the first-start password first: POST /api/auth/password "
+                                 "{current_password, new_password} (the web UI asks for it at login)")
     request.state.user = user
     return user
 
@@ -75,10 +82,9 @@ def require_camera(vigil: Vigil, camera_id: str) -> None:
 async def ws_user(ws: WebSocket) -> User | None:
     """The user of a WebSocket: the session cookie (browsers) or ?token= (scripts)."""
     vigil = ws.app.state.vigil
-    secret = ws.cookies.get(SESSION_COOKIE)
-    if secret:
-        return await asyncio.to_thread(resolve, vigil.catalog, secret, "session")
-    token = ws.query_params.get("token")
-    if token:
-        return await asyncio.to_thread(resolve, vigil.catalog, token, "token")
-    return None
+    user = None
+    if secret := ws.cookies.get(SESSION_COOKIE):
+        user = await asyncio.to_thread(resolve, vigil.catalog, secret, "session")
+    elif token := ws.query_params.get("token"):
+        user = await asyncio.to_thread(resolve, vigil.catalog, token, "token")
+    return None if user is None or user.must_change_password else user

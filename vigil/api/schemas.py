@@ -21,6 +21,8 @@ class LoginRequest(BaseModel):
 class UserOut(BaseModel):
     username: str
     role: str
+    must_change_password: bool = Field(False, description="true: nothing but POST /api/auth/password works "
+                                       "until the password is changed (the generated first-start password)")
 
 
 class TokenRequest(BaseModel):

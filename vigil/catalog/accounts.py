@@ -25,6 +25,11 @@ class User:
     username: str
     role: str
     cameras: list[str] | None = None
+    must_change_password: bool = False
+
+
+def _user(row: UserModel) -> User:
+    return User(row.username, row.role, row.cameras, bool(row.must_change_password))
 
 
 RTSP_REALM = "Vigil"
@@ -44,7 +49,8 @@ def check_password_rules(password: str) -> None:
         raise ConfigError("the password must have at least 8 characters")
 
 
-def add_user(catalog: Catalog, username: str, password: str, role: str = "admin") -> User:
+def add_user(catalog: Catalog, username: str, password: str, role: str = "admin", must_change: bool = False
+             ) -> User:
     if role not in ROLES:
         raise ConfigError(f"role {role!r} is not one of {', '.join(ROLES)}")
     if not username or len(username) > 64:
@@ -54,8 +60,8 @@ def add_user(catalog: Catalog, username: str, password: str, role: str = "admin"
         if s.get(UserModel, username) is not None:
             raise ConfigError(f"user {username!r} exists already; use `vigil users passwd {username}`")
         s.add(UserModel(username=username, password_hash=_hasher.hash(password), role=role, created_ms=now_ms(),
-                        rtsp_ha1=rtsp_ha1(username, password)))
-    return User(username, role)
+                        rtsp_ha1=rtsp_ha1(username, password), must_change_password=must_change))
+    return User(username, role, None, must_change)
 
 
 def set_password(catalog: Catalog, username: str, password: str) -> None:
@@ -64,16 +70,26 @@ def set_password(catalog: Catalog, username: str, password: str) -> None:
         row = s.get(UserModel, username)
         if row is None:
             raise NotFoundError(f"no user {username!r}; `vigil users list` shows them")
+        if _same(row.password_hash, password):
+            raise ConfigError("the new password must differ from the old one")
         row.password_hash = _hasher.hash(password)
         row.rtsp_ha1 = rtsp_ha1(username, password)
+        row.must_change_password = False
         # A new password ends every session (but not the API tokens scripts use).
         s.execute(delete(CredentialModel).where(CredentialModel.username == username,
                                                 CredentialModel.kind == "session"))
 
 
+def _same(stored: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(stored, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def list_users(catalog: Catalog) -> list[User]:
     with catalog.session() as s:
-        return [User(u.username, u.role, u.cameras) for u in s.scalars(select(UserModel).order_by(UserModel.username))]
+        return [_user(u) for u in s.scalars(select(UserModel).order_by(UserModel.username))]
 
 
 def has_users(catalog: Catalog) -> bool:
@@ -87,7 +103,8 @@ def ensure_admin(catalog: Catalog, password: str | None = None) -> str | None:
         return None
     generated = password is None
     pw = password or secrets.token_urlsafe(12)
-    add_user(catalog, "admin", pw, "admin")
+    # A generated password was printed on a console: it must be replaced at the first login.
+    add_user(catalog, "admin", pw, "admin", must_change=generated)
     return pw if generated else None
 
 
@@ -103,7 +120,7 @@ def verify(catalog: Catalog, username: str, password: str) -> User | None:
             return None
         if row.rtsp_ha1 is None:  # an account from before RTSP out: its Digest secret, now that we can make it
             row.rtsp_ha1 = rtsp_ha1(username, password)
-        return User(row.username, row.role, row.cameras)
+        return _user(row)
 
 
 def rtsp_user(catalog: Catalog, username: str) -> tuple[User, str] | None:
@@ -112,7 +129,7 @@ def rtsp_user(catalog: Catalog, username: str) -> tuple[User, str] | None:
         row = s.get(UserModel, username)
         if row is None or row.rtsp_ha1 is None:
             return None
-        return User(row.username, row.role, row.cameras), row.rtsp_ha1
+        return _user(row), row.rtsp_ha1
 
 
 def issue(catalog: Catalog, username: str, kind: str, name: str = "", ttl_ms: int | None = None) -> str:
@@ -131,9 +148,41 @@ def resolve(catalog: Catalog, secret: str, kind: str) -> User | None:
         if cred is None or cred.kind != kind or (cred.expires_ms is not None and cred.expires_ms < now_ms()):
             return None
         user = s.get(UserModel, cred.username)
-        return User(user.username, user.role, user.cameras) if user is not None else None
+        return _user(user) if user is not None else None
 
 
-def revoke(catalog: Catalog, secret: str) -> None:
+def revoke(catalog: Catalog, secret: str, hashed: bool = False) -> None:
     with catalog.session() as s, s.begin():
-        s.execute(delete(CredentialModel).where(CredentialModel.token_hash == _digest(secret)))
+        s.execute(delete(CredentialModel).where(CredentialModel.token_hash == (secret if hashed else _digest(secret))))
+
+
+@dataclass(frozen=True)
+class Credential:
+    id: str  # the start of the secret's hash: enough to name it, useless to log in
+    token_hash: str
+    username: str
+    kind: str
+    name: str
+    created_ms: int
+    expires_ms: int | None
+
+    def is_secret(self, secret: str | None) -> bool:
+        return secret is not None and _digest(secret) == self.token_hash
+
+    def public(self) -> dict[str, object]:
+        """Everything but the hash."""
+        return {"id": self.id, "username": self.username, "kind": self.kind, "name": self.name,
+                "created_ms": self.created_ms, "expires_ms": self.expires_ms}
+
+
+def sessions(catalog: Catalog, username: str | None) -> list[Credential]:
+    """Live sessions and tokens, newest first; expired sessions are deleted on the way."""
+    now = now_ms()
+    with catalog.session() as s, s.begin():
+        s.execute(delete(CredentialModel).where(CredentialModel.expires_ms.is_not(None),
+                                                CredentialModel.expires_ms < now))
+        q = select(CredentialModel).order_by(CredentialModel.created_ms.desc())
+        if username is not None:
+            q = q.where(CredentialModel.username == username)
+        return [Credential(c.token_hash[:16], c.token_hash, c.username, c.kind, c.name, c.created_ms, c.expires_ms)
+                for c in s.scalars(q)]

@@ -15,7 +15,7 @@ let cleanup = null;
 
 function showLogin() {
   if (cleanup) { cleanup(); cleanup = null; }
-  $('top').hidden = true; $('view').innerHTML = ''; $('login').hidden = false;
+  $('top').hidden = true; $('view').innerHTML = ''; $('first-password').hidden = true; $('login').hidden = false;
   $('login').querySelector('[name=username]').focus();
 }
 
@@ -36,6 +36,12 @@ async function start() {
   // Asks without a 401: a login page that starts with a failed request would log a console error.
   const session = await (await fetch('/api/auth/session', { credentials: 'same-origin' })).json();
   if (!session.user) { showLogin(); return; }
+  if (session.user.must_change_password) {
+    $('login').hidden = true; $('first-password').hidden = false;
+    $('first-password').querySelector('[name=current]').focus();
+    return;
+  }
+  $('first-password').hidden = true;
   $('who').textContent = `${session.user.username} (${session.user.role})`;
   $('login').hidden = true; $('top').hidden = false;
   const arm = await api('/api/system/arm');
@@ -58,6 +64,15 @@ $('login').onsubmit = async (e) => {
     body: JSON.stringify({ username: f.get('username'), password: f.get('password') }) });
   if (r.ok) { $('login-error').textContent = ''; e.target.reset(); start(); }
   else $('login-error').textContent = (await r.json()).detail;
+};
+$('first-password').onsubmit = async (e) => {
+  e.preventDefault();
+  const f = new FormData(e.target);
+  if (f.get('new') !== f.get('again')) { $('first-password-error').textContent = 'the two new passwords differ'; return; }
+  try {
+    await api('/api/auth/password', { method: 'POST', json: { current_password: f.get('current'), new_password: f.get('new') } });
+    e.target.reset(); $('first-password-error').textContent = ''; start();
+  } catch (err) { $('first-password-error').textContent = String(err.message || err); }
 };
 window.addEventListener('vigil:login', showLogin);
 window.addEventListener('hashchange', () => { if (!$('top').hidden) route(); });

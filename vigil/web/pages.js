@@ -152,7 +152,27 @@ export async function renderSettings(view) {
       <form id="user-form" class="toolbar"><input id="u-name" placeholder="user name" required><input id="u-pass" type="password" placeholder="password (8+)" required>
         <select id="u-role"><option>viewer</option><option>operator</option><option>admin</option></select><button>Add user</button></form>
       <p class="error" id="user-error"></p></div>
+    <div class="panel"><h3>My account</h3>
+      <form id="pw-form" class="toolbar"><input id="pw-current" type="password" placeholder="current password" autocomplete="current-password" required>
+        <input id="pw-new" type="password" placeholder="new password (8+)" autocomplete="new-password" minlength="8" required><button>Change password</button></form>
+      <p class="muted" id="pw-note">Changing it ends your other browser sessions.</p>
+      <table><thead><tr><th>Session or token</th><th>Started</th><th>Ends</th><th></th></tr></thead><tbody id="sessions"></tbody></table></div>
     <div class="panel"><h3>Alarm linkage</h3><div id="linkage" class="muted">Loading…</div></div>`;
+  const loadSessions = async () => {
+    const rows = await api('/api/auth/sessions');
+    view.querySelector('#sessions').innerHTML = rows.map((r) => `<tr><td>${esc(r.kind === 'token' ? `token “${r.name}”` : 'browser')}${r.current ? ' <span class="muted">(this one)</span>' : ''}</td>
+      <td>${fmtTime(r.created_ms)}</td><td>${r.expires_ms ? fmtTime(r.expires_ms) : 'never'}</td>
+      <td>${r.current ? '' : `<button data-revoke="${esc(r.id)}">End</button>`}</td></tr>`).join('');
+    view.querySelectorAll('[data-revoke]').forEach((b) => { b.onclick = async () => { await api(`/api/auth/sessions/${b.dataset.revoke}`, { method: 'DELETE' }); loadSessions(); }; });
+  };
+  view.querySelector('#pw-form').onsubmit = async (e) => {
+    e.preventDefault();
+    try {
+      await api('/api/auth/password', { method: 'POST', json: { current_password: view.querySelector('#pw-current').value, new_password: view.querySelector('#pw-new').value } });
+      e.target.reset(); view.querySelector('#pw-note').textContent = 'Password changed; your other browser sessions have ended.'; loadSessions();
+    } catch (err) { view.querySelector('#pw-note').textContent = String(err.message || err); }
+  };
+  loadSessions().catch(() => {});
   api('/api/alarms/status').then((a) => {
     const sent = Object.entries(a.sent).map(([k, n]) => `${esc(k)} ${n}`).join(', ') || 'nothing yet';
     const failed = Object.entries(a.failed).map(([k, n]) => `${esc(k)} ${n}`).join(', ');

@@ -1,0 +1,57 @@
+"""Login throttling: after too many failed logins for an account, or from one address, further attempts wait
+a growing time (30 s, then doubling up to 15 min) — enough to stop password guessing, short enough that a
+user who mistyped is not locked out for long. Pure: the caller passes the clock."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+WINDOW_S = 900.0  # failures older than this are forgotten
+
+
+@dataclass
+class LoginThrottle:
+    max_per_account: int = 5
+    max_per_address: int = 20  # higher: a whole office may log in from behind one address
+    lock_s: float = 30.0
+    max_lock_s: float = 900.0
+    _fails: dict[str, deque[float]] = field(default_factory=dict)
+
+    def _limit(self, key: str) -> int:
+        return self.max_per_account if key.startswith("user:") else self.max_per_address
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        q = self._fails.get(key)
+        if q is None:
+            return deque()
+        while q and now - q[0] > WINDOW_S:
+            q.popleft()
+        if not q:
+            del self._fails[key]
+        return q
+
+    def wait(self, keys: list[str], now: float) -> tuple[float, str | None]:
+        """(seconds to wait, the key that is locked) — (0, None) when a login may be tried now."""
+        worst: tuple[float, str | None] = (0.0, None)
+        for key in keys:
+            q = self._recent(key, now)
+            over = len(q) - self._limit(key)
+            if over < 0:
+                continue
+            lock = min(self.max_lock_s, self.lock_s * 2 ** over)
+            left = q[-1] + lock - now
+            if left > worst[0]:
+                worst = (left, key)
+        return worst
+
+    def failed(self, keys: list[str], now: float) -> None:
+        for key in keys:
+            self._fails.setdefault(key, deque()).append(now)
+        if len(self._fails) > 10_000:  # made-up user names must not grow this without end
+            for key in list(self._fails):
+                self._recent(key, now)
+
+    def succeeded(self, key: str) -> None:
+        """A good password clears the account's count (not the address's: guessing other accounts goes on)."""
+        self._fails.pop(key, None)
