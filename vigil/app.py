@@ -38,6 +38,7 @@ from vigil.recognition import FaceService
 from vigil.recorder.camera import CameraRecorder
 from vigil.recorder.recovery import recover
 from vigil.recorder.retention import Retention
+from vigil.secretbox import SecretBox
 from vigil.storage import check_storage
 
 log = get_logger(__name__)
@@ -49,7 +50,7 @@ class Vigil:
         self.cfg = cfg
         self.storage = cfg.storage.path
         check_storage(self.storage)  # first: a missing disk is the error the user must see
-        self.catalog = Catalog(cfg.catalog_url)
+        self.catalog = Catalog(cfg.catalog_url, SecretBox.load(cfg.key_file))
         self.cameras: dict[str, CameraConfig] = {c.id: c for c in cfg.cameras}
         self.config_ids = set(self.cameras)
         self.recorders: dict[str, CameraRecorder] = {}

@@ -402,10 +402,14 @@ def camera_add_onvif(
 
 def _catalog(config: Path | None) -> tuple[Config, Any]:
     from vigil.catalog.store import Catalog
+    from vigil.secretbox import SecretBox
 
     cfg = _load(config)
     setup_logging("WARNING")
-    cat = Catalog(cfg.catalog_url)
+    try:
+        cat = Catalog(cfg.catalog_url, SecretBox.load(cfg.key_file))
+    except VigilError as err:
+        _fail(err)
     try:
         cat.migrate()
     except VigilError as err:

@@ -157,6 +157,7 @@ class StorageConfig(_Strict):
 
 class CatalogConfig(_Strict):
     url: str = ""
+    key_file: Path | None = None  # seals camera passwords in the catalog; default: vigil.key beside the storage
 
     @field_validator("url")
     @classmethod
@@ -328,6 +329,10 @@ class Config(_Strict):
     def catalog_url(self) -> str:
         return self.catalog.url or f"sqlite:///{self.storage.path.parent / 'vigil.db'}"
 
+    @property
+    def key_file(self) -> Path:
+        return self.catalog.key_file or self.storage.path.parent / "vigil.key"
+
 
 def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """The keys allowed at `loc`'s parent, for 'did you mean' hints."""
@@ -414,4 +419,6 @@ def load_config(path: Path | None, environ: dict[str, str] | None = None) -> Con
     # Relative storage paths are relative to the config file, so a config works from any cwd.
     if not cfg.storage.path.is_absolute():
         cfg.storage.path = (path.parent / cfg.storage.path).resolve()
+    if cfg.catalog.key_file is not None and not cfg.catalog.key_file.is_absolute():
+        cfg.catalog.key_file = (path.parent / cfg.catalog.key_file).resolve()
     return cfg

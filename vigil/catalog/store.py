@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vigil.catalog.models import CameraModel, EventModel, SegmentModel, SettingModel
 from vigil.errors import ConfigError
+from vigil.secretbox import PREFIX as SEALED
+from vigil.secretbox import SecretBox
 
 
 def now_ms() -> int:
@@ -117,7 +119,8 @@ def _attributes(a: dict[str, str] | None) -> dict[str, str]:
 
 
 class Catalog:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, box: SecretBox | None = None) -> None:
+        self.box = box  # seals camera passwords; None: stored as given (tools that never write cameras)
         if url.startswith(("postgresql://", "postgres://")):  # psycopg 3, not SQLAlchemy's default psycopg2
             url = "postgresql+psycopg://" + url.split("://", 1)[1]
         self.url = url
@@ -160,8 +163,19 @@ class Catalog:
                 if row is None:
                     row = CameraModel(id=cam.id, state="connecting", state_since_ms=now_ms(), settings={})
                     s.add(row)
-                row.name, row.url, row.sub_url, row.enabled = cam.name, cam.url, cam.sub_url, cam.enabled
+                row.name, row.enabled = cam.name, cam.enabled
+                row.url, row.sub_url = self._seal_url(cam.url) or "", self._seal_url(cam.sub_url)
                 row.settings, row.source = cam.record.model_dump(), "config"
+
+    def _seal_url(self, url: str | None) -> str | None:
+        return self.box.seal_url(url) if self.box is not None else url
+
+    def _open(self, text: str) -> str:
+        if self.box is not None:
+            return self.box.open(text)
+        if text.startswith(SEALED):
+            raise ConfigError("the catalog holds sealed camera secrets but no key was given (catalog.key_file)")
+        return str(text)
 
     def save_camera(self, cam: Any, source: str = "api") -> None:
         with self.session() as s, s.begin():
@@ -169,10 +183,14 @@ class Catalog:
             if row is None:
                 row = CameraModel(id=cam.id, state="connecting", state_since_ms=now_ms(), settings={})
                 s.add(row)
-            row.name, row.url, row.sub_url, row.enabled = cam.name, cam.url, cam.sub_url, cam.enabled
+            row.name, row.enabled = cam.name, cam.enabled
+            row.url, row.sub_url = self._seal_url(cam.url) or "", self._seal_url(cam.sub_url)
             # Everything else a camera has (recording, analytics, audio alarm, ONVIF), so it survives restarts.
-            row.settings = cam.model_dump(mode="json", exclude={"id", "name", "url", "sub_url", "enabled"},
-                                          exclude_none=True)
+            settings = cam.model_dump(mode="json", exclude={"id", "name", "url", "sub_url", "enabled"},
+                                      exclude_none=True)
+            if (onvif := settings.get("onvif")) and onvif.get("password") and self.box is not None:
+                settings["onvif"] = {**onvif, "password": self.box.seal(onvif["password"])}
+            row.settings = settings
             row.source = source
 
     def delete_camera(self, camera_id: str) -> None:
@@ -188,7 +206,10 @@ class Catalog:
                 settings = dict(r.settings or {})
                 if "record" not in settings:  # saved by an older Vigil: the record settings alone
                     settings = {"record": settings}
-                out.append({"id": r.id, "name": r.name, "url": r.url, "sub_url": r.sub_url, "enabled": r.enabled,
+                if (onvif := settings.get("onvif")) and onvif.get("password"):
+                    settings["onvif"] = {**onvif, "password": self._open(onvif["password"])}
+                out.append({"id": r.id, "name": r.name, "url": self._open(r.url),
+                            "sub_url": self._open(r.sub_url) if r.sub_url else None, "enabled": r.enabled,
                             **settings})
             return out
 
@@ -204,7 +225,8 @@ class Catalog:
         with self.session() as s:
             rows = s.scalars(select(CameraModel).order_by(CameraModel.id)).all()
             return [
-                CameraRow(r.id, r.name, r.url, r.sub_url, r.enabled, r.state, r.last_error, r.state_since_ms)
+                CameraRow(r.id, r.name, self._open(r.url), self._open(r.sub_url) if r.sub_url else None, r.enabled,
+                          r.state, r.last_error, r.state_since_ms)
                 for r in rows
             ]
 
