@@ -86,7 +86,8 @@ class Vigil:
         self.catalog.sync_cameras(self.cfg.cameras)
         for data in self.catalog.api_cameras():
             if data["id"] not in self.cameras:
-                self.cameras[data["id"]] = CameraConfig.model_validate(data)
+                cam = self.cameras[data["id"]] = CameraConfig.model_validate(data)
+                self.catalog.save_camera(cam, "api")  # rows of an older Vigil: sealed, in today's format
         password = ensure_admin(self.catalog, os.environ.get("VIGIL_ADMIN_PASSWORD") or None)
         if password:
             # Printed once, on first start only; it is not kept anywhere in clear.
