@@ -195,3 +195,36 @@ def test_first_start_password_must_be_changed(tmp_path: Path, monkeypatch: pytes
             assert client.get("/api/cameras").status_code == 200
     finally:
         vigil.stop()
+
+
+def test_csp_headers_and_cross_site_requests(app_client: tuple[TestClient, Vigil]) -> None:
+    client, _ = app_client
+    page = client.get("/")
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-eval" not in csp
+    assert page.headers["x-content-type-options"] == "nosniff" and page.headers["x-frame-options"] == "DENY"
+    assert client.post("/api/auth/login", json={"username": "admin", "password": PASSWORD}).status_code == 200
+    # The session cookie riding on a request from another site is refused; from Vigil's own page it works.
+    evil = client.put("/api/system/arm", json={"armed": True}, headers={"Origin": "https://evil.example"})
+    assert evil.status_code == 403 and "another site" in evil.json()["detail"]
+    own = client.put("/api/system/arm", json={"armed": True}, headers={"Origin": "http://testserver"})
+    assert own.status_code == 200
+    referer = client.put("/api/system/arm", json={"armed": False}, headers={"Referer": "http://evil.example/x"})
+    assert referer.status_code == 403
+    token = client.post("/api/auth/tokens", json={"name": "t"}, headers={"Origin": "http://testserver"}).json()["token"]
+    client.cookies.clear()  # a script with a token is no browser: no origin check
+    r = client.put("/api/system/arm", json={"armed": False},
+                   headers={"Authorization": f"Bearer {token}", "Origin": "https://elsewhere.example"})
+    assert r.status_code == 200
+
+
+def test_no_path_traversal_through_file_routes(app_client: tuple[TestClient, Vigil], tmp_path: Path) -> None:
+    client, _ = app_client
+    client.post("/api/auth/login", json={"username": "admin", "password": PASSWORD})
+    # Files are served by catalog id (integers) or from the web folder; nothing a request names reaches the disk.
+    for path in ("/web/..%2f..%2fpyproject.toml", "/web/../app.py", "/web/%2e%2e/api/app.py",
+                 "/api/segments/..%2f..%2fvigil.db.mp4", "/api/events/..%2f1/snapshot.jpg",
+                 "/api/faces/images/..%2f..%2fvigil.db.jpg"):
+        r = client.get(path)
+        assert r.status_code in (404, 422), (path, r.status_code)
+        assert b"[project]" not in r.content and b"import" not in r.content[:200]

@@ -29,7 +29,8 @@ from vigil.api import (
     system,
     tags,
 )
-from vigil.api.deps import current_user, get_vigil
+from vigil.api.deps import SESSION_COOKIE, current_user, get_vigil
+from vigil.api.hardening import Hardening
 from vigil.api.schemas import Health
 from vigil.api.throttle import LoginThrottle
 from vigil.catalog.store import now_ms
@@ -112,4 +113,5 @@ def create_app(vigil: Vigil) -> FastAPI:
     app.include_router(counting.router)
     app.include_router(plates.router)
     app.include_router(onvif.router)
+    app.add_middleware(Hardening, session_cookie=SESSION_COOKIE)
     return app

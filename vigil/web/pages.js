@@ -11,7 +11,7 @@ function eventRow(e) {
   const thumb = e.snapshot_url || (recorded ? `/api/cameras/${encodeURIComponent(e.camera_id)}/snapshot.jpg?at=${e.start_ms}&width=160` : '');
   const what = [e.label, e.rule_id ? `rule ${e.rule_id}` : '', e.score != null && e.label ? `${Math.round(e.score * 100)}%` : ''].filter(Boolean).join(' · ');
   return `<tr data-id="${e.id}" data-clip="${esc(e.clip_url || '')}">
-      <td>${thumb ? `<img class="thumb" loading="lazy" alt="" src="${esc(thumb)}" onerror="this.style.visibility='hidden'">` : ''}</td>
+      <td>${thumb ? `<img class="thumb" loading="lazy" alt="" src="${esc(thumb)}">` : ''}</td>
       <td>${fmtTime(e.start_ms)}${e.end_ms && e.end_ms !== e.start_ms ? ` <span class="muted">${Math.round((e.end_ms - e.start_ms) / 1000)} s</span>` : ''}</td>
       <td>${esc(e.camera_id ?? '—')}</td><td><span class="badge">${esc(e.type)}</span>${e.source === 'camera' ? ' <span class="muted" title="detected by the camera itself (ONVIF)">camera</span>' : ''}</td>
       <td>${esc(e.message)}<br><span class="muted">${esc(what)}</span></td>
@@ -30,6 +30,8 @@ export async function renderEvents(view) {
       <button id="ev-go">Filter</button> <span id="ev-live" class="muted"></span></div>
     <video id="ev-player" controls muted hidden style="max-width:640px;width:100%"></video>
     <table><thead><tr><th></th><th>Time</th><th>Camera</th><th>Type</th><th>What</th><th></th></tr></thead><tbody id="ev-rows"></tbody></table>`;
+  // A thumbnail that cannot load (its recording not on disk yet) is hidden, not shown broken.
+  view.querySelector('#ev-rows').addEventListener('error', (e) => { if (e.target.tagName === 'IMG') e.target.style.visibility = 'hidden'; }, true);
   const $ = (sel) => view.querySelector(sel);
   const filters = () => {
     const q = new URLSearchParams({ limit: '200' });
