@@ -144,7 +144,9 @@ class Server:
         self.storage = tmp / "rec"
         self.db = tmp / "vigil.db"
         self.proc: subprocess.Popen[bytes] | None = None
-        self.base = f"http://127.0.0.1:{self.port}"
+        # With api.tls on, the self-signed certificate is not one httpx trusts: these calls skip the check.
+        self.tls = bool(data["api"].get("tls", {}).get("enabled"))
+        self.base = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
         self.headers: dict[str, str] = {}
 
     def start(self) -> Server:
@@ -153,23 +155,24 @@ class Server:
             [sys.executable, "-m", "vigil.cli", "serve", "--config", str(self.config)], stdout=log, stderr=log,
             env={**os.environ, "VIGIL_ADMIN_PASSWORD": ADMIN_PASSWORD},
         )
-        wait_for(lambda: httpx.get(self.base + "/api/health").status_code == 200, 60, what="vigil serve to answer")
+        wait_for(lambda: httpx.get(self.base + "/api/health", verify=not self.tls).status_code == 200, 60,
+                 what="vigil serve to answer")
         self.login()
         return self
 
     def login(self) -> None:
         """Log in as the first-start admin and take an API token for the test's calls."""
-        with httpx.Client(base_url=self.base) as c:
+        with httpx.Client(base_url=self.base, verify=not self.tls) as c:
             r = c.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
             r.raise_for_status()
             token = c.post("/api/auth/tokens", json={"name": "tests"}).json()["token"]
         self.headers = {"Authorization": f"Bearer {token}"}
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base, headers=self.headers, timeout=30)
+        return httpx.Client(base_url=self.base, headers=self.headers, timeout=30, verify=not self.tls)
 
     def get(self, path: str, **params: Any) -> Any:
-        r = httpx.get(self.base + path, params=params, headers=self.headers, timeout=10)
+        r = httpx.get(self.base + path, params=params, headers=self.headers, timeout=10, verify=not self.tls)
         r.raise_for_status()
         return r.json()
 

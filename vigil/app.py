@@ -15,6 +15,7 @@ from vigil.analytics.audio import AudioChange
 from vigil.analytics.detector import YoloV3Tiny
 from vigil.analytics.plates import PlateReader
 from vigil.analytics.rulespec import RuleSpec
+from vigil.api.tls import certificate_files, redirect_app
 from vigil.catalog.accounts import RTSP_REALM, ensure_admin, rtsp_user
 from vigil.catalog.rules import load_rules, save_rules
 from vigil.catalog.store import Catalog, EventRow, now_ms
@@ -373,13 +374,30 @@ async def serve(cfg: Config) -> None:
     # Before the cameras start, so the recorders' relays know the loop; a taken port stops start-up here.
     rtsp = await _start_rtsp_out(vigil) if cfg.rtsp_out.enabled else None
     vigil.start()
+    tls = cfg.api.tls
+    ssl: dict[str, str] = {}
+    if tls.enabled:
+        cert, key = certificate_files(tls.cert_file, tls.key_file, cfg.storage.path.parent / "tls", cfg.api.host)
+        ssl = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
     server = _Server(
         uvicorn.Config(create_app(vigil), host=cfg.api.host, port=cfg.api.port, log_level="warning",
-                       lifespan="off")
+                       lifespan="off", **ssl)  # type: ignore[arg-type]
     )
+    redirect = None
+    if tls.enabled and tls.redirect_http:
+        host, _, port = tls.redirect_http.rpartition(":")
+        redirect = _Server(uvicorn.Config(redirect_app(cfg.api.port), host=host, port=int(port),
+                                          log_level="warning", lifespan="off"))
     loop = asyncio.get_running_loop()
+
+    def _exit() -> None:
+        for s in (server, redirect):
+            if s is not None:
+                s.should_exit = True
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+        loop.add_signal_handler(sig, _exit)
+    redirecting = asyncio.create_task(redirect.serve()) if redirect is not None else None
     retention = asyncio.create_task(vigil.retention_loop())
     onvif = asyncio.create_task(vigil.onvif.run())
     linkage = None
@@ -389,11 +407,13 @@ async def serve(cfg: Config) -> None:
                                       lambda: list(vigil.cameras), cfg.analytics.snapshot_quality,
                                       vigil.record_for, vigil.goto_preset)
         linkage = asyncio.create_task(vigil.linkage.run())
-    log.info("serving", url=f"http://{cfg.api.listen}/")
+    log.info("serving", url=f"{'https' if tls.enabled else 'http'}://{cfg.api.listen}/")
     try:
         await server.serve()
     finally:
-        for task in (retention, linkage, onvif):
+        if redirect is not None:
+            redirect.should_exit = True
+        for task in (retention, linkage, onvif, redirecting):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -167,16 +167,20 @@ class CatalogConfig(_Strict):
         return v
 
 
+def check_listen(v: str) -> str:
+    host, _, port = v.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"listen address {v!r} must be HOST:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080")
+    return v
+
+
 class _Listening(_Strict):
     listen: str
 
     @field_validator("listen")
     @classmethod
     def _check(cls, v: str) -> str:
-        host, _, port = v.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"listen address {v!r} must be HOST:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080")
-        return v
+        return check_listen(v)
 
     @property
     def host(self) -> str:
@@ -187,8 +191,22 @@ class _Listening(_Strict):
         return int(self.listen.rpartition(":")[2])
 
 
+class TlsSettings(_Strict):
+    enabled: bool = False
+    cert_file: Path | None = None  # PEM, with key_file; neither: a self-signed certificate made on first start
+    key_file: Path | None = None
+    redirect_http: str | None = Field(default=None, description="HOST:PORT of a plain-HTTP listener that only "
+                                      "redirects to HTTPS, e.g. 0.0.0.0:80")
+
+    @field_validator("redirect_http")
+    @classmethod
+    def _check_redirect(cls, v: str | None) -> str | None:
+        return None if v is None else check_listen(v)
+
+
 class ApiConfig(_Listening):
     listen: str = "127.0.0.1:8080"
+    tls: TlsSettings = Field(default_factory=TlsSettings)
     login_max_failures: int = Field(default=5, ge=1, le=1000)  # per account in 15 min, then logins wait
     login_max_failures_per_address: int = Field(default=20, ge=1, le=100_000)  # per client address
     login_lock_seconds: float = Field(default=30.0, gt=0, le=3600)  # the first wait; it doubles up to 15 min
@@ -421,4 +439,9 @@ def load_config(path: Path | None, environ: dict[str, str] | None = None) -> Con
         cfg.storage.path = (path.parent / cfg.storage.path).resolve()
     if cfg.catalog.key_file is not None and not cfg.catalog.key_file.is_absolute():
         cfg.catalog.key_file = (path.parent / cfg.catalog.key_file).resolve()
+    tls = cfg.api.tls
+    for name in ("cert_file", "key_file"):
+        p = getattr(tls, name)
+        if p is not None and not p.is_absolute():
+            setattr(tls, name, (path.parent / p).resolve())
     return cfg
