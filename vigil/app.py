@@ -27,6 +27,7 @@ from vigil.events.bus import EventBus
 from vigil.events.camera_side import CameraSideEvents
 from vigil.events.faces import CameraFaces
 from vigil.events.plates import CameraPlates
+from vigil.ipfilter import IpFilter
 from vigil.log import get_logger
 from vigil.media.export import Exporter, SegmentHolds
 from vigil.media.live import LiveReader, LiveStream
@@ -430,7 +431,9 @@ async def _start_rtsp_out(vigil: Vigil) -> RtspServer:
         found = rtsp_user(vigil.catalog, username)
         return found[1] if found is not None else None
 
-    server = RtspServer(cfg.host, cfg.port, resolve=vigil.rtsp_stream, auth=DigestAuth(RTSP_REALM, ha1))
+    ip_filter = IpFilter(vigil.cfg.api.ip_allow, vigil.cfg.api.ip_block)
+    server = RtspServer(cfg.host, cfg.port, resolve=vigil.rtsp_stream, auth=DigestAuth(RTSP_REALM, ha1),
+                        allow=ip_filter.allows)
     try:
         await server.start()
     except OSError as err:

@@ -207,6 +207,17 @@ class TlsSettings(_Strict):
 class ApiConfig(_Listening):
     listen: str = "127.0.0.1:8080"
     tls: TlsSettings = Field(default_factory=TlsSettings)
+    ip_allow: list[str] = Field(default_factory=list, description="addresses/networks that may connect to the API, "
+                                "its WebSockets and RTSP out; empty: all")
+    ip_block: list[str] = Field(default_factory=list, description="addresses/networks refused even when allowed")
+
+    @field_validator("ip_allow", "ip_block")
+    @classmethod
+    def _check_networks(cls, v: list[str]) -> list[str]:
+        from vigil.ipfilter import parse_networks
+
+        parse_networks(v, "api.ip_allow / ip_block")
+        return v
     login_max_failures: int = Field(default=5, ge=1, le=1000)  # per account in 15 min, then logins wait
     login_max_failures_per_address: int = Field(default=20, ge=1, le=100_000)  # per client address
     login_lock_seconds: float = Field(default=30.0, gt=0, le=3600)  # the first wait; it doubles up to 15 min

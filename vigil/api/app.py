@@ -35,6 +35,7 @@ from vigil.api.schemas import Health
 from vigil.api.throttle import LoginThrottle
 from vigil.catalog.store import now_ms
 from vigil.errors import ConfigError, FaceImageError, NotFoundError, OnvifError, VigilError
+from vigil.ipfilter import IpFilter
 
 if TYPE_CHECKING:
     from vigil.app import Vigil
@@ -113,5 +114,5 @@ def create_app(vigil: Vigil) -> FastAPI:
     app.include_router(counting.router)
     app.include_router(plates.router)
     app.include_router(onvif.router)
-    app.add_middleware(Hardening, session_cookie=SESSION_COOKIE)
+    app.add_middleware(Hardening, session_cookie=SESSION_COOKIE, ip_filter=IpFilter(api.ip_allow, api.ip_block))
     return app

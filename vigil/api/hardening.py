@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from vigil.ipfilter import IpFilter
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -52,22 +54,36 @@ def cross_site(scope: Scope, session_cookie: str) -> str | None:
     return None
 
 
+async def _refuse(send: Send, detail: str) -> None:
+    body = json.dumps({"detail": detail, "status": 403}).encode()
+    await send({"type": "http.response.start", "status": 403, "headers": [
+        (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
 class Hardening:
-    def __init__(self, app: ASGIApp, session_cookie: str) -> None:
+    def __init__(self, app: ASGIApp, session_cookie: str, ip_filter: IpFilter | None = None) -> None:
         self.app = app
         self.session_cookie = session_cookie
+        self.ip_filter = ip_filter or IpFilter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client") or (None, 0)
+        if not self.ip_filter.allows(client[0]):
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+            else:
+                await _refuse(send, f"{client[0]} may not connect to this Vigil (api.ip_allow / ip_block)")
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         why = cross_site(scope, self.session_cookie)
         if why is not None:
-            body = json.dumps({"detail": f"refused {why}: use Vigil's own pages, or an API token",
-                               "status": 403}).encode()
-            await send({"type": "http.response.start", "status": 403, "headers": [
-                (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
+            await _refuse(send, f"refused {why}: use Vigil's own pages, or an API token")
             return
         csp = DOCS_CSP if scope.get("path") == "/api/docs" else CSP
 

@@ -146,7 +146,9 @@ class RtspServer:
     404). With `auth`, every request but OPTIONS needs Digest credentials (401 with a challenge otherwise)."""
 
     def __init__(self, host: str, port: int, streams: dict[str, Broadcaster] | None = None,
-                 resolve: Resolver | None = None, auth: DigestAuth | None = None) -> None:
+                 resolve: Resolver | None = None, auth: DigestAuth | None = None,
+                 allow: Callable[[str | None], bool] | None = None) -> None:
+        self.allow = allow  # the peer's address → may it connect (the IP filter)
         self.host = host
         self.port = port
         self.streams = streams if streams is not None else {}
@@ -203,6 +205,10 @@ class RtspServer:
             return parts[0], parts[1], headers
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        if self.allow is not None and not self.allow(peer[0] if peer else None):
+            writer.transport.abort()  # not even a status line for an address that may not connect
+            return
         session = secrets.token_hex(8)
         client: _Client | None = None
         stream: Broadcaster | None = None
