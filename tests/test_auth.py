@@ -228,3 +228,28 @@ def test_no_path_traversal_through_file_routes(app_client: tuple[TestClient, Vig
         r = client.get(path)
         assert r.status_code in (404, 422), (path, r.status_code)
         assert b"[project]" not in r.content and b"import" not in r.content[:200]
+
+
+def test_audit_log_records_logins_changes_and_watching(app_client: tuple[TestClient, Vigil]) -> None:
+    client, vigil = app_client
+    assert client.post("/api/auth/login", json={"username": "admin", "password": "wrong-one"}).status_code == 401
+    assert client.post("/api/auth/login", json={"username": "admin", "password": PASSWORD}).status_code == 200
+    client.put("/api/system/arm", json={"armed": True})
+    client.post("/api/cameras", json={"id": "door", "url": "rtsp://u:topsecret@127.0.0.1:9/x", "enabled": False})
+    client.get("/api/cameras/door/playback.mp4", params={"start": 0, "end": 1000})  # watching (404: nothing yet)
+    client.get("/api/cameras")  # reading lists is not audited
+    add_user(vigil.catalog, "olga", "operator-pw", role="operator")
+    rows = client.get("/api/audit").json()
+    actions = [r["action"] for r in rows]
+    assert actions[:5] == ["GET /api/cameras/{camera_id}/playback.mp4", "POST /api/cameras",
+                           "PUT /api/system/arm", "login", "login_failed"]
+    assert all(r["username"] == "admin" for r in rows[:4]) and rows[4]["username"] is None
+    assert rows[4]["details"]["username"] == "admin" and rows[0]["camera_id"] == "door" and rows[0]["status"] == 404
+    assert rows[1]["status"] == 201 and "topsecret" not in str(rows)  # bodies are never logged
+    assert "GET /api/cameras" not in actions
+    assert [r["action"] for r in client.get("/api/audit", params={"action": "login"}).json()] == [
+        "login", "login_failed"]
+    # Only admins read it.
+    olga = TestClient(client.app)
+    olga.post("/api/auth/login", json={"username": "olga", "password": "operator-pw"})
+    assert olga.get("/api/audit").status_code == 403

@@ -17,6 +17,7 @@ from vigil.analytics.plates import PlateReader
 from vigil.analytics.rulespec import RuleSpec
 from vigil.api.tls import certificate_files, redirect_app
 from vigil.catalog.accounts import RTSP_REALM, ensure_admin, rtsp_user
+from vigil.catalog.audit import AuditLog
 from vigil.catalog.rules import load_rules, save_rules
 from vigil.catalog.store import Catalog, EventRow, now_ms
 from vigil.config import CameraConfig, Config
@@ -248,6 +249,8 @@ class Vigil:
             found = await asyncio.to_thread(rtsp_user, self.catalog, username)
             if found is None or (found[0].cameras is not None and camera_id not in found[0].cameras):
                 return None
+            await asyncio.to_thread(AuditLog(self.catalog).add, "rtsp", username, "", camera_id, None,
+                                    {"url": RtspServer.path_of(url), "query": urlsplit(url).query})
         start = parse_qs(urlsplit(url).query).get("start")
         if start:
             try:

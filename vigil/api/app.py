@@ -15,6 +15,7 @@ from vigil import __version__
 from vigil.api import (
     alarms,
     analytics,
+    audit,
     auth,
     cameras,
     counting,
@@ -29,6 +30,7 @@ from vigil.api import (
     system,
     tags,
 )
+from vigil.api.audit import AuditMiddleware
 from vigil.api.deps import SESSION_COOKIE, current_user, get_vigil
 from vigil.api.hardening import Hardening
 from vigil.api.schemas import Health
@@ -114,5 +116,7 @@ def create_app(vigil: Vigil) -> FastAPI:
     app.include_router(counting.router)
     app.include_router(plates.router)
     app.include_router(onvif.router)
+    app.include_router(audit.router)
+    app.add_middleware(AuditMiddleware)  # inside the hardening: refused requests never reach a route
     app.add_middleware(Hardening, session_cookie=SESSION_COOKIE, ip_filter=IpFilter(api.ip_allow, api.ip_block))
     return app

@@ -8,6 +8,7 @@ import time
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
+from vigil.api.audit import record
 from vigil.api.deps import SESSION_COOKIE, CurrentUser, current_user, get_vigil
 from vigil.api.schemas import LoginRequest, TokenOut, TokenRequest, UserOut
 from vigil.api.throttle import LoginThrottle
@@ -26,18 +27,22 @@ def _check_password(request: Request, username: str, password: str) -> User:
     """The user, or 401; too many failures for the account or from the address first answer 429."""
     vigil = get_vigil(request)
     throttle = _throttle(request)
-    keys = [f"user:{username.lower()}", f"addr:{request.client.host if request.client else '?'}"]
+    address = request.client.host if request.client else ""
+    keys = [f"user:{username.lower()}", f"addr:{address or '?'}"]
     wait, key = throttle.wait(keys, time.monotonic())
     if wait > 0:
         what = "this account" if key and key.startswith("user:") else "this address"
+        record(vigil.catalog, "login_throttled", None, address, details={"username": username[:64]})
         raise HTTPException(429, f"too many failed logins for {what}: try again in {int(wait) + 1} s",
                             headers={"Retry-After": str(int(wait) + 1)})
     user = verify(vigil.catalog, username, password)
     if user is None:
         throttle.failed(keys, time.monotonic())
+        record(vigil.catalog, "login_failed", None, address, details={"username": username[:64]})
         # One message for a wrong name and a wrong password: no hint which part was wrong.
         raise HTTPException(401, "invalid user name or password")
     throttle.succeeded(keys[0])
+    record(vigil.catalog, "login", user.username, address)
     return user
 
 

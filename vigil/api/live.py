@@ -8,6 +8,7 @@ import contextlib
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from vigil.api.audit import record
 from vigil.api.deps import ws_user
 
 router = APIRouter(tags=["live"])
@@ -26,6 +27,8 @@ async def live(ws: WebSocket, camera_id: str, stream: str = "sub") -> None:
     if camera_id not in vigil.cameras:
         await ws.close(code=4404, reason=f"no camera {camera_id!r}")
         return
+    await asyncio.to_thread(record, vigil.catalog, "live", user.username, ws.client.host if ws.client else "",
+                            camera_id, None, {"stream": stream})
     live_stream = vigil.live_stream(camera_id, "main" if stream == "main" else "sub")
     sub = live_stream.subscribe(asyncio.get_running_loop())
     try:

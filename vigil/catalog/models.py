@@ -230,3 +230,17 @@ class PlateListModel(Base):
     list: Mapped[str] = mapped_column(String(10))
     note: Mapped[str] = mapped_column(Text, default="")
     created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class AuditModel(Base):
+    __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_t", "t_ms"), Index("ix_audit_user_t", "username", "t_ms"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    t_ms: Mapped[int] = mapped_column(BigInteger)
+    username: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(200))
+    camera_id: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

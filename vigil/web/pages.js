@@ -159,7 +159,14 @@ export async function renderSettings(view) {
         <input id="pw-new" type="password" placeholder="new password (8+)" autocomplete="new-password" minlength="8" required><button>Change password</button></form>
       <p class="muted" id="pw-note">Changing it ends your other browser sessions.</p>
       <table><thead><tr><th>Session or token</th><th>Started</th><th>Ends</th><th></th></tr></thead><tbody id="sessions"></tbody></table></div>
-    <div class="panel"><h3>Alarm linkage</h3><div id="linkage" class="muted">Loading…</div></div>`;
+    <div class="panel"><h3>Alarm linkage</h3><div id="linkage" class="muted">Loading…</div></div>
+    <div class="panel" id="audit-panel" hidden><h3>Audit log</h3><p class="muted">Logins, watching, exports and changes, newest first.</p>
+      <table><thead><tr><th>When</th><th>Who</th><th>From</th><th>What</th><th>Camera</th><th>Result</th></tr></thead><tbody id="audit"></tbody></table></div>`;
+  api('/api/audit?limit=50').then((rows) => {
+    view.querySelector('#audit-panel').hidden = false;
+    view.querySelector('#audit').innerHTML = rows.map((r) => `<tr><td>${fmtTime(r.t_ms)}</td><td>${esc(r.username ?? r.details.username ?? '—')}</td>
+      <td>${esc(r.address)}</td><td>${esc(r.action)}</td><td>${esc(r.camera_id ?? '')}</td><td>${r.status ?? ''}</td></tr>`).join('');
+  }).catch(() => {}); // not an admin: no audit panel
   const loadSessions = async () => {
     const rows = await api('/api/auth/sessions');
     view.querySelector('#sessions').innerHTML = rows.map((r) => `<tr><td>${esc(r.kind === 'token' ? `token “${r.name}”` : 'browser')}${r.current ? ' <span class="muted">(this one)</span>' : ''}</td>
