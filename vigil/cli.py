@@ -428,6 +428,8 @@ def users_add(
     username: str,
     role: Annotated[str, typer.Option(help="admin | operator | viewer")] = "admin",
     password: Annotated[str | None, typer.Option(help="asked for when omitted")] = None,
+    camera: Annotated[list[str] | None, typer.Option(help="the only cameras the user sees (repeatable); "
+                                                           "default: all")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Create a user."""
@@ -435,10 +437,10 @@ def users_add(
 
     _, cat = _catalog(config)
     try:
-        add_user(cat, username, _ask_password(password), role)
+        add_user(cat, username, _ask_password(password), role, cameras=camera or None)
     except VigilError as err:
         _fail(err)
-    typer.echo(f"user {username!r} created ({role})")
+    typer.echo(f"user {username!r} created ({role}{', cameras ' + ', '.join(camera) if camera else ''})")
 
 
 @users_app.command("passwd")

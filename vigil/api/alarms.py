@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from vigil.api.deps import current_user, get_vigil
+from vigil.api.deps import current_user, get_vigil, require_visible
 from vigil.api.schemas import EventOut
 from vigil.catalog.store import now_ms
 from vigil.config import redact_url
@@ -44,8 +44,7 @@ class LinkageStatus(BaseModel):
 def external(body: ExternalAlarm, request: Request) -> Any:
     """Raises an `external` event; linkage treats it like any other alarm."""
     vigil = get_vigil(request)
-    if body.camera is not None and body.camera not in vigil.cameras:
-        raise HTTPException(404, f"no camera {body.camera!r}; GET /api/cameras lists them")
+    require_visible(request, body.camera)
     row = vigil.bus.publish("external", body.message or f"alarm from {body.source}", camera_id=body.camera,
                             severity=body.severity, start_ms=now_ms(), details={"source": body.source})
     return EventOut.of(row)

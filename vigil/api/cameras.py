@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from vigil.api.deps import current_user, get_vigil, parse_time, require_camera, time_window
+from vigil.api.deps import CurrentUser, current_user, get_vigil, parse_time, require_camera, time_window
+from vigil.api.rights import visible
 from vigil.api.schemas import CameraOut, EventOut, OnvifOut, Range, Recordings, SegmentOut, Timeline
 from vigil.catalog.store import now_ms
 from vigil.config import CameraConfig, redact_url
@@ -37,8 +38,8 @@ def camera_out(request: Request, cam_id: str) -> CameraOut:
 
 
 @router.get("", response_model=list[CameraOut])
-def list_cameras(request: Request) -> list[CameraOut]:
-    return [camera_out(request, c) for c in sorted(get_vigil(request).cameras)]
+def list_cameras(request: Request, user: CurrentUser) -> list[CameraOut]:
+    return [camera_out(request, c) for c in visible(user, sorted(get_vigil(request).cameras))]
 
 
 @router.post("", response_model=CameraOut, status_code=201, responses={409: {"description": "id taken"}})

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, HTTPException, Request, WebSocket
 
+from vigil.api.rights import check_rights, may_see
 from vigil.catalog.accounts import User, resolve
 
 if TYPE_CHECKING:
@@ -53,7 +54,11 @@ PASSWORD_CHANGE_PATHS = frozenset({"/api/auth/password", "/api/auth/logout", "/a
 
 
 def current_user(request: Request) -> User:
-    """The user behind a bearer token or a session cookie; 401 otherwise."""
+    """The user behind a bearer token or a session cookie (401 otherwise), allowed by their role and cameras to
+    use this route (403 / 404 otherwise, see api/rights.py)."""
+    known: User | None = getattr(request.state, "user", None)
+    if known is not None:
+        return known
     vigil = get_vigil(request)
     auth = request.headers.get("authorization", "")
     user = None
@@ -67,7 +72,8 @@ def current_user(request: Request) -> User:
     if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
         raise HTTPException(403, "change the first-start password first: POST /api/auth/password "
                                  "{current_password, new_password} (the web UI asks for it at login)")
-    request.state.user = user
+    request.state.user = user  # before the rights check: a refused attempt is audited too
+    check_rights(request, user)
     return user
 
 
@@ -77,6 +83,19 @@ CurrentUser = Annotated[User, Depends(current_user)]
 def require_camera(vigil: Vigil, camera_id: str) -> None:
     if camera_id not in vigil.cameras:
         raise HTTPException(404, f"no camera {camera_id!r}; GET /api/cameras lists them")
+
+
+def require_visible(request: Request, camera_id: str | None) -> None:
+    """A camera named in a request body: it exists and the user may see it (404 either way)."""
+    user: User | None = getattr(request.state, "user", None)
+    if camera_id is not None and (camera_id not in get_vigil(request).cameras
+                                  or (user is not None and not may_see(user, camera_id))):
+        raise HTTPException(404, f"no camera {camera_id!r}; GET /api/cameras lists them")
+
+
+def seen(request: Request, camera_id: str | None) -> bool:
+    user: User | None = getattr(request.state, "user", None)
+    return user is None or may_see(user, camera_id)
 
 
 async def ws_user(ws: WebSocket) -> User | None:

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, WebSocket
 from fastapi.responses import FileResponse
 
 from vigil.analytics.rules import TARGETS
-from vigil.api.deps import current_user, get_vigil, parse_time, ws_user
+from vigil.api.deps import CurrentUser, current_user, get_vigil, parse_time, ws_user
+from vigil.api.rights import may_see
 from vigil.api.schemas import EventOut
 from vigil.catalog.store import EventFilter
 
@@ -26,7 +27,8 @@ def class_labels(value: str | None) -> tuple[str, ...]:
 
 
 @router.get("", response_model=list[EventOut])
-def events(request: Request, type: str | None = Query(None, description="motion, smd, tripwire, intrusion, …"),
+def events(request: Request, user: CurrentUser,
+           type: str | None = Query(None, description="motion, smd, tripwire, intrusion, …"),
            camera: str | None = None,
            cls: str | None = Query(None, alias="class", description="person, car, … or human / vehicle"),
            rule: str | None = Query(None, description="rule id"),
@@ -38,24 +40,25 @@ def events(request: Request, type: str | None = Query(None, description="motion,
     t1 = parse_time(end, None, "end") if end else None
     if t0 is not None and t1 is not None and t0 > t1:
         raise HTTPException(422, f"start ({t0}) must not be after end ({t1})")
-    f = EventFilter(type, camera, class_labels(cls), rule, t0, t1, limit)
+    f = EventFilter(type, camera, class_labels(cls), rule, t0, t1, limit,
+                    None if user.cameras is None else tuple(user.cameras))
     return [EventOut.of(e) for e in get_vigil(request).catalog.events(f)]
 
 
 @router.get("/{event_id}", response_model=EventOut)
-def event(event_id: int, request: Request) -> Any:
+def event(event_id: int, request: Request, user: CurrentUser) -> Any:
     row = get_vigil(request).catalog.event(event_id)
-    if row is None:
+    if row is None or not may_see(user, row.camera_id):
         raise HTTPException(404, f"no event {event_id}")
     return EventOut.of(row)
 
 
 @router.get("/{event_id}/snapshot.jpg", response_class=FileResponse,
             responses={200: {"content": {"image/jpeg": {}}}})
-def event_snapshot(event_id: int, request: Request) -> FileResponse:
+def event_snapshot(event_id: int, request: Request, user: CurrentUser) -> FileResponse:
     vigil = get_vigil(request)
     row = vigil.catalog.event(event_id)
-    if row is None or not row.snapshot:
+    if row is None or not row.snapshot or not may_see(user, row.camera_id):
         raise HTTPException(404, f"event {event_id} has no snapshot")
     root = vigil.storage.resolve()
     path = (root / row.snapshot).resolve()
@@ -68,8 +71,12 @@ def event_snapshot(event_id: int, request: Request) -> FileResponse:
 async def live_events(ws: WebSocket, camera: str | None = None) -> None:
     """JSON messages {"kind": "new" | "update", "event": {…}} as events happen (optionally for one camera)."""
     await ws.accept()
-    if await ws_user(ws) is None:
+    user = await ws_user(ws)
+    if user is None:
         await ws.close(code=4401, reason="authentication required")
+        return
+    if camera and not may_see(user, camera):
+        await ws.close(code=4404, reason=f"no camera {camera!r}")
         return
     bus = ws.app.state.vigil.bus
     sub = bus.subscribe(asyncio.get_running_loop())
@@ -80,7 +87,7 @@ async def live_events(ws: WebSocket, camera: str | None = None) -> None:
             except TimeoutError:
                 await ws.send_json({"kind": "ping"})
                 continue
-            if camera and row.camera_id != camera:
+            if (camera and row.camera_id != camera) or not may_see(user, row.camera_id):
                 continue
             await ws.send_json({"kind": kind, "event": EventOut.of(row).model_dump()})
     except (WebSocketDisconnect, RuntimeError):

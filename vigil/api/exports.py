@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
-from vigil.api.deps import current_user, get_vigil, require_camera, time_window
+from vigil.api.deps import current_user, get_vigil, require_visible, seen, time_window
 from vigil.api.schemas import ExportIn, ExportOut
 from vigil.catalog.store import now_ms
 from vigil.errors import NotFoundError
@@ -25,7 +25,7 @@ def _out(job: ExportJob) -> ExportOut:
 def create(body: ExportIn, request: Request) -> ExportOut:
     vigil = get_vigil(request)
     for cam in body.cameras:
-        require_camera(vigil, cam)
+        require_visible(request, cam)
     t0, t1 = time_window(body.start, body.end, now_ms())
     t = body.target
     target: Target
@@ -46,12 +46,13 @@ def create(body: ExportIn, request: Request) -> ExportOut:
 
 @router.get("", response_model=list[ExportOut])
 def list_jobs(request: Request) -> list[ExportOut]:
-    return [_out(j) for j in get_vigil(request).exporter.jobs.values()]
+    return [_out(j) for j in get_vigil(request).exporter.jobs.values()
+            if all(seen(request, c) for c in j.cameras)]
 
 
 @router.get("/{job_id}", response_model=ExportOut)
 def get(job_id: str, request: Request) -> ExportOut:
     job = get_vigil(request).exporter.jobs.get(job_id)
-    if job is None:
+    if job is None or not all(seen(request, c) for c in job.cameras):
         raise HTTPException(404, f"no export job {job_id!r}")
     return _out(job)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from vigil.analytics.faces.attributes import SUPPORTED, UNSUPPORTED, age_group_range
-from vigil.api.deps import current_user, get_vigil, parse_time
+from vigil.api.deps import current_user, get_vigil, parse_time, seen
 from vigil.api.schemas import EventOut
 from vigil.catalog.faces import FaceDatabaseRow, FaceImageRow, PersonRow, SightingRow
 from vigil.recognition import FaceService, decode_image
@@ -216,7 +216,7 @@ def _hits(request: Request, found: list[tuple[SightingRow, float | None]]) -> li
     out = []
     for s, score in found:
         row = catalog.event(s.event_id)
-        if row is not None:
+        if row is not None and seen(request, row.camera_id):
             out.append(FaceHit(event=EventOut.of(row), similarity=None if score is None else round(score, 4),
                                person_id=s.person_id, gender=s.gender, age=s.age))
     return out

@@ -10,6 +10,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from vigil.api.audit import record
 from vigil.api.deps import ws_user
+from vigil.api.rights import may_see
 
 router = APIRouter(tags=["live"])
 STATE_EVERY_S = 1.0
@@ -24,7 +25,7 @@ async def live(ws: WebSocket, camera_id: str, stream: str = "sub") -> None:
     if user is None:
         await ws.close(code=4401, reason="authentication required")
         return
-    if camera_id not in vigil.cameras:
+    if camera_id not in vigil.cameras or not may_see(user, camera_id):
         await ws.close(code=4404, reason=f"no camera {camera_id!r}")
         return
     await asyncio.to_thread(record, vigil.catalog, "live", user.username, ws.client.host if ws.client else "",

@@ -7,7 +7,7 @@ import re
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 
-from vigil.api.deps import current_user, get_vigil, parse_time, require_camera, time_window
+from vigil.api.deps import current_user, get_vigil, parse_time, require_camera, seen, time_window
 from vigil.catalog.store import SegmentRow, now_ms
 from vigil.errors import NotFoundError, SegmentError
 from vigil.media.playback import Plan, fragment_bytes, fragments_of, hls_playlist, mp4_parts, plan_range, read_init
@@ -72,6 +72,7 @@ def playback_mp4(camera_id: str, request: Request, start: str | None = None, end
 
 def _segment(request: Request, seg_id: int) -> SegmentRow:
     seg = next(iter(get_vigil(request).catalog.segments_by_id([seg_id])), None)
+    seg = seg if seg is not None and seen(request, seg.camera_id) else None
     if seg is None:
         raise HTTPException(404, f"no segment {seg_id}")
     return seg

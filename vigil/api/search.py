@@ -9,9 +9,11 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from vigil.analytics.colors import COLORS
-from vigil.api.deps import current_user, get_vigil, parse_time
+from vigil.api.deps import CurrentUser, current_user, get_vigil, parse_time
 from vigil.api.events import class_labels
+from vigil.api.rights import visible
 from vigil.api.schemas import EventOut
+from vigil.catalog.accounts import User
 from vigil.catalog.faces import FaceCatalog
 from vigil.catalog.search import SearchError, SearchQuery, search
 from vigil.catalog.store import now_ms
@@ -39,6 +41,13 @@ def _split(values: list[str] | None) -> tuple[str, ...]:
     return tuple(v.strip() for raw in values or () for v in raw.split(",") if v.strip())
 
 
+def _limit(user: User, vigil: Any) -> tuple[str, ...]:
+    """No camera asked: all cameras — for a user limited to some, theirs (an empty set finds nothing)."""
+    if user.cameras is None:
+        return ()
+    return tuple(visible(user, sorted(vigil.cameras))) or ("\x00none",)
+
+
 def _persons(faces: FaceCatalog, values: tuple[str, ...]) -> tuple[int, ...]:
     """Person ids, or names (matched case-insensitively, as a part of the name)."""
     ids: list[int] = []
@@ -55,7 +64,7 @@ def _persons(faces: FaceCatalog, values: tuple[str, ...]) -> tuple[int, ...]:
 
 @router.get("", response_model=SearchResult)
 async def search_events(
-    request: Request,
+    request: Request, user: CurrentUser,
     start: str | None = Query(None, description="epoch ms or ISO-8601; default: 24 h before end"),
     end: str | None = Query(None, description="epoch ms or ISO-8601; default: now"),
     camera: Many = None, type: Many = None, rule: Many = None,
@@ -80,7 +89,8 @@ async def search_events(
     labels = tuple(label for c in _split(cls) for label in class_labels(c))
     faces = FaceCatalog(vigil.catalog)
     q = SearchQuery(
-        start_ms=t0, end_ms=t1, cameras=_split(camera), types=_split(type), rules=_split(rule), labels=labels,
+        start_ms=t0, end_ms=t1, cameras=_split(camera) or _limit(user, vigil), types=_split(type),
+        rules=_split(rule), labels=labels,
         upper_color=upper, lower_color=lower, body_color=body, color=color, plate=plate,
         person_ids=_persons(faces, _split(person)), gender=gender, age_min=age_min, age_max=age_max,
         expression=expression, source=source, sort=sort, order=order, limit=limit, offset=offset)

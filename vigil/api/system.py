@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from vigil.api.deps import CurrentUser, current_user, get_vigil
-from vigil.catalog.accounts import add_user, list_users
+from vigil.api.deps import CurrentUser, current_user, get_vigil, seen
+from vigil.catalog.accounts import add_user, list_users, set_user
 from vigil.config import check_stream_url
 from vigil.errors import ConfigError
 from vigil.media.snapshot import to_jpeg
@@ -51,6 +51,13 @@ class NewUser(BaseModel):
     username: str
     password: str
     role: str = "viewer"
+    cameras: list[str] | None = Field(None, description="the only cameras this user sees; null: all")
+
+
+class UserChange(BaseModel):
+    role: str | None = None
+    cameras: list[str] | None = Field(None, description="the only cameras this user sees")
+    all_cameras: bool = Field(False, description="true: no camera limit")
 
 
 @router.get("/api/system/arm", response_model=ArmState)
@@ -74,7 +81,7 @@ def storage(request: Request) -> StorageStatus:
         path=str(vigil.storage), total_bytes=usage.total, used_bytes=usage.used, free_bytes=usage.free,
         recordings_bytes=sum(r[2] for r in rows),
         cameras=[StorageCamera(camera=c, segments=n, bytes=b, oldest_ms=a, newest_ms=z,
-                               days_kept=round((z - a) / 86_400_000, 2)) for c, n, b, a, z in rows],
+                               days_kept=round((z - a) / 86_400_000, 2)) for c, n, b, a, z in rows if seen(request, c)],
     )
 
 
@@ -82,18 +89,29 @@ def storage(request: Request) -> StorageStatus:
 def users(request: Request, user: CurrentUser) -> list[dict[str, Any]]:
     if user.role != "admin":
         raise HTTPException(403, "only an admin can see users")
-    return [{"username": u.username, "role": u.role} for u in list_users(get_vigil(request).catalog)]
+    return [{"username": u.username, "role": u.role, "cameras": u.cameras}
+            for u in list_users(get_vigil(request).catalog)]
 
 
 @router.post("/api/users", status_code=201)
-def create_user(body: NewUser, request: Request, user: CurrentUser) -> dict[str, str]:
+def create_user(body: NewUser, request: Request, user: CurrentUser) -> dict[str, Any]:
     if user.role != "admin":
         raise HTTPException(403, "only an admin can add users")
     try:
-        add_user(get_vigil(request).catalog, body.username, body.password, body.role)
+        add_user(get_vigil(request).catalog, body.username, body.password, body.role, cameras=body.cameras)
     except ConfigError as err:
         raise HTTPException(422, str(err)) from None
-    return {"username": body.username, "role": body.role}
+    return {"username": body.username, "role": body.role, "cameras": body.cameras}
+
+
+@router.put("/api/users/{username}")
+def change_user(username: str, body: UserChange, request: Request) -> dict[str, Any]:
+    """A user's role and camera set (admins)."""
+    try:
+        u = set_user(get_vigil(request).catalog, username, body.role, body.cameras, body.all_cameras)
+    except ConfigError as err:
+        raise HTTPException(422, str(err)) from None
+    return {"username": u.username, "role": u.role, "cameras": u.cameras}
 
 
 def _grab(url: str, timeout: float) -> bytes:

@@ -49,8 +49,8 @@ def check_password_rules(password: str) -> None:
         raise ConfigError("the password must have at least 8 characters")
 
 
-def add_user(catalog: Catalog, username: str, password: str, role: str = "admin", must_change: bool = False
-             ) -> User:
+def add_user(catalog: Catalog, username: str, password: str, role: str = "admin", must_change: bool = False,
+             cameras: list[str] | None = None) -> User:
     if role not in ROLES:
         raise ConfigError(f"role {role!r} is not one of {', '.join(ROLES)}")
     if not username or len(username) > 64:
@@ -60,8 +60,28 @@ def add_user(catalog: Catalog, username: str, password: str, role: str = "admin"
         if s.get(UserModel, username) is not None:
             raise ConfigError(f"user {username!r} exists already; use `vigil users passwd {username}`")
         s.add(UserModel(username=username, password_hash=_hasher.hash(password), role=role, created_ms=now_ms(),
-                        rtsp_ha1=rtsp_ha1(username, password), must_change_password=must_change))
-    return User(username, role, None, must_change)
+                        rtsp_ha1=rtsp_ha1(username, password), must_change_password=must_change,
+                        cameras=cameras))
+    return User(username, role, cameras, must_change)
+
+
+def set_user(catalog: Catalog, username: str, role: str | None = None, cameras: list[str] | None = None,
+             all_cameras: bool = False) -> User:
+    """Changes a user's role and/or camera set (`all_cameras`: no limit). Their sessions continue, with the new
+    rights from their next request."""
+    if role is not None and role not in ROLES:
+        raise ConfigError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    with catalog.session() as s, s.begin():
+        row = s.get(UserModel, username)
+        if row is None:
+            raise NotFoundError(f"no user {username!r}; `vigil users list` shows them")
+        if role is not None:
+            row.role = role
+        if all_cameras:
+            row.cameras = None
+        elif cameras is not None:
+            row.cameras = sorted(set(cameras))
+        return _user(row)
 
 
 def set_password(catalog: Catalog, username: str, password: str) -> None:

@@ -95,6 +95,7 @@ class EventFilter:
     start_ms: int | None = None
     end_ms: int | None = None
     limit: int = 100
+    cameras: tuple[str, ...] | None = None  # only these (a user limited to some cameras); None: all
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -404,6 +405,8 @@ class Catalog:
             q = q.where(EventModel.type == f.type)
         if f.camera_id:
             q = q.where(EventModel.camera_id == f.camera_id)
+        if f.cameras is not None:
+            q = q.where(EventModel.camera_id.in_(f.cameras))
         if f.labels:
             q = q.where(EventModel.label.in_(f.labels))
         if f.rule_id:
