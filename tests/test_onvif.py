@@ -90,8 +90,12 @@ def added(site: Site) -> dict[str, Any]:
 def test_web_ui_discovers_adds_and_steers_the_ptz_camera(browser: Any, site: Site) -> None:  # noqa: F811
     assert site.server is not None and site.sim is not None
     srv, sim = site.server, site.sim
-    ctx, page, errors = logged_in(browser, srv)
+    ctx, page, errors = logged_in(browser, srv, enforce_csp=True)  # and the CSP holds on the pages it visits
     try:
+        for other in ("events", "search", "playback", "people", "plates", "faces", "rules", "settings"):
+            page.goto(f"{srv.base}/#/{other}")
+            page.wait_for_timeout(500)  # rendered; a policy violation would be a console error
+        assert not errors, f"console errors (Content-Security-Policy?): {errors}"
         page.goto(f"{srv.base}/#/cameras")
         page.click("#o-discover")
         row = f"#o-found tr:has-text('127.0.0.1:{sim.onvif_port + 1}')"

@@ -60,9 +60,14 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def logged_in(browser: Any, srv: Server) -> tuple[Any, Any, list[str]]:
-    """(context, page, console errors): a page logged in as admin, collecting console and page errors."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+def logged_in(browser: Any, srv: Server, enforce_csp: bool = False) -> tuple[Any, Any, list[str]]:
+    """(context, page, console errors): a page logged in as admin, collecting console and page errors.
+
+    Playwright's `wait_for_function` evaluates its predicate as a string, which Vigil's Content-Security-Policy
+    forbids (no eval): tests that use it run with the policy bypassed; `enforce_csp` keeps it (tests/test_onvif.py
+    walks the pages that way, so a UI change that breaks the policy fails there)."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True,
+                              bypass_csp=not enforce_csp)
     pg = ctx.new_page()
     errors: list[str] = []
     pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
