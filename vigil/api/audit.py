@@ -9,11 +9,10 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel
 
 from vigil.api.deps import CurrentUser, current_user, get_vigil, parse_time
 from vigil.api.hardening import ASGIApp, Message, Receive, Scope, Send
-from vigil.catalog.audit import AuditLog
+from vigil.catalog.audit import AuditLog, AuditRow
 from vigil.catalog.store import now_ms
 from vigil.log import get_logger
 
@@ -75,25 +74,13 @@ def _query(scope: Scope) -> dict[str, str]:
 router = APIRouter(tags=["audit"], dependencies=[Depends(current_user)])
 
 
-class AuditOut(BaseModel):
-    id: int
-    t_ms: int
-    username: str | None
-    address: str
-    action: str
-    camera_id: str | None
-    status: int | None
-    details: dict[str, Any]
-
-
-@router.get("/api/audit", response_model=list[AuditOut])
+@router.get("/api/audit", response_model=list[AuditRow])
 def audit(request: Request, user: CurrentUser, start: str | None = None, end: str | None = None,
           username: str | None = Query(None, alias="user"), action: str | None = None, camera: str | None = None,
-          limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> list[AuditOut]:
+          limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> list[AuditRow]:
     """Who logged in (and failed to), from where; who watched, exported or changed what — newest first (admins)."""
     if user.role != "admin":
         raise HTTPException(403, "only an admin can read the audit log")
     t1 = parse_time(end, now_ms() + 1, "end")
     t0 = parse_time(start, 0, "start")
-    rows = AuditLog(get_vigil(request).catalog).query(t0, t1, username, action, camera, limit, offset)
-    return [AuditOut(**r.__dict__) for r in rows]
+    return AuditLog(get_vigil(request).catalog).query(t0, t1, username, action, camera, limit, offset)
