@@ -43,7 +43,7 @@ def main() -> None:
                     "--autoplay-policy=no-user-gesture-required"])
                 pages = []
                 for _ in range(args.viewers):
-                    pg = browser.new_page(viewport={"width": 1280, "height": 720})
+                    pg = browser.new_page(viewport={"width": 1280, "height": 720}, bypass_csp=True)
                     pg.goto(srv.base + "/#/live")
                     pg.fill("input[name=username]", "admin")
                     pg.fill("input[name=password]", ADMIN_PASSWORD)
