@@ -23,7 +23,7 @@ def _throttle(request: Request) -> LoginThrottle:
     return t
 
 
-def _check_password(request: Request, username: str, password: str) -> User:
+def _check_password(request: Request, username: str, password: str, action: str = "login") -> User:
     """The user, or 401; too many failures for the account or from the address first answer 429."""
     vigil = get_vigil(request)
     throttle = _throttle(request)
@@ -38,11 +38,12 @@ def _check_password(request: Request, username: str, password: str) -> User:
     user = verify(vigil.catalog, username, password)
     if user is None:
         throttle.failed(keys, time.monotonic())
-        record(vigil.catalog, "login_failed", None, address, details={"username": username[:64]})
+        record(vigil.catalog, f"{action}_failed", None, address, details={"username": username[:64]})
         # One message for a wrong name and a wrong password: no hint which part was wrong.
         raise HTTPException(401, "invalid user name or password")
     throttle.succeeded(keys[0])
-    record(vigil.catalog, "login", user.username, address)
+    if action == "login":  # a password change records itself (POST /api/auth/password) in the audit middleware
+        record(vigil.catalog, "login", user.username, address)
     return user
 
 
@@ -75,7 +76,7 @@ def change_password(body: PasswordChange, request: Request, response: Response, 
     """Changes the caller's password. Every other browser session of the account ends; this browser gets a new
     one (API tokens stay)."""
     try:
-        _check_password(request, user.username, body.current_password)
+        _check_password(request, user.username, body.current_password, action="password_check")
     except HTTPException as err:
         if err.status_code == 401:  # not "log in again": the session is fine, the old password was not
             raise HTTPException(403, "the current password is wrong") from None
