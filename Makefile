@@ -79,7 +79,7 @@ $(PLATE_PHOTOS)/test_image.png: | $(STAMP)
 	rm -rf $(VENV)/plate-sdists
 
 test: lint browser face-photos plate-photos
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q --durations=60
 
 bench: $(STAMP) browser face-photos plate-photos
 	command -v ffmpeg >/dev/null || (apt-get update -qq && apt-get install -y -qq ffmpeg)

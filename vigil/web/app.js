@@ -19,16 +19,24 @@ function showLogin() {
   $('login').querySelector('[name=username]').focus();
 }
 
+// Each page renders into its own fresh element: a page still loading when the user moves on
+// writes into a detached element, never over the page that replaced it, and its cleanup runs.
+let routeGen = 0;
 async function route() {
+  const gen = ++routeGen;
   const [page, query] = (location.hash.slice(2) || 'live').split('?');
   const render = PAGES[page] || renderLive;
   if (cleanup) { cleanup(); cleanup = null; }
   document.querySelectorAll('header nav a').forEach((a) => a.classList.toggle('active', a.dataset.page === page));
-  $('view').innerHTML = '<p class="muted">Loading…</p>';
+  const view = document.createElement('div');
+  view.innerHTML = '<p class="muted">Loading…</p>';
+  $('view').replaceChildren(view);
   try {
-    cleanup = (await render($('view'), new URLSearchParams(query || ''))) || null;
+    const done = (await render(view, new URLSearchParams(query || ''))) || null;
+    if (gen === routeGen) cleanup = done;
+    else if (done) done();
   } catch (err) {
-    if (!(err instanceof AuthError)) $('view').innerHTML = `<p class="error">${String(err.message || err)}</p>`;
+    if (gen === routeGen && !(err instanceof AuthError)) view.innerHTML = `<p class="error">${String(err.message || err)}</p>`;
   }
 }
 
