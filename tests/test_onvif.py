@@ -310,7 +310,8 @@ def test_rtsp_out_with_digest_bit_identical_packets_and_the_sub_stream(site: Sit
     theirs: list[tuple[bool, str]] = []
     readers = [threading.Thread(target=_packets, args=(f"rtsp://admin:{ADMIN_PASSWORD}@127.0.0.1:{rtsp}/ptz", 40,
                                                          ours)),
-               threading.Thread(target=_packets, args=(site.sim.url(2), 40, theirs))]
+               # the camera's own client may start a while before ours (a camera just added): read on longer
+               threading.Thread(target=_packets, args=(site.sim.url(2), 100, theirs))]
     for t in readers:
         t.start()
     for t in readers:
@@ -359,7 +360,8 @@ def test_digest_auth_accepts_the_right_response_only() -> None:
     from vigil.catalog.accounts import rtsp_ha1
     from vigil.media.rtsp_auth import DigestAuth, parse_authorization
 
-    auth = DigestAuth("Vigil", lambda user: rtsp_ha1("alice", "s3cret-pass") if user == "alice" else None)
+    alice = (rtsp_ha1("alice", "s3cret-pass"), "the alice")
+    auth = DigestAuth("Vigil", lambda user: alice if user == "alice" else None)
     challenge = parse_authorization(auth.challenge())
     assert challenge is not None and challenge["realm"] == "Vigil" and challenge["qop"] == "auth"
 
@@ -370,7 +372,7 @@ def test_digest_auth_accepts_the_right_response_only() -> None:
         return (f'Digest username="{user}", realm="Vigil", nonce="{nonce}", uri="rtsp://h/cam1", '
                 f'response="{resp}", qop=auth, nc=00000001, cnonce="abc"')
 
-    assert auth.check("DESCRIBE", header("s3cret-pass")) == ("alice", False)
+    assert auth.check("DESCRIBE", header("s3cret-pass")) == ("the alice", False)  # whom the lookup found
     assert auth.check("DESCRIBE", header("wrong")) == (None, False)
     assert auth.check("DESCRIBE", header("s3cret-pass", user="bob")) == (None, False)
     assert auth.check("DESCRIBE", header("s3cret-pass", nonce="0" + challenge["nonce"][1:])) == (None, False)
@@ -381,8 +383,7 @@ def test_digest_auth_accepts_the_right_response_only() -> None:
 
 
 def test_stream_format_reads_annexb_and_avcc_extradata(tmp_path: Path) -> None:
-    from vigil.media.rtp import split_annexb
-    from vigil.media.rtsp_out import _length_prefixed, stream_format
+    from vigil.media.rtp import split_annexb, split_length_prefixed, stream_format
 
     path = tmp_path / "clip.mp4"
     with av.open(str(path), "w") as out:  # MP4 stores avcC and length-prefixed samples
@@ -401,7 +402,7 @@ def test_stream_format_reads_annexb_and_avcc_extradata(tmp_path: Path) -> None:
         params, size = stream_format("h264", v.codec_context.extradata)
         assert size == 4 and set(params) == {"sps", "pps"} and params["sps"][0] & 0x1F == 7
         first = next(p for p in inp.demux(v) if p.size)
-        nals = _length_prefixed(bytes(first), size)
+        nals = split_length_prefixed(bytes(first), size)
         assert any(n[0] & 0x1F == 5 for n in nals)  # the IDR slice, whole
     annexb = b"\x00\x00\x00\x01" + params["sps"] + b"\x00\x00\x01" + params["pps"]
     assert stream_format("h264", annexb) == ({"sps": params["sps"], "pps": params["pps"]}, 0)
@@ -410,8 +411,7 @@ def test_stream_format_reads_annexb_and_avcc_extradata(tmp_path: Path) -> None:
 
 def test_rtsp_out_replays_the_recording_from_a_time(site: Site) -> None:
     assert site.server is not None
-    from vigil.media.rtp import split_annexb
-    from vigil.media.rtsp_out import _length_prefixed
+    from vigil.media.rtp import split_annexb, split_length_prefixed
 
     added(site)
     # The segment being written (its index row has no end yet) replays as far as it is on disk.
@@ -437,7 +437,7 @@ def test_rtsp_out_replays_the_recording_from_a_time(site: Site) -> None:
     path = site.tmp / "replay-ref.mp4"
     path.write_bytes(mp4.content)
     with av.open(str(path)) as ref:
-        recorded = [_length_prefixed(bytes(p), 4) for p in ref.demux(ref.streams.video[0]) if p.size]
+        recorded = [split_length_prefixed(bytes(p), 4) for p in ref.demux(ref.streams.video[0]) if p.size]
     # The same access units as recorded, from the same keyframe on (the MP4 starts there too).
     assert replayed == recorded[:len(replayed)]
     later = int(time.time() + 3600) * 1000

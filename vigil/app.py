@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 from urllib.parse import parse_qs, urlsplit
 
 from vigil.analytics.audio import AudioChange
@@ -16,7 +17,7 @@ from vigil.analytics.detector import YoloV3Tiny
 from vigil.analytics.plates import PlateReader
 from vigil.analytics.rulespec import RuleSpec
 from vigil.api.tls import certificate_files, redirect_app
-from vigil.catalog.accounts import RTSP_REALM, ensure_admin, rtsp_user
+from vigil.catalog.accounts import RTSP_REALM, User, ensure_admin, rtsp_user
 from vigil.catalog.audit import AuditLog
 from vigil.catalog.rules import load_rules, save_rules
 from vigil.catalog.store import Catalog, EventRow, now_ms
@@ -238,18 +239,17 @@ class Vigil:
         for relay in self.relays.values():
             relay.loop = loop
 
-    async def rtsp_stream(self, url: str, username: str | None) -> Broadcaster | None:
+    async def rtsp_stream(self, url: str, user: User | None) -> Broadcaster | None:
         """What rtsp://…/<camera>[/sub][?start=T] plays for this user: live, or the recordings from T; None (404)
         for a camera they do not have, or no recording from T on."""
         camera_id, _, kind = RtspServer.path_of(url).partition("/")
         cam = self.cameras.get(camera_id)
         if cam is None or kind not in ("", "sub", "main"):
             return None
-        if username is not None:
-            found = await asyncio.to_thread(rtsp_user, self.catalog, username)
-            if found is None or (found[0].cameras is not None and camera_id not in found[0].cameras):
+        if user is not None:
+            if user.cameras is not None and camera_id not in user.cameras:
                 return None
-            await asyncio.to_thread(AuditLog(self.catalog).add, "rtsp", username, "", camera_id, None,
+            await asyncio.to_thread(AuditLog(self.catalog).add, "rtsp", user.username, "", camera_id, None,
                                     {"url": RtspServer.path_of(url), "query": urlsplit(url).query})
         start = parse_qs(urlsplit(url).query).get("start")
         if start:
@@ -267,7 +267,8 @@ class Vigil:
                 self._read_sub(cam)
             return await relay.ready(self.cfg.source.open_timeout_seconds + 1)
         relay = self.relay(camera_id, "main")
-        broadcaster = await relay.ready(2.0)
+        # A camera just added or reconnecting gets the time its recorder has to open it.
+        broadcaster = await relay.ready(self.cfg.source.open_timeout_seconds + 1)
         if broadcaster is None and relay.error:
             log.warning("rtsp_out_unsupported", camera=camera_id, error=relay.error)
         return broadcaster
@@ -430,13 +431,9 @@ async def serve(cfg: Config) -> None:
 async def _start_rtsp_out(vigil: Vigil) -> RtspServer:
     cfg = vigil.cfg.rtsp_out
 
-    def ha1(username: str) -> str | None:
-        found = rtsp_user(vigil.catalog, username)
-        return found[1] if found is not None else None
-
     ip_filter = IpFilter(vigil.cfg.api.ip_allow, vigil.cfg.api.ip_block)
-    server = RtspServer(cfg.host, cfg.port, resolve=vigil.rtsp_stream, auth=DigestAuth(RTSP_REALM, ha1),
-                        allow=ip_filter.allows)
+    auth = DigestAuth(RTSP_REALM, partial(rtsp_user, vigil.catalog))
+    server = RtspServer(cfg.host, cfg.port, resolve=vigil.rtsp_stream, auth=auth, allow=ip_filter.allows)
     try:
         await server.start()
     except OSError as err:

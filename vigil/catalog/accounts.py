@@ -143,13 +143,13 @@ def verify(catalog: Catalog, username: str, password: str) -> User | None:
         return _user(row)
 
 
-def rtsp_user(catalog: Catalog, username: str) -> tuple[User, str] | None:
-    """The user and their Digest HA1, for RTSP out; None when unknown or never logged in since RTSP out."""
+def rtsp_user(catalog: Catalog, username: str) -> tuple[str, User] | None:
+    """The user's Digest HA1 and the user, for RTSP out; None when unknown or never logged in since RTSP out."""
     with catalog.session() as s:
         row = s.get(UserModel, username)
         if row is None or row.rtsp_ha1 is None:
             return None
-        return _user(row), row.rtsp_ha1
+        return row.rtsp_ha1, _user(row)
 
 
 def issue(catalog: Catalog, username: str, kind: str, name: str = "", ttl_ms: int | None = None) -> str:

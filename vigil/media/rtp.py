@@ -38,6 +38,72 @@ def parameter_sets(codec: str, nals: Iterable[bytes]) -> dict[str, bytes]:
     return found
 
 
+def split_length_prefixed(data: bytes, size: int) -> list[bytes]:
+    """NAL units of an access unit in ISO 14496-15 form (each prefixed by its `size`-byte length)."""
+    out, pos = [], 0
+    while pos + size <= len(data):
+        n = int.from_bytes(data[pos:pos + size], "big")
+        pos += size
+        if n <= 0 or pos + n > len(data):
+            break
+        out.append(data[pos:pos + n])
+        pos += n
+    return out
+
+
+def _avcc_params(extradata: bytes) -> tuple[list[bytes], int]:
+    """NAL units of an avcC record (ISO 14496-15) and its NAL length size."""
+    size = (extradata[4] & 3) + 1
+    nals, pos = [], 6
+    count = extradata[5] & 0x1F
+    for _ in range(count):
+        n = int.from_bytes(extradata[pos:pos + 2], "big")
+        nals.append(extradata[pos + 2:pos + 2 + n])
+        pos += 2 + n
+    if pos < len(extradata):
+        count, pos = extradata[pos], pos + 1
+        for _ in range(count):
+            n = int.from_bytes(extradata[pos:pos + 2], "big")
+            nals.append(extradata[pos + 2:pos + 2 + n])
+            pos += 2 + n
+    return nals, size
+
+
+def _hvcc_params(extradata: bytes) -> tuple[list[bytes], int]:
+    size = (extradata[21] & 3) + 1
+    nals, pos = [], 23
+    for _ in range(extradata[22]):
+        pos += 1
+        count = int.from_bytes(extradata[pos:pos + 2], "big")
+        pos += 2
+        for _ in range(count):
+            n = int.from_bytes(extradata[pos:pos + 2], "big")
+            nals.append(extradata[pos + 2:pos + 2 + n])
+            pos += 2 + n
+    return nals, size
+
+
+def stream_format(codec: str, extradata: bytes | None) -> tuple[dict[str, bytes], int]:
+    """(parameter sets, NAL length size; 0 for an Annex B stream) of a stream's codec extradata."""
+    data = extradata or b""
+    if not data:
+        return {}, 0
+    if data.startswith(b"\x00\x00\x01") or data.startswith(b"\x00\x00\x00\x01"):
+        return parameter_sets(codec, split_annexb(data)), 0
+    if codec == "h264" and data[0] == 1 and len(data) > 6:
+        nals, size = _avcc_params(data)
+        return parameter_sets(codec, nals), size
+    if codec == "hevc" and len(data) > 23:
+        nals, size = _hvcc_params(data)
+        return parameter_sets(codec, nals), size
+    return {}, 0
+
+
+def split_access_unit(data: bytes, length_size: int) -> list[bytes]:
+    """NAL units of one packet: length-prefixed when the stream's extradata said so (size > 0), else Annex B."""
+    return split_length_prefixed(data, length_size) if length_size else split_annexb(data)
+
+
 def sdp_fmtp(codec: str, params: dict[str, bytes], payload_type: int = 96) -> str:
     def b64(b: bytes) -> str:
         return base64.b64encode(b).decode()

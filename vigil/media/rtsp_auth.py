@@ -12,8 +12,10 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 NONCE_TTL_S = 600
+P = TypeVar("P")  # whoever a user name stands for (the catalog's User)
 _PARAM = re.compile(r'(\w+)=(?:"([^"]*)"|([^,\s]*))')
 
 
@@ -28,9 +30,10 @@ def parse_authorization(header: str) -> dict[str, str] | None:
     return {m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3) for m in _PARAM.finditer(rest)}
 
 
-class DigestAuth:
-    def __init__(self, realm: str, lookup: Callable[[str], str | None]) -> None:
-        """`lookup(username)` gives the user's HA1 = MD5(user:realm:password), or None."""
+class DigestAuth(Generic[P]):
+    def __init__(self, realm: str, lookup: Callable[[str], tuple[str, P] | None]) -> None:
+        """`lookup(username)` gives the user's HA1 = MD5(user:realm:password) and whom the name stands for (handed
+        on to whoever serves the request, so it is looked up once), or None."""
         self.realm = realm
         self.lookup = lookup
         self._key = secrets.token_bytes(32)
@@ -55,20 +58,21 @@ class DigestAuth:
         return (f'Digest realm="{self.realm}", nonce="{self._nonce()}", algorithm=MD5, qop="auth"'
                 + (", stale=true" if stale else ""))
 
-    def check(self, method: str, header: str | None) -> tuple[str | None, bool]:
-        """(the authenticated user name or None, whether the nonce was merely stale)."""
+    def check(self, method: str, header: str | None) -> tuple[P | None, bool]:
+        """(the authenticated user as `lookup` gave them, or None; whether the nonce was merely stale)."""
         p = parse_authorization(header or "")
         if p is None or not all(k in p for k in ("username", "nonce", "uri", "response")):
             return None, False
         state = self._nonce_state(p["nonce"])
         if state != "valid":
             return None, state == "stale"
-        ha1 = self.lookup(p["username"])
-        if ha1 is None:
+        found = self.lookup(p["username"])
+        if found is None:
             return None, False
+        ha1, who = found
         ha2 = _md5(f"{method}:{p['uri']}")
         if p.get("qop"):
             expected = _md5(f"{ha1}:{p['nonce']}:{p.get('nc', '')}:{p.get('cnonce', '')}:{p['qop']}:{ha2}")
         else:
             expected = _md5(f"{ha1}:{p['nonce']}:{ha2}")
-        return (p["username"] if hmac.compare_digest(expected, p["response"].lower()) else None), False
+        return (who if hmac.compare_digest(expected, p["response"].lower()) else None), False

@@ -15,73 +15,13 @@ from collections.abc import Callable
 from typing import Any
 
 from vigil.log import get_logger
-from vigil.media.rtp import parameter_sets, split_annexb
+from vigil.media.rtp import parameter_sets, split_access_unit, stream_format
 from vigil.media.rtsp_server import AccessUnit, AudioTrack, Broadcaster
 
 log = get_logger(__name__)
 WARM_SECONDS = 15.0  # after a DESCRIBE, keep the GOP cache filled this long for the client's PLAY
 IDLE_STOP_SECONDS = 10.0
 CODECS = {"h264": "h264", "hevc": "hevc"}
-
-
-def _length_prefixed(data: bytes, size: int) -> list[bytes]:
-    out, pos = [], 0
-    while pos + size <= len(data):
-        n = int.from_bytes(data[pos:pos + size], "big")
-        pos += size
-        if n <= 0 or pos + n > len(data):
-            break
-        out.append(data[pos:pos + n])
-        pos += n
-    return out
-
-
-def _avcc_params(extradata: bytes) -> tuple[list[bytes], int]:
-    """NAL units of an avcC record (ISO 14496-15) and its NAL length size."""
-    size = (extradata[4] & 3) + 1
-    nals, pos = [], 6
-    count = extradata[5] & 0x1F
-    for _ in range(count):
-        n = int.from_bytes(extradata[pos:pos + 2], "big")
-        nals.append(extradata[pos + 2:pos + 2 + n])
-        pos += 2 + n
-    if pos < len(extradata):
-        count, pos = extradata[pos], pos + 1
-        for _ in range(count):
-            n = int.from_bytes(extradata[pos:pos + 2], "big")
-            nals.append(extradata[pos + 2:pos + 2 + n])
-            pos += 2 + n
-    return nals, size
-
-
-def _hvcc_params(extradata: bytes) -> tuple[list[bytes], int]:
-    size = (extradata[21] & 3) + 1
-    nals, pos = [], 23
-    for _ in range(extradata[22]):
-        pos += 1
-        count = int.from_bytes(extradata[pos:pos + 2], "big")
-        pos += 2
-        for _ in range(count):
-            n = int.from_bytes(extradata[pos:pos + 2], "big")
-            nals.append(extradata[pos + 2:pos + 2 + n])
-            pos += 2 + n
-    return nals, size
-
-
-def stream_format(codec: str, extradata: bytes | None) -> tuple[dict[str, bytes], int]:
-    """(parameter sets, NAL length size; 0 for an Annex B stream) of a stream's codec extradata."""
-    data = extradata or b""
-    if not data:
-        return {}, 0
-    if data.startswith(b"\x00\x00\x01") or data.startswith(b"\x00\x00\x00\x01"):
-        return parameter_sets(codec, split_annexb(data)), 0
-    if codec == "h264" and data[0] == 1 and len(data) > 6:
-        nals, size = _avcc_params(data)
-        return parameter_sets(codec, nals), size
-    if codec == "hevc" and len(data) > 23:
-        nals, size = _hvcc_params(data)
-        return parameter_sets(codec, nals), size
-    return {}, 0
 
 
 class StreamRelay:
@@ -152,7 +92,7 @@ class StreamRelay:
         if packet.stream is not self._video or packet.pts is None or not self._codec:
             return
         data = bytes(packet)
-        nals = _length_prefixed(data, self._length_size) if self._length_size else split_annexb(data)
+        nals = split_access_unit(data, self._length_size)
         if not self._announced:
             if not (packet.is_keyframe and (params := parameter_sets(self._codec, nals))):
                 return
@@ -178,9 +118,7 @@ class StreamRelay:
     def _set_broadcaster(self, b: Broadcaster | None) -> None:
         old, self.broadcaster = self.broadcaster, b
         if old is not None:  # a new connection may have new parameter sets: clients start again
-            for c in list(old.clients):
-                c.writer.transport.abort()
-            old.clients.clear()
+            old.drop_clients(abort=True)
 
     def _publish(self, au: AccessUnit) -> None:
         b = self.broadcaster

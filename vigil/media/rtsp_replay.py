@@ -21,8 +21,8 @@ import av
 from vigil.catalog.store import Catalog, SegmentRow
 from vigil.errors import NotFoundError
 from vigil.log import get_logger
-from vigil.media.rtp import split_annexb
-from vigil.media.rtsp_out import CODECS, _length_prefixed, stream_format
+from vigil.media.rtp import split_access_unit, stream_format
+from vigil.media.rtsp_out import CODECS
 from vigil.media.rtsp_server import AccessUnit, Broadcaster
 
 log = get_logger(__name__)
@@ -76,11 +76,6 @@ class Replay:
         return [s for s in self.catalog.segments(self.camera, t_ms - 3_600_000, None)
                 if s.end_ms >= t_ms or (s.status == "open" and s.start_ms <= t_ms + 3_600_000)]
 
-    def _publish(self, au: AccessUnit) -> None:
-        b = self.broadcaster
-        if b is not None:
-            b.publish(au)
-
     def _watch(self) -> bool:
         """Whether to go on: a client has joined (or may still), and not everybody has left."""
         b = self.broadcaster
@@ -94,6 +89,9 @@ class Replay:
         pace: tuple[float, int] | None = None  # (monotonic, wall ms) of the first access unit sent
         last_wall: int | None = None  # of the last unit sent
         pending: list[tuple[int, AccessUnit]] = []  # the GOP before start, sent from its keyframe
+        broadcaster = self.broadcaster
+        if broadcaster is None:
+            return
         try:
             while self._watch():
                 since = self.start_ms if last_wall is None else last_wall + 1
@@ -122,7 +120,7 @@ class Replay:
                             if not self._watch():
                                 return
                             unit.timestamp = ((w - pace[1]) * 90) & 0xFFFFFFFF
-                            self.loop.call_soon_threadsafe(self._publish, unit)
+                            self.loop.call_soon_threadsafe(broadcaster.publish, unit)
                             last_wall = w
                         pending = []
         except (av.FFmpegError, OSError, RuntimeError) as err:
@@ -144,16 +142,13 @@ class Replay:
                     continue
                 first = p.pts if first is None else first
                 data = bytes(p)
-                nals = _length_prefixed(data, size) if size else split_annexb(data)
+                nals = split_access_unit(data, size)
                 yield seg.start_ms + round((p.pts - first) * p.time_base * 1000), AccessUnit(
                     nals, bool(p.is_keyframe), 0)
 
     def _end(self) -> None:
-        b = self.broadcaster
-        if b is not None:
-            for c in list(b.clients):
-                c.writer.transport.close()
-            b.clients.clear()
+        if self.broadcaster is not None:
+            self.broadcaster.drop_clients(abort=False)
 
     def stop(self) -> None:
         self._stop.set()

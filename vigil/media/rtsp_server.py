@@ -13,6 +13,7 @@ import contextlib
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from vigil.log import get_logger
@@ -90,6 +91,15 @@ class Broadcaster:
             "a=control:trackID=0\r\n"
         ) + (self.audio.sdp() if self.audio else "")
 
+    def drop_clients(self, abort: bool) -> None:
+        """Hang up on every client: `abort` when the stream changed under them, else a clean end of stream."""
+        for c in list(self.clients):
+            if abort:
+                c.writer.transport.abort()
+            else:
+                c.writer.transport.close()
+        self.clients.clear()
+
     def publish_audio(self, au: bytes, timestamp: int) -> None:
         if self.audio is None:
             return
@@ -138,7 +148,7 @@ class Broadcaster:
         )
 
 
-Resolver = Callable[[str, str | None], Awaitable[Broadcaster | None]]  # (URL, user) -> stream
+Resolver = Callable[[str, Any], Awaitable[Broadcaster | None]]  # (URL, whom the auth found or None) -> stream
 
 
 class RtspServer:
@@ -146,7 +156,7 @@ class RtspServer:
     404). With `auth`, every request but OPTIONS needs Digest credentials (401 with a challenge otherwise)."""
 
     def __init__(self, host: str, port: int, streams: dict[str, Broadcaster] | None = None,
-                 resolve: Resolver | None = None, auth: DigestAuth | None = None,
+                 resolve: Resolver | None = None, auth: DigestAuth[Any] | None = None,
                  allow: Callable[[str | None], bool] | None = None) -> None:
         self.allow = allow  # the peer's address → may it connect (the IP filter)
         self.host = host
@@ -177,7 +187,7 @@ class RtspServer:
                 path = path[: -len(track)].rstrip("/")
         return path
 
-    async def _stream_for(self, url: str, user: str | None) -> Broadcaster | None:
+    async def _stream_for(self, url: str, user: Any) -> Broadcaster | None:
         if self._resolve is not None:
             return await self._resolve(url, user)
         return self.streams.get(self.path_of(url))

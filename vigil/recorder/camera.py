@@ -191,7 +191,7 @@ class CameraRecorder:
 
     def _on_packet(self, packet: Any) -> None:
         self.status.packets += 1
-        if self.relay is not None and self.relay.active:
+        if self.relay is not None:
             self.relay.feed(packet)  # as received, before anything here re-stamps it
         is_video = packet.stream is self._video
         if not is_video and self._hearing is not None and packet.stream is self._audio_in:
