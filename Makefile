@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench venv clean browser face-photos plate-photos
+.PHONY: demo test lint bench soak venv clean browser face-photos plate-photos
 
 # Root installs Debian packages directly; anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -92,6 +92,13 @@ bench: $(STAMP) browser face-photos plate-photos
 	test -n "$$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null)" || ($(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql)
 	$(BIN)/python bench/search.py --sizes 1000000,10000000
+
+# Long reliability soaks (about 30 minutes): the full API fuzz, 20 kill -9 crashes, 1,000 camera flaps, 10 minutes
+# of 16-camera load.
+# `make test` runs the same routines short (tests/test_reliability.py).
+soak: $(STAMP)
+	VIGIL_FUZZ_PHASES=coverage,fuzzing,stateful VIGIL_FUZZ_EXAMPLES=50 $(BIN)/python -m pytest -q tests/test_bad_input.py
+	$(BIN)/python bench/soak.py all --crashes 20 --flaps 1000 --load-seconds 600
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

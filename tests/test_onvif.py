@@ -157,9 +157,9 @@ def test_discovery_finds_the_sims_cameras_and_one_is_added_without_a_url(site: S
 
         bad = c.post("/api/onvif/probe", json={"host": "127.0.0.1", "port": site.sim.onvif_port + 1,
                                                "username": USER, "password": "wrong"})
-        assert bad.status_code == 502 and "refused the user name or password" in bad.json()["detail"]
+        assert bad.status_code == 422 and "refused the user name or password" in bad.json()["detail"]
         dead = c.post("/api/onvif/probe", json={"host": "127.0.0.1", "port": 9, "username": USER, "password": "x"})
-        assert dead.status_code == 502 and "cannot connect" in dead.json()["detail"]
+        assert dead.status_code == 422 and "cannot connect" in dead.json()["detail"]
 
         probe = c.post("/api/onvif/probe", json={"host": "127.0.0.1", "port": site.sim.onvif_port + 1,
                                                  "username": USER, "password": PASSWORD}).json()

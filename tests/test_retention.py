@@ -103,36 +103,67 @@ def test_event_snapshots_go_with_the_recordings() -> None:
     assert sorted(out) == [("a", "1970-01-18"), ("b", "1970-01-10")]
 
 
-def test_full_disk_raises_low_space_and_recording_goes_on(sim: Sim, tmp: Path) -> None:
-    """A small filesystem (tmpfs with a size, mounted by the test: the suite runs as root) filled by another
-    program: Vigil deletes its oldest video, raises disk_low once when nothing is left to delete, keeps
-    recording, and clears the alarm when space returns."""
+def test_small_disk_filled_by_recording_then_by_another_program(sim: Sim, tmp: Path) -> None:
+    """A small filesystem (tmpfs with a size, mounted by the test: the suite runs as root) holds the video and the
+    catalog. Recording alone fills it: Vigil overwrites its oldest video, warns once (disk_full) and keeps recording
+    both cameras. Then another program takes the space: Vigil deletes what it can, raises disk_low once when
+    nothing is left to delete, keeps recording, and clears the alarm when space returns. Afterwards the catalog
+    passes SQLite's integrity check and matches the files one to one, every segment decoding."""
     import os
     import subprocess
+
+    from tests.reliability import check_storage
 
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]  # as the Makefile installs packages
     mnt = tmp / "small-disk"
     mnt.mkdir()
-    subprocess.run([*sudo, "mount", "-t", "tmpfs", "-o", f"size=48m,uid={os.getuid()},gid={os.getgid()}", "tmpfs",
+    subprocess.run([*sudo, "mount", "-t", "tmpfs", "-o", f"size=28m,uid={os.getuid()},gid={os.getgid()}", "tmpfs",
                     str(mnt)], check=True)
     try:
-        cams = [{"id": "cam", "url": sim.url(1, sub=True), "record": {"segment_seconds": 2}}]
-        srv = Server(tmp, cams, storage={"path": str(mnt / "rec"), "min_free_gb": 0.016})  # floor: ~16 MB free
+        cams = [{"id": f"cam{i}", "url": sim.url(i), "record": {"segment_seconds": 2}} for i in (1, 2)]
+        srv = Server(tmp, cams, storage={"path": str(mnt / "rec"), "min_free_gb": 0.01},  # floor: ~10 MB free
+                     catalog={"url": f"sqlite:///{mnt / 'vigil.db'}"})
+        srv.storage, srv.db = mnt / "rec", mnt / "vigil.db"
         with running(srv):
-            wait_for(lambda: len(srv.get("/api/cameras/cam/recordings")["segments"]) >= 3, 30, what="3 segments")
+            full = wait_for(lambda: srv.get("/api/events", type="disk_full"), 120, what="the disk to fill")
+            assert full[0]["severity"] == "warning" and "overwrites the oldest" in full[0]["message"], full
+            first = {c: srv.get(f"/api/cameras/{c}/recordings")["segments"][0]["id"] for c in ("cam1", "cam2")}
+            t = time.time() * 1000
+
+            def overwritten_and_recording() -> bool:
+                for cam, oldest in first.items():
+                    segs = srv.get(f"/api/cameras/{cam}/recordings")["segments"]
+                    if segs[0]["id"] == oldest or not [s for s in segs if s["start_ms"] > t + 4000]:
+                        return False
+                return True
+
+            wait_for(overwritten_and_recording, 60, what="the oldest overwritten and recording going on")
+            assert len(srv.get("/api/events", type="disk_full")) == 1  # once, not at every deletion
+            assert not srv.get("/api/events", type="disk_low")  # overwriting is not running out
+
             filler = mnt / "someone-elses-file.bin"
-            free = shutil.disk_usage(mnt).free
-            with filler.open("wb") as f:
-                f.write(b"\0" * (free - 6 * 1024 * 1024))  # leaves ~6 MB: under the floor whatever Vigil deletes
-            low = wait_for(lambda: srv.get("/api/events", type="disk_low"), 20, what="a disk_low alarm")
+
+            def hog() -> list[dict[str, object]]:
+                """Another program takes whatever Vigil frees, leaving ~4 MB: under the floor, until Vigil has
+                nothing old left to delete."""
+                with filler.open("ab") as f:
+                    f.write(b"\0" * max(0, shutil.disk_usage(mnt).free - 4 * 1024 * 1024))
+                return list(srv.get("/api/events", type="disk_low"))
+
+            low = wait_for(hog, 40, interval=0.5, what="a disk_low alarm")
             assert len(low) == 1 and low[0]["severity"] == "critical" and "GB free" in low[0]["message"]
             time.sleep(3)
             assert len(srv.get("/api/events", type="disk_low")) == 1  # once, not at every pass
-            assert srv.get("/api/cameras")[0]["state"] == "online"  # the recorder did not fall over
+            assert [c["state"] for c in srv.get("/api/cameras")] == ["online", "online"]  # recording goes on
             filler.unlink()
             wait_for(lambda: srv.get(f"/api/events/{low[0]['id']}")["end_ms"], 20, what="the alarm to clear")
             t = time.time() * 1000
-            wait_for(lambda: [s for s in srv.get("/api/cameras/cam/recordings")["segments"]
+            wait_for(lambda: [s for s in srv.get("/api/cameras/cam1/recordings")["segments"]
                               if s["start_ms"] > t and s["status"] == "closed"], 20, what="recording after the fill")
+            assert not srv.get("/api/events", type="disk_error"), srv.get("/api/events", type="disk_error")
+        with sqlite3.connect(srv.db) as c:
+            assert c.execute("pragma integrity_check").fetchone()[0] == "ok"
+        figures = check_storage(srv, set())
+        assert figures["segments"] >= 4 and figures["decoded_frames"] > 0, figures
     finally:
         subprocess.run([*sudo, "umount", "-l", str(mnt)], check=False)

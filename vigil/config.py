@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -76,6 +77,22 @@ class AudioAlarm(_Strict):
     jump_db: float = Field(default=25.0, ge=3, le=80)  # … or this far above the last 10 s of normal sound
 
 
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def check_host(v: str) -> str:
+    """A host name (RFC 1123) or an IPv4/IPv6 address."""
+    with_brackets = v.startswith("[") and v.endswith("]")
+    try:
+        ipaddress.ip_address(v[1:-1] if with_brackets else v)
+        return v
+    except ValueError:
+        pass
+    if len(v) <= 253 and all(_HOST_LABEL.match(label) for label in v.rstrip(".").split(".")):
+        return v
+    raise ValueError(f"{v!r} is neither a host name nor an IP address (e.g. 192.168.1.64 or cam-1.local)")
+
+
 class OnvifSettings(_Strict):
     """The camera's ONVIF service: PTZ, and the analytics the camera runs itself ("AI by camera")."""
 
@@ -84,6 +101,11 @@ class OnvifSettings(_Strict):
     username: str = ""
     password: str = ""
     events: bool = True  # subscribe to the camera's own events (motion, line crossing, intrusion, faces, plates)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        return check_host(v)
 
 
 class CameraConfig(_Strict):

@@ -20,10 +20,10 @@ class Logger:
     def __init__(self, name: str) -> None:
         self._log = logging.getLogger(name)
 
-    def _emit(self, level: int, event: str, fields: dict[str, Any]) -> None:
+    def _emit(self, level: int, event: str, fields: dict[str, Any], exc_info: bool = False) -> None:
         if self._log.isEnabledFor(level):
             parts = [f"event={event}"] + [f"{k}={_fmt_value(v)}" for k, v in fields.items()]
-            self._log.log(level, " ".join(parts))
+            self._log.log(level, " ".join(parts), exc_info=exc_info)
 
     def debug(self, event: str, **fields: Any) -> None:
         self._emit(logging.DEBUG, event, fields)
@@ -36,6 +36,10 @@ class Logger:
 
     def error(self, event: str, **fields: Any) -> None:
         self._emit(logging.ERROR, event, fields)
+
+    def exception(self, event: str, **fields: Any) -> None:
+        """An error with the traceback of the exception being handled (a bug to report)."""
+        self._emit(logging.ERROR, event, fields, exc_info=True)
 
 
 def get_logger(name: str) -> Logger:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from vigil.api.deps import current_user, get_vigil, require_visible
+from vigil.api.deps import RowId, current_user, get_vigil, require_visible
 from vigil.api.schemas import EventOut
 from vigil.catalog.store import now_ms
 from vigil.config import redact_url
@@ -51,7 +51,7 @@ def external(body: ExternalAlarm, request: Request) -> Any:
 
 
 @router.post("/api/events/{event_id}/ack", response_model=EventOut)
-def acknowledge(event_id: int, request: Request) -> Any:
+def acknowledge(event_id: RowId, request: Request) -> Any:
     """Marks an event as seen by the calling user (who and when, in `details.ack`)."""
     vigil = get_vigil(request)
     user = request.state.user

@@ -67,6 +67,11 @@ def create_app(vigil: Vigil) -> FastAPI:
         msgs = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()]
         return _problem(422, "; ".join(msgs))
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(_req: Request, err: OverflowError) -> JSONResponse:
+        # A number the request carried that no catalog column holds (SQLite and PostgreSQL: 64-bit integers).
+        return _problem(422, f"a number in the request is too large ({err}); ids and times fit in 64 bits")
+
     @app.exception_handler(VigilError)
     async def _vigil(_req: Request, err: VigilError) -> JSONResponse:
         status = (404 if isinstance(err, NotFoundError) else 409 if isinstance(err, ConfigError)

@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Depends, HTTPException, Request, WebSocket
+from fastapi import Depends, HTTPException, Path, Request, WebSocket
 
 from vigil.api.rights import check_rights, may_see
 from vigil.catalog.accounts import User, resolve
@@ -78,6 +78,8 @@ def current_user(request: Request) -> User:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+# A catalog row id in a path: bounded to what the database stores, so a huge number is a 422, not a crash.
+RowId = Annotated[int, Path(ge=0, le=2**63 - 1, description="a catalog id")]
 
 
 def require_camera(vigil: Vigil, camera_id: str) -> None:

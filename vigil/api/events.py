@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, WebSocket
 from fastapi.responses import FileResponse
 
 from vigil.analytics.rules import TARGETS
-from vigil.api.deps import CurrentUser, current_user, get_vigil, parse_time, ws_user
+from vigil.api.deps import CurrentUser, RowId, current_user, get_vigil, parse_time, ws_user
 from vigil.api.rights import may_see
 from vigil.api.schemas import EventOut
 from vigil.catalog.store import EventFilter
@@ -46,7 +46,7 @@ def events(request: Request, user: CurrentUser,
 
 
 @router.get("/{event_id}", response_model=EventOut)
-def event(event_id: int, request: Request, user: CurrentUser) -> Any:
+def event(event_id: RowId, request: Request, user: CurrentUser) -> Any:
     row = get_vigil(request).catalog.event(event_id)
     if row is None or not may_see(user, row.camera_id):
         raise HTTPException(404, f"no event {event_id}")
@@ -55,7 +55,7 @@ def event(event_id: int, request: Request, user: CurrentUser) -> Any:
 
 @router.get("/{event_id}/snapshot.jpg", response_class=FileResponse,
             responses={200: {"content": {"image/jpeg": {}}}})
-def event_snapshot(event_id: int, request: Request, user: CurrentUser) -> FileResponse:
+def event_snapshot(event_id: RowId, request: Request, user: CurrentUser) -> FileResponse:
     vigil = get_vigil(request)
     row = vigil.catalog.event(event_id)
     if row is None or not row.snapshot or not may_see(user, row.camera_id):

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from vigil.analytics.faces.attributes import SUPPORTED, UNSUPPORTED, age_group_range
-from vigil.api.deps import current_user, get_vigil, parse_time, seen
+from vigil.api.deps import RowId, current_user, get_vigil, parse_time, seen
 from vigil.api.schemas import EventOut
 from vigil.catalog.faces import FaceDatabaseRow, FaceImageRow, PersonRow, SightingRow
 from vigil.recognition import FaceService, decode_image
@@ -139,47 +139,47 @@ def create_database(body: DatabaseIn, request: Request) -> Any:
 
 
 @router.patch("/databases/{db_id}", response_model=DatabaseOut)
-def update_database(db_id: int, body: DatabasePatch, request: Request) -> Any:
+def update_database(db_id: RowId, body: DatabasePatch, request: Request) -> Any:
     return DatabaseOut.of(_service(request).update_database(db_id, **body.model_dump()))
 
 
 @router.delete("/databases/{db_id}", status_code=204)
-def delete_database(db_id: int, request: Request) -> None:
+def delete_database(db_id: RowId, request: Request) -> None:
     """Deletes the database with its persons, their images and their vectors."""
     _service(request).delete_database(db_id)
 
 
 @router.get("/databases/{db_id}/persons", response_model=list[PersonOut])
-def persons(db_id: int, request: Request, name: str | None = None, limit: int = Query(100, ge=1, le=1000),
-            offset: int = Query(0, ge=0)) -> Any:
+def persons(db_id: RowId, request: Request, name: str | None = None, limit: int = Query(100, ge=1, le=1000),
+            offset: int = Query(0, ge=0, le=1_000_000)) -> Any:
     svc = _service(request)
     svc.store.database(db_id)
     return [PersonOut.of(p) for p in svc.store.persons(db_id, name, limit, offset)]
 
 
 @router.post("/databases/{db_id}/persons", response_model=PersonOut, status_code=201)
-def add_person(db_id: int, body: PersonIn, request: Request) -> Any:
+def add_person(db_id: RowId, body: PersonIn, request: Request) -> Any:
     return PersonOut.of(_service(request).add_person(db_id, body.name, _details(body)))
 
 
 @router.get("/persons/{person_id}", response_model=PersonOut)
-def person(person_id: int, request: Request) -> Any:
+def person(person_id: RowId, request: Request) -> Any:
     return PersonOut.of(_service(request).store.person(person_id))
 
 
 @router.patch("/persons/{person_id}", response_model=PersonOut)
-def update_person(person_id: int, body: PersonPatch, request: Request) -> Any:
+def update_person(person_id: RowId, body: PersonPatch, request: Request) -> Any:
     return PersonOut.of(_service(request).update_person(person_id, body.name, _details(body)))
 
 
 @router.delete("/persons/{person_id}", status_code=204)
-def delete_person(person_id: int, request: Request) -> None:
+def delete_person(person_id: RowId, request: Request) -> None:
     """Deletes the person, their face images and their vectors."""
     _service(request).delete_person(person_id)
 
 
 @router.post("/persons/{person_id}/images", response_model=FaceImageOut, status_code=201, openapi_extra=IMAGE_BODY)
-async def enrol(person_id: int, request: Request) -> Any:
+async def enrol(person_id: RowId, request: Request) -> Any:
     """Enrols a photo (the request body, JPEG or PNG) holding exactly one face."""
     svc = _service(request)
     img = await _image(request)
@@ -187,7 +187,7 @@ async def enrol(person_id: int, request: Request) -> Any:
 
 
 @router.post("/persons/{person_id}/images/from-event/{event_id}", response_model=FaceImageOut, status_code=201)
-def promote(person_id: int, event_id: int, request: Request) -> Any:
+def promote(person_id: RowId, event_id: RowId, request: Request) -> Any:
     """Enrols the face of a face event (e.g. a stranger who turns out to be a new colleague)."""
     vigil = get_vigil(request)
     row = vigil.catalog.event(event_id)
@@ -197,7 +197,7 @@ def promote(person_id: int, event_id: int, request: Request) -> Any:
 
 
 @router.get("/images/{image_id}.jpg", response_class=FileResponse, responses={200: {"content": {"image/jpeg": {}}}})
-def image(image_id: int, request: Request) -> FileResponse:
+def image(image_id: RowId, request: Request) -> FileResponse:
     svc = _service(request)
     path = svc.image_path(image_id)
     root = svc.storage.resolve()
@@ -207,7 +207,7 @@ def image(image_id: int, request: Request) -> FileResponse:
 
 
 @router.delete("/images/{image_id}", status_code=204)
-def delete_image(image_id: int, request: Request) -> None:
+def delete_image(image_id: RowId, request: Request) -> None:
     _service(request).delete_image(image_id)
 
 

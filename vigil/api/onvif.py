@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from ipaddress import IPv4Address
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from vigil.api.cameras import camera_out
 from vigil.api.deps import current_user, get_vigil, require_camera
 from vigil.api.schemas import CameraOut
-from vigil.config import CAMERA_ID, CameraConfig, OnvifSettings
+from vigil.config import CAMERA_ID, CameraConfig, OnvifSettings, check_host
 from vigil.errors import ConfigError, OnvifError
 from vigil.onvif.device import OnvifDevice, needs_credentials, pick_streams
 from vigil.onvif.discovery import discover
@@ -24,10 +25,11 @@ router = APIRouter(tags=["onvif"], dependencies=[Depends(current_user)])
 
 class DiscoverRequest(BaseModel):
     timeout_seconds: float = Field(2.0, ge=0.2, le=15)
-    interfaces: list[str] | None = Field(None, description="local IPv4 addresses to probe from (default: the "
-                                         "default route's interface and loopback)")
-    addresses: list[str] = Field(default_factory=list, description="camera addresses to probe directly "
-                                 "(routed networks that multicast does not reach)")
+    interfaces: list[IPv4Address] | None = Field(None, max_length=64, description="local IPv4 addresses to probe "
+                                                 "from (default: the default route's interface and loopback)")
+    addresses: list[Annotated[str, AfterValidator(check_host)]] = Field(
+        default_factory=list, max_length=256,
+        description="camera addresses to probe directly (routed networks that multicast does not reach)")
     port: int = Field(3702, ge=1, le=65535, description="the WS-Discovery port (3702)")
 
 
@@ -45,7 +47,7 @@ class DiscoveredOut(BaseModel):
 
 
 class DeviceRequest(BaseModel):
-    host: str = Field(min_length=1, max_length=253)
+    host: Annotated[str, AfterValidator(check_host)] = Field(min_length=1, max_length=253)
     port: int = Field(80, ge=1, le=65535)
     username: str = ""
     password: str = ""
@@ -83,9 +85,11 @@ async def discover_cameras(body: DiscoverRequest, request: Request) -> list[Disc
     """WS-Discovery: the ONVIF cameras that answer a probe within the timeout, and whether each needs a login."""
     vigil = get_vigil(request)
     try:
-        found = await discover(body.timeout_seconds, body.interfaces, body.addresses, body.port)
-    except OSError as err:
-        raise OnvifError(str(err)) from None
+        found = await discover(body.timeout_seconds, [str(i) for i in body.interfaces or []] or None,
+                               body.addresses, body.port)
+    except OSError as err:  # an interface address that is not this machine's, say: the request's fault
+        raise HTTPException(422, f"cannot probe from those interfaces or to those addresses: {err.strerror or err}"
+                            ) from None
     creds = await asyncio.gather(*(needs_credentials(d.host, d.port) for d in found))
     used = {(c.onvif.host, c.onvif.port): c.id for c in vigil.cameras.values() if c.onvif is not None}
     return [DiscoveredOut(address=d.address, host=d.host, port=d.port, xaddr=d.xaddr, vendor=d.vendor,
@@ -100,9 +104,10 @@ async def _inspect(body: DeviceRequest) -> tuple[DeviceOut, OnvifDevice]:
         info = await dev.info()
         profiles = await dev.profiles()
         main, sub = pick_streams(profiles)
-    except OnvifError:
+    except OnvifError as err:
         await dev.close()
-        raise
+        # The address or login in this request does not work: the request's fault, not Vigil's (422, not 502).
+        raise HTTPException(422, str(err)) from None
     out = DeviceOut(manufacturer=info.manufacturer, model=info.model, firmware=info.firmware, serial=info.serial,
                     profiles=[ProfileOut(token=p.token, name=p.name, width=p.width, height=p.height,
                                          encoding=p.encoding, ptz=p.ptz) for p in profiles],

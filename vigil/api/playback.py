@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 
-from vigil.api.deps import current_user, get_vigil, parse_time, require_camera, seen, time_window
+from vigil.api.deps import RowId, current_user, get_vigil, parse_time, require_camera, seen, time_window
 from vigil.catalog.store import SegmentRow, now_ms
 from vigil.errors import NotFoundError, SegmentError
 from vigil.media.playback import Plan, fragment_bytes, fragments_of, hls_playlist, mp4_parts, plan_range, read_init
@@ -70,7 +71,7 @@ def playback_mp4(camera_id: str, request: Request, start: str | None = None, end
     return StreamingResponse(read_virtual(parts, a, b), status_code=206, media_type="video/mp4", headers=headers)
 
 
-def _segment(request: Request, seg_id: int) -> SegmentRow:
+def _segment(request: Request, seg_id: RowId) -> SegmentRow:
     seg = next(iter(get_vigil(request).catalog.segments_by_id([seg_id])), None)
     seg = seg if seg is not None and seen(request, seg.camera_id) else None
     if seg is None:
@@ -79,7 +80,7 @@ def _segment(request: Request, seg_id: int) -> SegmentRow:
 
 
 @router.get("/api/segments/{seg_id}/init.mp4", response_class=Response)
-def init_segment(seg_id: int, request: Request) -> Response:
+def init_segment(seg_id: RowId, request: Request) -> Response:
     vigil = get_vigil(request)
     try:
         data = read_init(vigil.storage, _segment(request, seg_id))
@@ -89,7 +90,7 @@ def init_segment(seg_id: int, request: Request) -> Response:
 
 
 @router.get("/api/segments/{seg_id}/fragments/{index}.m4s", response_class=Response)
-def fragment(seg_id: int, index: int, request: Request,
+def fragment(seg_id: RowId, index: Annotated[int, Path(ge=0, le=1_000_000)], request: Request,
              origin: str | None = Query(None, description="wall time that is media time 0")) -> Response:
     vigil = get_vigil(request)
     seg = _segment(request, seg_id)
@@ -105,7 +106,7 @@ def fragment(seg_id: int, index: int, request: Request,
 
 
 @router.get("/api/segments/{seg_id}.mp4", response_class=FileResponse)
-def segment_file(seg_id: int, request: Request) -> FileResponse:
+def segment_file(seg_id: RowId, request: Request) -> FileResponse:
     vigil = get_vigil(request)
     seg = _segment(request, seg_id)
     path = (vigil.storage / seg.path).resolve()

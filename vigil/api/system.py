@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import shutil
 from typing import Any
@@ -17,6 +18,7 @@ from vigil.config import check_stream_url
 from vigil.errors import ConfigError
 from vigil.media.snapshot import to_jpeg
 from vigil.media.source import describe_error
+from vigil.procstat import process_figures
 
 router = APIRouter(tags=["system"], dependencies=[Depends(current_user)])
 
@@ -41,6 +43,16 @@ class StorageStatus(BaseModel):
     free_bytes: int
     recordings_bytes: int
     cameras: list[StorageCamera]
+
+
+class ProcessStatus(BaseModel):
+    """What `vigil serve` holds now: flat over days of camera faults, or something leaks."""
+    pid: int
+    uptime_s: float
+    rss_bytes: int
+    open_fds: int
+    threads: int
+    tasks: int = Field(description="asyncio tasks of the server's event loop")
 
 
 class UrlTest(BaseModel):
@@ -83,6 +95,12 @@ def storage(request: Request) -> StorageStatus:
         cameras=[StorageCamera(camera=c, segments=n, bytes=b, oldest_ms=a, newest_ms=z,
                                days_kept=round((z - a) / 86_400_000, 2)) for c, n, b, a, z in rows if seen(request, c)],
     )
+
+
+@router.get("/api/system/process", response_model=ProcessStatus)
+async def process_status() -> ProcessStatus:
+    """Memory, open files, threads and tasks of this process (admins), for soak tests and monitoring."""
+    return ProcessStatus(**process_figures(), tasks=len(asyncio.all_tasks()))
 
 
 @router.get("/api/users", response_model=list[dict[str, Any]])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 
-from vigil.api.deps import CurrentUser, current_user, get_vigil, parse_time, require_visible, seen
+from vigil.api.deps import CurrentUser, RowId, current_user, get_vigil, parse_time, require_visible, seen
 from vigil.api.schemas import TagIn, TagOut
 from vigil.catalog.tags import Tag, add_tag, delete_tag, find_tags, get_tag
 from vigil.errors import NotFoundError
@@ -41,7 +41,7 @@ def search(request: Request, camera: str | None = None, start: str | None = None
 
 
 @router.delete("/{tag_id}", status_code=204)
-def remove(tag_id: int, request: Request) -> None:
+def remove(tag_id: RowId, request: Request) -> None:
     try:
         if not seen(request, get_tag(get_vigil(request).catalog, tag_id).camera_id):
             raise NotFoundError(f"no tag {tag_id}")
@@ -51,7 +51,7 @@ def remove(tag_id: int, request: Request) -> None:
 
 
 @router.get("/{tag_id}/playlist.m3u8")
-def tag_playback(tag_id: int, request: Request) -> RedirectResponse:
+def tag_playback(tag_id: RowId, request: Request) -> RedirectResponse:
     """Playback from a tag: 5 s before it to its end (or a minute after)."""
     try:
         t = get_tag(get_vigil(request).catalog, tag_id)

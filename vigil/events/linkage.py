@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from vigil.catalog.store import EventRow
 from vigil.config import LinkageRule
 
-ALWAYS_ARMED = frozenset({"disk_error", "disk_low", "disk_missing", "disk_quota", "camera_offline"})
+ALWAYS_ARMED = frozenset({"disk_error", "disk_low", "disk_missing", "disk_quota", "disk_full", "camera_offline"})
 SEVERITY = {"info": 0, "warning": 1, "alarm": 2, "critical": 3}
 
 

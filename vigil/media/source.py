@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -44,27 +45,39 @@ class Lost:
 SourceEvent = Opened | Lost | Any  # Any: an av.Packet
 
 
-def describe_error(url: str, err: BaseException) -> str:
-    """A message that tells a network fault from a refusal by the camera."""
+class UnusableStream(Exception):
+    """The camera answered with a stream Vigil cannot record; the message says why and what to check."""
+
+
+def describe_error(url: str, err: BaseException, timed_out: bool = False) -> str:
+    """A message that tells a network fault from a refusal by the camera. `timed_out`: the attempt took the whole
+    read timeout (FFmpeg reports a silent peer as invalid data)."""
     where = redact_url(url)
     parts = urlsplit(url)
     host = f"{parts.hostname}:{parts.port or (554 if parts.scheme.startswith('rtsp') else 80)}"
     name = type(err).__name__
     code = getattr(err, "errno", None)
-    text = str(err)
+    # The reason without the URL: a port such as :40463 must not read as a 404.
+    text = (getattr(err, "strerror", None) or str(err)).replace(url, "").replace(where, "")
     if code == errno.ECONNREFUSED or "Connection refused" in text:
         return f"{where}: connection refused at {host} — the camera is off, or nothing listens on that port"
     if code in (errno.EHOSTUNREACH, errno.ENETUNREACH) or "unreachable" in text.lower():
         return f"{where}: {host} is unreachable on the network — check cabling, IP address and routing"
-    if "401" in text or "Unauthorized" in text or name == "HTTPUnauthorizedError":
+    if re.search(r"\b401\b", text) or "Unauthorized" in text or name == "HTTPUnauthorizedError":
         return f"{where}: the camera refused the credentials (401) — check the user and password in the URL"
-    if "404" in text or "Not Found" in text or name == "HTTPNotFoundError":
+    if re.search(r"\b404\b", text) or "Not Found" in text or name == "HTTPNotFoundError":
         return f"{where}: the camera has no such stream (404) — check the path of the URL"
-    if code == errno.ETIMEDOUT or "timed out" in text.lower() or isinstance(err, TimeoutError):
+    if code == errno.ETIMEDOUT or "timed out" in text.lower() or isinstance(err, TimeoutError) or timed_out:
         return f"{where}: no answer from {host} in time — the camera is off or overloaded"
     if code == errno.ENOENT:
         return f"{where}: no such file"
-    return f"{where}: {text or name}"
+    if status := re.search(r"Server returned (\S+[^:']*)", text):
+        return (f"{where}: the camera answered with an error ({status.group(1).strip()}) — restart the camera or "
+                "check its stream settings")
+    if isinstance(err, av.error.InvalidDataError):
+        return (f"{where}: what {host} sent is not a stream Vigil can read (invalid data) — check that the URL "
+                "is the camera's RTSP/HTTP stream and its port, not a web page or another service")
+    return f"{where}: {text.strip(' :') or name}"
 
 
 class CameraSource:
@@ -103,28 +116,38 @@ class CameraSource:
             return av.open(path, options=options)
         return av.open(path, options=options, timeout=(self.open_timeout, self.read_timeout))
 
-    def events(self) -> Iterator[SourceEvent]:
+    def events(self) -> Generator[SourceEvent, None, None]:
         backoff = self.backoff_initial
         while not self.stop.is_set():
             container = None
+            began = time.monotonic()
             try:
                 container = self._open()
                 if not container.streams.video:
                     raise av.error.InvalidDataError(errno.EINVAL, "the stream has no video track")
                 video = container.streams.video[0]
+                if not (video.codec_context.width and video.codec_context.height):
+                    raise UnusableStream(f"{redact_url(self.url)}: the camera's video has no picture size (its "
+                                         "parameter sets are missing or broken) — check the camera's codec "
+                                         "settings (H.264, H.265 or MJPEG)")
                 audio = container.streams.audio[0] if container.streams.audio else None
                 wallclock = container.format.name in WALLCLOCK_FORMATS
                 yield Opened(video, audio, f"{video.codec_context.name} {video.codec_context.width}x"
                              f"{video.codec_context.height}")
                 backoff = self.backoff_initial
-                yield from self._read(container, video, audio, wallclock)
+                pictures = yield from self._read(container, video, audio, wallclock)
                 if self.stop.is_set():
                     return
-                yield Lost(f"{redact_url(self.url)}: the stream ended")
+                yield Lost(f"{redact_url(self.url)}: the stream ended" if pictures else
+                           f"{redact_url(self.url)}: the stream ended before a usable picture arrived — the camera "
+                           "sends video Vigil cannot read; check its codec settings (H.264, H.265 or MJPEG)")
+            except UnusableStream as err:
+                yield Lost(str(err))
             except (av.FFmpegError, OSError) as err:
                 if self.stop.is_set():
                     return
-                yield Lost(describe_error(self.url, err))
+                silent = container is None and time.monotonic() - began >= self.read_timeout * 0.95
+                yield Lost(describe_error(self.url, err, timed_out=silent))
             finally:
                 if container is not None:
                     with contextlib.suppress(av.FFmpegError, OSError):
@@ -132,13 +155,15 @@ class CameraSource:
             self.stop.wait(backoff)
             backoff = min(self.backoff_max, backoff * 2)
 
-    def _read(self, container: Any, video: Any, audio: Any | None, wallclock: bool) -> Iterator[Any]:
+    def _read(self, container: Any, video: Any, audio: Any | None, wallclock: bool) -> Generator[Any, None, int]:
+        """The packets as they come; returns how many were video."""
         streams = [video] + ([audio] if audio is not None else [])
+        pictures = 0
         t0 = time.monotonic()
         pace_start: float | None = None
         for packet in container.demux(streams):
             if self.stop.is_set():
-                return
+                return pictures
             if packet.size == 0:
                 continue  # flush packet at end of stream
             if wallclock:
@@ -155,4 +180,6 @@ class CameraSource:
                 delay = pace_start + ts - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
+            pictures += packet.stream is video
             yield packet
+        return pictures

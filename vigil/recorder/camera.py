@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from vigil.analytics.audio import AudioChange, AudioLevel
 from vigil.catalog.store import Catalog, now_ms
-from vigil.config import CameraConfig, SourceSettings
+from vigil.config import CameraConfig, SourceSettings, redact_url
 from vigil.errors import SegmentError, StorageError
 from vigil.log import get_logger
 from vigil.media.clock import CameraClock
@@ -104,29 +104,43 @@ class CameraRecorder:
             self._thread.join(timeout)
 
     def run(self) -> None:
+        retry_s = 1.0
         try:
-            for item in self._source.events():
-                if isinstance(item, Opened):
-                    self._on_opened(item)
-                elif isinstance(item, Lost):
-                    if self.live is not None:
-                        self.live.close()
-                    if self.relay is not None:
-                        self.relay.close()
-                    self._close_segment()
-                    self._set_state("offline", item.error)
-                    log.warning("camera_offline", camera=self.camera.id, error=item.error)
-                else:
-                    self._on_packet(item)
-        except Exception as err:  # a bug must not leave a half-written segment unindexed
-            log.error("recorder_crashed", camera=self.camera.id, error=repr(err))
-            raise
+            while not self._stop.is_set():
+                events = self._source.events()
+                try:
+                    for item in events:
+                        if isinstance(item, Opened):
+                            self._on_opened(item)
+                            retry_s = 1.0
+                        elif isinstance(item, Lost):
+                            self._drop_connection()
+                            self._set_state("offline", item.error)
+                            log.warning("camera_offline", camera=self.camera.id, error=item.error)
+                        else:
+                            self._on_packet(item)
+                    return
+                except Exception as err:  # one camera's stream must not end its recording for good
+                    # Whatever this stream did to Vigil, the segment written so far is closed and indexed, the
+                    # camera shows the error, and the connection starts again (a bug is logged with its trace).
+                    where = redact_url(self.camera.url)
+                    what = f"{type(err).__name__}: {err}".replace(self.camera.url, where)
+                    log.exception("recorder_error", camera=self.camera.id, error=what)
+                    events.close()
+                    self._drop_connection()
+                    self._set_state("offline", f"{where}: Vigil could not handle this stream ({what}) — it "
+                                    "reconnects; if this repeats, check the camera's codec settings and report the log")
+                    self._stop.wait(retry_s)
+                    retry_s = min(30.0, retry_s * 2)
         finally:
-            self._close_segment()
-            if self.live is not None:
-                self.live.close()
-            if self.relay is not None:
-                self.relay.close()
+            self._drop_connection()
+
+    def _drop_connection(self) -> None:
+        if self.live is not None:
+            self.live.close()
+        if self.relay is not None:
+            self.relay.close()
+        self._close_segment()
 
     # state
     def _set_state(self, state: str, error: str | None = None) -> None:

@@ -19,7 +19,7 @@ def merge_ranges(segments: Iterable[SegmentRow], tolerance_ms: int = 1000) -> li
 
 
 # Events that say something about the camera or the disk, not about what happened in the picture.
-NOT_INTERESTING = frozenset({"camera_offline", "disk_missing", "disk_low", "disk_error", "disk_quota"})
+NOT_INTERESTING = frozenset({"camera_offline", "disk_missing", "disk_low", "disk_error", "disk_quota", "disk_full"})
 
 
 def interest_ranges(spans: Iterable[tuple[int, int | None]], start_ms: int, end_ms: int, padding_ms: int,

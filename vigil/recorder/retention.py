@@ -124,6 +124,7 @@ class Retention:
                                                                                 camera_id=cam).id)
         self._clear = clear or (lambda event_id: self.catalog.update_event(event_id, end_ms=now_ms()) and None)
         self._quota_bit: dict[str, float] = {}  # camera -> when its quota last made Vigil delete (monotonic)
+        self._full_bit = float("-inf")  # when the free-space floor last made Vigil delete (monotonic)
         self._open: dict[str, int] = {}  # alarm type -> its open event: raised once, closed when the cause is gone
 
     def _raise(self, kind: str, message: str, camera: str | None = None, severity: str = "critical") -> None:
@@ -150,7 +151,8 @@ class Retention:
             log.error("storage_unusable", path=self.storage, error=err.strerror)
             return []
         policy = policy_from_config(self.cameras(), self.min_free_gb, self.min_free_percent, usage.total)
-        plan = plan_deletions(self.catalog.segments(), policy, now_ms(), usage.free, self.held())
+        segments, held = self.catalog.segments(), self.held()
+        plan = plan_deletions(segments, policy, now_ms(), usage.free, held)
         done: list[int] = []
         for d in plan:
             try:
@@ -164,14 +166,35 @@ class Retention:
         if plan:
             log.info("retention", deleted=len(done), reasons=",".join(sorted({d.reason for d in plan})))
         self._quota_alarms(policy, {d.segment.camera_id for d in plan if d.reason == "quota"})
+        self._full_alarm(any(d.reason == "disk" for d in plan))
         free = shutil.disk_usage(self.storage).free
-        if free < policy.min_free_bytes:
+        gone = set(done)
+        # Recording goes on while a pass deletes: a little under the floor with old video left is the next
+        # pass's work, not an alarm.
+        deletable = any(s.status == "closed" and s.id not in held and s.id not in gone for s in segments)
+        if free < policy.min_free_bytes and not deletable:
             self._raise("disk_low", f"only {free / GB:.2f} GB free on {self.storage}, below the floor of "
                         f"{policy.min_free_bytes / GB:.2f} GB, and nothing old is left to delete")
         else:
             self._cleared("disk_low")
         self._prune_snapshots()
         return plan
+
+    def _full_alarm(self, overwriting: bool) -> None:
+        """`disk_full` (warning) once the free-space floor makes Vigil overwrite its oldest video: recording goes on,
+        but the disk, not the retention settings, now decides how far back video reaches. Clears after 10 minutes
+        without such deletions."""
+        now = time.monotonic()
+        if overwriting:
+            self._full_bit = now
+            if "disk_full" not in self._open:
+                rows = self.catalog.storage_summary()
+                first = min((r[3] for r in rows), default=now_ms())
+                self._raise("disk_full", f"the storage {self.storage} is full: Vigil overwrites the oldest "
+                            f"recordings to keep recording ({(now_ms() - first) / DAY_MS:.1f} days kept now; add disk "
+                            "space or lower retention to keep more)", severity="warning")
+        elif now - self._full_bit > QUOTA_CLEAR_S:
+            self._cleared("disk_full")
 
     def _quota_alarms(self, policy: Policy, overwriting: set[str]) -> None:
         """`disk_quota` (warning) once a camera's quota makes Vigil overwrite its oldest video; it clears when no

@@ -2,7 +2,7 @@
 import { api, esc, fmtTime } from './api.js';
 import { onvifPanel } from './onvif.js';
 
-const EVENT_TYPES = ['motion', 'smd', 'tripwire', 'intrusion', 'face_match', 'face_blocklist', 'face_stranger', 'face', 'tamper', 'scene_change', 'audio', 'external', 'occupancy', 'plate_match', 'plate_blocklist', 'plate_read', 'disk_missing', 'disk_quota', 'disk_error', 'disk_low', 'camera_offline'];
+const EVENT_TYPES = ['motion', 'smd', 'tripwire', 'intrusion', 'face_match', 'face_blocklist', 'face_stranger', 'face', 'tamper', 'scene_change', 'audio', 'external', 'occupancy', 'plate_match', 'plate_blocklist', 'plate_read', 'disk_missing', 'disk_quota', 'disk_full', 'disk_error', 'disk_low', 'camera_offline'];
 const CLASSES = ['human', 'vehicle', 'person', 'car', 'truck', 'bus', 'motorcycle', 'bicycle'];
 
 function eventRow(e) {
