@@ -7,6 +7,26 @@ import pytest
 
 from tests.helpers import Sim
 
+# Modules that need the machine to themselves: they analyse video in real time, measure latency, drive a browser
+# or use fixed ports (WS-Discovery's 3702, the demo's). `make test` runs them alone, one after the other, after
+# the rest has run two at a time (pytest-xdist); see the Makefile.
+EXCLUSIVE = {
+    "tests/test_analytics.py", "tests/test_faces_scene.py", "tests/test_alarm_sources.py", "tests/test_live.py",
+    "tests/test_onvif.py", "tests/test_demo.py", "tests/test_audio_alarm.py", "tests/e2e/test_scenes.py",
+    "tests/e2e/test_ui.py", "tests/e2e/test_smart_search.py",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "exclusive: runs alone (real-time analysis, latency, browser, fixed ports)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(str(config.rootpath))
+    for item in items:
+        if str(Path(str(item.path)).relative_to(root)) in EXCLUSIVE:
+            item.add_marker(pytest.mark.exclusive)
+
 
 @pytest.fixture(scope="session")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -20,10 +21,31 @@ ROOT = Path(__file__).resolve().parent.parent
 ADMIN_PASSWORD = "test-admin-password"
 
 
+def _port_range() -> tuple[int, int]:
+    """Listening ports for this pytest process. Under pytest-xdist each worker takes its own range below Linux's
+    ephemeral ports (32768+), so two workers never pick the same port and no outgoing connection takes one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw") and worker[2:].isdigit():
+        n = int(worker[2:])
+        return 12000 + n * 5000, 12000 + (n + 1) * 5000 - 1
+    return 0, 0
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    low, high = _port_range()
+    if not low:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+    for _ in range(200):
+        port = random.randint(low, high)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no free port in {low}-{high}")
 
 
 def free_block(n: int) -> int:
