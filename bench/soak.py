@@ -49,7 +49,8 @@ def soak_flap(tmp: Path, flaps: int) -> str:
         finally:
             proxy.stop()
     s, e = f["start"], f["end"]
-    return (f"| camera flapping | {f['flaps']} disconnects over 8 cameras in {f['seconds']} s | RSS "
+    return (f"| camera flapping | {f['flaps']} disconnects over 8 cameras ({f['warm_up']} to warm up, then "
+            f"{f['flaps'] - f['warm_up']} in {f['seconds']} s) | from after the warm-up to the end: RSS "
             f"{s['rss_bytes'] / MB:.0f} → {e['rss_bytes'] / MB:.0f} MB, open files {s['open_fds']} → "
             f"{e['open_fds']}, threads {s['threads']} → {e['threads']}, tasks {s['tasks']} → {e['tasks']} |")
 

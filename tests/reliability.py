@@ -110,13 +110,14 @@ def flapping(server: Server, proxy: FlapProxy, flaps: int, log: Any = print) -> 
     time.sleep(3)
     end = process()
     log(f"flaps {flaps} in {seconds:.0f} s; start {start}; end {end}")
-    return {"flaps": flaps, "seconds": round(seconds), "start": start, "end": end}
+    return {"flaps": flaps, "warm_up": warm, "seconds": round(seconds), "start": start, "end": end}
 
 
 def api_p95(base: str, headers: dict[str, str], paths: list[str], seconds: float) -> dict[str, Any]:
     """Requests in a loop for `seconds`; their latencies."""
     times: list[float] = []
     errors = 0
+    failed: list[str] = []
     end = time.monotonic() + seconds
     with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
         i = 0
@@ -124,11 +125,14 @@ def api_p95(base: str, headers: dict[str, str], paths: list[str], seconds: float
             t = time.perf_counter()
             r = c.get(paths[i % len(paths)])
             times.append((time.perf_counter() - t) * 1000)
-            errors += r.status_code >= 400
+            if r.status_code >= 400:
+                errors += 1
+                if len(failed) < 5:
+                    failed.append(f"{r.status_code} {paths[i % len(paths)]}: {r.text[:200]}")
             i += 1
     times.sort()
     return {"requests": len(times), "errors": errors, "p50_ms": round(times[len(times) // 2], 1),
-            "p95_ms": round(times[int(len(times) * 0.95)], 1)}
+            "p95_ms": round(times[int(len(times) * 0.95)], 1), "failed": failed}
 
 
 def _viewer(url: str, until: float, got: dict[str, int]) -> None:
