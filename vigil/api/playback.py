@@ -71,7 +71,7 @@ def playback_mp4(camera_id: str, request: Request, start: str | None = None, end
     return StreamingResponse(read_virtual(parts, a, b), status_code=206, media_type="video/mp4", headers=headers)
 
 
-def _segment(request: Request, seg_id: RowId) -> SegmentRow:
+def _segment(request: Request, seg_id: int) -> SegmentRow:
     seg = next(iter(get_vigil(request).catalog.segments_by_id([seg_id])), None)
     seg = seg if seg is not None and seen(request, seg.camera_id) else None
     if seg is None:

@@ -166,12 +166,13 @@ class Retention:
         if plan:
             log.info("retention", deleted=len(done), reasons=",".join(sorted({d.reason for d in plan})))
         self._quota_alarms(policy, {d.segment.camera_id for d in plan if d.reason == "quota"})
-        self._full_alarm(any(d.reason == "disk" for d in plan))
-        free = shutil.disk_usage(self.storage).free
         gone = set(done)
+        kept = [s for s in segments if s.id not in gone]
+        self._full_alarm(any(d.reason == "disk" for d in plan), min((s.start_ms for s in kept), default=now_ms()))
+        free = shutil.disk_usage(self.storage).free
         # Recording goes on while a pass deletes: a little under the floor with old video left is the next
         # pass's work, not an alarm.
-        deletable = any(s.status == "closed" and s.id not in held and s.id not in gone for s in segments)
+        deletable = any(s.status == "closed" and s.id not in held for s in kept)
         if free < policy.min_free_bytes and not deletable:
             self._raise("disk_low", f"only {free / GB:.2f} GB free on {self.storage}, below the floor of "
                         f"{policy.min_free_bytes / GB:.2f} GB, and nothing old is left to delete")
@@ -180,7 +181,7 @@ class Retention:
         self._prune_snapshots()
         return plan
 
-    def _full_alarm(self, overwriting: bool) -> None:
+    def _full_alarm(self, overwriting: bool, oldest_ms: int) -> None:
         """`disk_full` (warning) once the free-space floor makes Vigil overwrite its oldest video: recording goes on,
         but the disk, not the retention settings, now decides how far back video reaches. Clears after 10 minutes
         without such deletions."""
@@ -188,11 +189,9 @@ class Retention:
         if overwriting:
             self._full_bit = now
             if "disk_full" not in self._open:
-                rows = self.catalog.storage_summary()
-                first = min((r[3] for r in rows), default=now_ms())
                 self._raise("disk_full", f"the storage {self.storage} is full: Vigil overwrites the oldest "
-                            f"recordings to keep recording ({(now_ms() - first) / DAY_MS:.1f} days kept now; add disk "
-                            "space or lower retention to keep more)", severity="warning")
+                            f"recordings to keep recording ({(now_ms() - oldest_ms) / DAY_MS:.1f} days kept now; "
+                            "add disk space or lower retention to keep more)", severity="warning")
         elif now - self._full_bit > QUOTA_CLEAR_S:
             self._cleared("disk_full")
 
