@@ -186,6 +186,7 @@ def test_export_three_cameras_to_folder_and_s3(rec: Recorded) -> None:
 def test_export_progress_goes_from_0_to_100(rec: Recorded) -> None:
     from vigil.catalog.store import Catalog
     from vigil.media.export import Exporter, ExportJob, FolderTarget, SegmentHolds
+    from vigil.media.segment_files import SegmentFiles
 
     cat = Catalog(f"sqlite:///{rec.srv.db}")
     holds = SegmentHolds()
@@ -197,8 +198,8 @@ def test_export_progress_goes_from_0_to_100(rec: Recorded) -> None:
         if len(held_during) < 1:
             held_during.append(holds.ids())
 
-    job = Exporter(cat, rec.srv.storage, holds).run(["cam1"], rec.start_ms, rec.end_ms,
-                                                    FolderTarget(rec.tmp / "cli-export"), progress)
+    job = Exporter(cat, SegmentFiles(rec.srv.storage, cat), holds).run(
+        ["cam1"], rec.start_ms, rec.end_ms, FolderTarget(rec.tmp / "cli-export"), progress)
     assert job.status == "done"
     assert seen[0] < 10 and seen[-1] == 100 and seen == sorted(seen)
     assert held_during[0], "segments are held from retention while they are exported"

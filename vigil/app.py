@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from functools import partial
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from vigil.analytics.audio import AudioChange
@@ -19,8 +20,12 @@ from vigil.analytics.rulespec import RuleSpec
 from vigil.api.tls import certificate_files, redirect_app
 from vigil.catalog.accounts import RTSP_REALM, User, ensure_admin, rtsp_user
 from vigil.catalog.audit import AuditLog
+from vigil.catalog.nodes import leases as lease_rows
+from vigil.catalog.nodes import nodes as node_rows
 from vigil.catalog.rules import load_rules, save_rules
-from vigil.catalog.store import Catalog, EventRow, now_ms
+from vigil.catalog.store import CameraRow, Catalog, EventRow, now_ms
+from vigil.cluster.keeper import LeaseKeeper
+from vigil.cluster.notify import EventRelay
 from vigil.config import CameraConfig, Config
 from vigil.errors import ConfigError, NotFoundError
 from vigil.events.actions import LinkageRunner
@@ -37,11 +42,14 @@ from vigil.media.rtsp_auth import DigestAuth
 from vigil.media.rtsp_out import StreamRelay
 from vigil.media.rtsp_replay import Replay, parse_start
 from vigil.media.rtsp_server import Broadcaster, RtspServer
+from vigil.media.segment_files import SegmentFiles
+from vigil.objectstore import ObjectStore
 from vigil.onvif.hub import OnvifHub
 from vigil.recognition import FaceService
 from vigil.recorder.camera import CameraRecorder
 from vigil.recorder.recovery import recover
 from vigil.recorder.retention import Retention
+from vigil.recorder.tiering import Tiering
 from vigil.secretbox import SecretBox
 from vigil.storage import check_storage
 
@@ -54,17 +62,25 @@ class Vigil:
         self.cfg = cfg
         self.storage = cfg.storage.path
         check_storage(self.storage)  # first: a missing disk is the error the user must see
-        self.catalog = Catalog(cfg.catalog_url, SecretBox.load(cfg.key_file))
+        self.node_id = cfg.node_id  # None: a single Vigil, which records every camera
+        self.catalog = Catalog(cfg.catalog_url, SecretBox.load(cfg.key_file), self.node_id)
+        self.store = ObjectStore(cfg.storage.s3) if cfg.storage.s3 is not None else None
+        self.files = SegmentFiles(self.storage, self.catalog, self.store)
+        self.tiering = (Tiering(self.catalog, self.storage, self.store, cfg.storage.s3.upload_after_hours)
+                        if self.store is not None and cfg.storage.s3 is not None else None)
         self.cameras: dict[str, CameraConfig] = {c.id: c for c in cfg.cameras}
         self.config_ids = set(self.cameras)
         self.recorders: dict[str, CameraRecorder] = {}
         self.holds = SegmentHolds()
-        self.exporter = Exporter(self.catalog, self.storage, self.holds)
+        self.exporter = Exporter(self.catalog, self.files, self.holds)
         self.retention = Retention(
             self.catalog, self.storage, lambda: list(self.cameras.values()), cfg.storage.min_free_gb,
             cfg.storage.min_free_percent, self.holds.ids,
-            alarm=self._disk_alarm, clear=self._disk_clear,
+            alarm=self._disk_alarm, clear=self._disk_clear, store=self.store,
         )
+        self.keeper: LeaseKeeper | None = None
+        self.relay_events: EventRelay | None = None
+        self._cluster_view: tuple[float, dict[str, str], dict[str, CameraRow]] = (0.0, {}, {})
         self._lock = threading.Lock()
         self.live: dict[tuple[str, str], LiveStream] = {}
         self._live_readers: dict[str, LiveReader] = {}
@@ -73,6 +89,13 @@ class Vigil:
         self.armed = False
         self.bus = EventBus(self.catalog)
         self.bus.listen(self._record_on_event)
+        if self.node_id is not None:
+            c = cfg.cluster
+            self.keeper = LeaseKeeper(self.catalog, self.node_id, cfg.advertise_url, c.lease_seconds,
+                                      c.renew_seconds, self._cluster_cameras, self._take_camera, self._drop_camera,
+                                      self._hand_over, self._node_details)
+            self.relay_events = EventRelay(self.catalog, self.bus, self.node_id)
+            self.bus.listen(self.relay_events.announce)
         self.onvif = OnvifHub(lambda: self.cameras, CameraSideEvents(self.bus))  # PTZ, AI by camera
         self.analyses: dict[str, CameraAnalysis] = {}
         self._detector: LockedDetector | None = None
@@ -97,11 +120,75 @@ class Vigil:
             # Printed once, on first start only; it is not kept anywhere in clear.
             print(f"\nFirst start: created user 'admin' with password: {password}\n"
                   "Change it with `vigil users passwd admin`.\n", flush=True)
+        if self.store is not None:
+            self.store.check()
         recovered = recover(self.catalog, self.storage)
         if recovered:
             log.info("recovery_done", segments=recovered)
+        if self.keeper is not None:
+            return  # a cluster node records the cameras it takes leases on (LeaseKeeper)
         for cam in self.cameras.values():
             self._start_camera(cam)
+
+    # cluster (LeaseKeeper callbacks, from its worker thread)
+    def _cluster_cameras(self) -> list[str]:
+        """The enabled cameras, with those another node added, changed or removed through its API."""
+        try:
+            stored = {d["id"]: d for d in self.catalog.api_cameras()}
+        except Exception as err:  # the keeper's round decides what a silent catalog means
+            log.error("camera_refresh_failed", error=str(err).splitlines()[0])
+            stored = None
+        if stored is not None:
+            with self._lock:
+                for cam_id in [c for c in self.cameras if c not in self.config_ids and c not in stored]:
+                    self._stop_camera(cam_id)
+                    del self.cameras[cam_id]
+                for cam_id, data in stored.items():
+                    if cam_id in self.config_ids:
+                        continue
+                    cam = CameraConfig.model_validate(data)
+                    old = self.cameras.get(cam_id)
+                    if old != cam:
+                        self.cameras[cam_id] = cam
+                        if old is not None and cam_id in self.recorders:
+                            self._stop_camera(cam_id)
+                            self._start_camera(cam)
+        return sorted(c.id for c in self.cameras.values() if c.enabled)
+
+    def _take_camera(self, camera_id: str) -> None:
+        with self._lock:
+            if camera_id in self.cameras and camera_id not in self.recorders:
+                self._start_camera(self.cameras[camera_id])
+
+    def _drop_camera(self, camera_id: str) -> None:
+        with self._lock:
+            self._stop_camera(camera_id)
+
+    def _hand_over(self, camera_id: str) -> float | None:
+        rec = self.recorders.get(camera_id)
+        if rec is None or rec.finished or rec.status.state != "online":
+            return None  # nothing being written: it can go now
+        rec.hand_over()
+        return self.cameras[camera_id].record.segment_seconds
+
+    def _node_details(self) -> dict[str, Any]:
+        online = sum(r.status.state == "online" for r in list(self.recorders.values()))
+        return {"online": online, "pid": os.getpid(),
+                "uploaded": self.tiering.uploaded if self.tiering is not None else 0,
+                "events_relayed": self.relay_events.received if self.relay_events is not None else 0}
+
+    def holder(self, camera_id: str) -> tuple[str | None, CameraRow | None]:
+        """In a cluster: the node recording a camera and the camera's state as that node wrote it (cached 1 s)."""
+        t, holders, states = self._cluster_view
+        if time.monotonic() - t > 1.0:
+            now = now_ms()
+            holders = {x.camera_id: x.node_id for x in lease_rows(self.catalog) if x.expires_ms > now}
+            states = {c.id: c for c in self.catalog.cameras()}
+            self._cluster_view = (time.monotonic(), holders, states)
+        return holders.get(camera_id), states.get(camera_id)
+
+    def node_url(self, node: str) -> str | None:
+        return next((n.url for n in node_rows(self.catalog) if n.id == node), None)
 
     def _start_camera(self, cam: CameraConfig) -> None:
         if not cam.enabled:
@@ -255,7 +342,7 @@ class Vigil:
         if start:
             try:
                 loop = asyncio.get_running_loop()
-                replay = Replay(self.catalog, self.storage, camera_id, parse_start(start[0]), loop)
+                replay = Replay(self.catalog, self.files, camera_id, parse_start(start[0]), loop)
                 return await asyncio.to_thread(replay.prepare)
             except (ValueError, NotFoundError) as err:
                 log.info("rtsp_replay_refused", camera=camera_id, error=str(err))
@@ -280,7 +367,8 @@ class Vigil:
                 raise ConfigError(f"camera {cam.id!r} exists already; use PUT /api/cameras/{cam.id} to change it")
             self.catalog.save_camera(cam, "api")
             self.cameras[cam.id] = cam
-            self._start_camera(cam)
+            if self.keeper is None:  # in a cluster the least-loaded node takes it
+                self._start_camera(cam)
 
     def _check_editable(self, camera_id: str) -> None:
         if camera_id not in self.cameras:
@@ -291,10 +379,12 @@ class Vigil:
     def update_camera(self, cam: CameraConfig) -> None:
         with self._lock:
             self._check_editable(cam.id)
+            running = cam.id in self.recorders or self.keeper is None
             self._stop_camera(cam.id)
             self.catalog.save_camera(cam, "api")
             self.cameras[cam.id] = cam
-            self._start_camera(cam)
+            if running:
+                self._start_camera(cam)
 
     def remove_camera(self, camera_id: str) -> None:
         """Stops recording and forgets the camera; its recordings stay until retention removes them."""
@@ -340,6 +430,18 @@ class Vigil:
         except Exception as err:  # the alarm must not take the recorder down with it
             log.error("alarm_failed", error=repr(err))
 
+    async def tiering_loop(self) -> None:
+        assert self.tiering is not None
+        every = 2.0 if self.tiering.after_ms == 0 else 60.0
+        while True:
+            try:
+                moved = await asyncio.to_thread(self.tiering.run_once)
+            except Exception as err:
+                log.error("tiering_failed", error=repr(err))
+                moved = 0
+            if not moved:
+                await asyncio.sleep(every)
+
     async def retention_loop(self) -> None:
         while True:
             try:
@@ -349,6 +451,10 @@ class Vigil:
             await asyncio.sleep(self.cfg.storage.retention_interval_seconds)
 
     def stop(self) -> None:
+        if self.relay_events is not None:
+            self.relay_events.stop()
+        if self.keeper is not None:
+            self.keeper.shutdown()  # closes its segments, then gives the cameras back
         for reader in self._live_readers.values():
             reader.stop()
         for analysis in self.analyses.values():
@@ -404,10 +510,14 @@ async def serve(cfg: Config) -> None:
         loop.add_signal_handler(sig, _exit)
     redirecting = asyncio.create_task(redirect.serve()) if redirect is not None else None
     retention = asyncio.create_task(vigil.retention_loop())
+    tiering = asyncio.create_task(vigil.tiering_loop()) if vigil.tiering is not None else None
+    keeper = asyncio.create_task(vigil.keeper.run()) if vigil.keeper is not None else None
+    if vigil.relay_events is not None:
+        vigil.relay_events.start()
     onvif = asyncio.create_task(vigil.onvif.run())
     linkage = None
     if cfg.alarms.linkage or cfg.alarms.mqtt:  # MQTT alone still announces the cameras to Home Assistant
-        vigil.linkage = LinkageRunner(cfg.alarms, vigil.bus, vigil.storage,
+        vigil.linkage = LinkageRunner(cfg.alarms, vigil.bus, vigil.files,
                                       lambda: bool(vigil.catalog.get_setting("armed", False)),
                                       lambda: list(vigil.cameras), cfg.analytics.snapshot_quality,
                                       vigil.record_for, vigil.goto_preset)
@@ -418,7 +528,7 @@ async def serve(cfg: Config) -> None:
     finally:
         if redirect is not None:
             redirect.should_exit = True
-        for task in (retention, linkage, onvif, redirecting):
+        for task in (retention, linkage, onvif, redirecting, tiering, keeper):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

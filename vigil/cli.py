@@ -407,7 +407,7 @@ def _catalog(config: Path | None) -> tuple[Config, Any]:
     cfg = _load(config)
     setup_logging("WARNING")
     try:
-        cat = Catalog(cfg.catalog_url, SecretBox.load(cfg.key_file))
+        cat = Catalog(cfg.catalog_url, SecretBox.load(cfg.key_file), cfg.node_id)
     except VigilError as err:
         _fail(err)
     try:
@@ -415,6 +415,14 @@ def _catalog(config: Path | None) -> tuple[Config, Any]:
     except VigilError as err:
         _fail(err)
     return cfg, cat
+
+
+def _segment_files(cfg: Config, cat: Any) -> Any:
+    """Segments as this node reads them: its own disk, and the bucket when storage.s3 is set."""
+    from vigil.media.segment_files import SegmentFiles
+    from vigil.objectstore import ObjectStore
+
+    return SegmentFiles(cfg.storage.path, cat, ObjectStore(cfg.storage.s3) if cfg.storage.s3 else None)
 
 
 def _ask_password(password: str | None) -> str:
@@ -648,7 +656,7 @@ def export_cmd(
             bar.update(task, total=job.bytes_total or None, completed=job.bytes_done)
 
         try:
-            job = Exporter(cat, cfg.storage.path, SegmentHolds()).run(camera, t0, t1, target, progress)
+            job = Exporter(cat, _segment_files(cfg, cat), SegmentHolds()).run(camera, t0, t1, target, progress)
         except VigilError as err:
             _fail(err)
             return

@@ -6,6 +6,7 @@ import difflib
 import ipaddress
 import os
 import re
+import socket
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -169,12 +170,54 @@ def redact_url(url: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
+class S3Settings(_Strict):
+    """Segments in an S3-compatible bucket (AWS, MinIO, Ceph, Garage…): closed segments are uploaded and then
+    removed from the local disk; playback, snapshots and export read them back with HTTP range requests."""
+
+    bucket: str = Field(min_length=3, max_length=63)
+    prefix: str = Field(default="", description="key prefix inside the bucket, e.g. 'vigil/'")
+    endpoint_url: str | None = Field(default=None, description="e.g. http://minio:9000; none: AWS")
+    region: str | None = None
+    access_key: str | None = None  # none: the usual AWS credential chain (environment, ~/.aws, instance role)
+    secret_key: str | None = None
+    upload_after_hours: float = Field(default=0.0, ge=0, le=24 * 365, description="keep closed segments on the "
+                                      "local disk this long before tiering them to the bucket; 0: at once")
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _check_endpoint(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError(f"endpoint_url {v!r} must be an http:// or https:// URL, e.g. http://minio:9000")
+        return v
+
+
 class StorageConfig(_Strict):
     path: Path = Path("data/recordings")
     min_free_gb: float = Field(default=1.0, ge=0)
     min_free_percent: float = Field(default=0.0, ge=0, le=90)
     retention_interval_seconds: float = Field(default=10.0, gt=0)
     fsync: bool = True
+    s3: S3Settings | None = None
+
+
+class ClusterConfig(_Strict):
+    """Several `vigil serve` nodes on one PostgreSQL catalog and one bucket share the cameras by leases."""
+
+    enabled: bool = False
+    node_id: str = Field(default="", max_length=63, description="this node's name; default: the host name")
+    advertise_url: str = Field(default="", description="how the other nodes reach this node's API, e.g. "
+                               "http://10.0.0.5:8080; default: from api.listen")
+    lease_seconds: float = Field(default=10.0, ge=3, le=300)  # a node silent this long loses its cameras
+    renew_seconds: float = Field(default=2.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _renew_often(self) -> ClusterConfig:
+        if self.renew_seconds * 2 > self.lease_seconds:
+            raise ValueError(f"renew_seconds ({self.renew_seconds}) must be at most half of lease_seconds "
+                             f"({self.lease_seconds}), so one late renewal does not lose the cameras")
+        if self.node_id and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.node_id):
+            raise ValueError(f"node_id {self.node_id!r}: use letters, digits, '.', '_' and '-'")
+        return self
 
 
 class CatalogConfig(_Strict):
@@ -364,8 +407,20 @@ class Config(_Strict):
     api: ApiConfig = Field(default_factory=ApiConfig)
     rtsp_out: RtspOutConfig = Field(default_factory=RtspOutConfig)
     source: SourceSettings = Field(default_factory=SourceSettings)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     log_level: str = "INFO"
     cameras: list[CameraConfig] = []
+
+    @model_validator(mode="after")
+    def _cluster_shares(self) -> Config:
+        if self.cluster.enabled:
+            if not self.catalog.url.startswith("postgresql"):
+                raise ValueError("cluster.enabled: the nodes must share one catalog; set catalog.url to "
+                                 "postgresql://user:password@host/db (SQLite is a file of one machine)")
+            if self.storage.s3 is None:
+                raise ValueError("cluster.enabled: the nodes must share their recordings; set storage.s3 (bucket, "
+                                 "endpoint_url) so every node can play what another recorded")
+        return self
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Config:
@@ -379,6 +434,22 @@ class Config(_Strict):
     @property
     def catalog_url(self) -> str:
         return self.catalog.url or f"sqlite:///{self.storage.path.parent / 'vigil.db'}"
+
+    @property
+    def node_id(self) -> str | None:
+        """This node's name in a cluster; None for a single Vigil (its segments are simply "here")."""
+        if not self.cluster.enabled:
+            return None
+        return self.cluster.node_id or socket.gethostname()
+
+    @property
+    def advertise_url(self) -> str:
+        if self.cluster.advertise_url:
+            return self.cluster.advertise_url.rstrip("/")
+        host, _, port = self.api.listen.rpartition(":")
+        if host in ("0.0.0.0", "::", "[::]"):
+            host = socket.gethostname()
+        return f"{'https' if self.api.tls.enabled else 'http'}://{host}:{port}"
 
     @property
     def key_file(self) -> Path:

@@ -160,7 +160,7 @@ def snapshot(camera_id: str, request: Request, at: str | None = Query(None, desc
     require_camera(vigil, camera_id)
     now = now_ms()
     at_ms = parse_time(at, now, "at") if at else None
-    found = picture_at(vigil.catalog, vigil.storage, camera_id, at_ms, now)
+    found = picture_at(vigil.catalog, vigil.files, camera_id, at_ms, now)
     if found is None:
         raise HTTPException(404, f"no recording of camera {camera_id!r} at that instant"
                             if at_ms is not None else f"camera {camera_id!r} has recorded nothing in the last hour")

@@ -125,8 +125,8 @@ async def heatmap_png(camera_id: str, request: Request, start: str | None = None
     def draw() -> bytes:
         bg = None
         if background:
-            found = picture_at(vigil.catalog, vigil.storage, camera_id, None, t1) or \
-                picture_at(vigil.catalog, vigil.storage, camera_id, None, now_ms())
+            found = picture_at(vigil.catalog, vigil.files, camera_id, None, t1) or \
+                picture_at(vigil.catalog, vigil.files, camera_id, None, now_ms())
             bg = found[0] if found else None
         ok, png = cv2.imencode(".png", render(grid, bg))
         if not ok:

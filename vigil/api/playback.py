@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
@@ -24,7 +25,7 @@ def _plan(request: Request, camera_id: str, start: str | None, end: str | None) 
     require_camera(vigil, camera_id)
     t0, t1 = time_window(start, end, now_ms(), INSTANT_MS)
     try:
-        return plan_range(vigil.catalog, vigil.storage, camera_id, t0, t1)
+        return plan_range(vigil.catalog, vigil.files, camera_id, t0, t1)
     except NotFoundError as err:
         raise HTTPException(404, str(err)) from None
 
@@ -46,14 +47,14 @@ def playback_mp4(camera_id: str, request: Request, start: str | None = None, end
     """One MP4 of the range, built from the recorded fragments (no re-encoding); supports HTTP Range."""
     vigil = get_vigil(request)
     plan = _plan(request, camera_id, start, end)
-    parts = mp4_parts(vigil.storage, plan)
+    parts = mp4_parts(vigil.files, plan)
     total = sum(p.size for p in parts)
     headers = {"Accept-Ranges": "bytes", "X-Start-Ms": str(plan.start_ms),
                "Content-Disposition": f'inline; filename="{camera_id}_{plan.start_ms}.mp4"'}
     spec = request.headers.get("range")
     if not spec:
         headers["Content-Length"] = str(total)
-        return StreamingResponse(read_virtual(parts), media_type="video/mp4", headers=headers)
+        return StreamingResponse(read_virtual(vigil.files, parts), media_type="video/mp4", headers=headers)
     m = _RANGE.match(spec.strip())
     if not m or (not m.group(1) and not m.group(2)):
         raise HTTPException(416, f"bad Range {spec!r}: use bytes=START-END",
@@ -68,7 +69,8 @@ def playback_mp4(camera_id: str, request: Request, start: str | None = None, end
         raise HTTPException(416, f"Range {spec!r} is outside the {total} bytes",
                             headers={"Content-Range": f"bytes */{total}"})
     headers.update({"Content-Range": f"bytes {a}-{b}/{total}", "Content-Length": str(b - a + 1)})
-    return StreamingResponse(read_virtual(parts, a, b), status_code=206, media_type="video/mp4", headers=headers)
+    return StreamingResponse(read_virtual(vigil.files, parts, a, b), status_code=206, media_type="video/mp4",
+                             headers=headers)
 
 
 def _segment(request: Request, seg_id: int) -> SegmentRow:
@@ -83,7 +85,7 @@ def _segment(request: Request, seg_id: int) -> SegmentRow:
 def init_segment(seg_id: RowId, request: Request) -> Response:
     vigil = get_vigil(request)
     try:
-        data = read_init(vigil.storage, _segment(request, seg_id))
+        data = read_init(vigil.files, _segment(request, seg_id))
     except (NotFoundError, SegmentError) as err:
         raise HTTPException(404, str(err)) from None
     return Response(data, media_type="video/mp4", headers={"Cache-Control": "max-age=86400"})
@@ -96,20 +98,34 @@ def fragment(seg_id: RowId, index: Annotated[int, Path(ge=0, le=1_000_000)], req
     seg = _segment(request, seg_id)
     origin_ms = parse_time(origin, seg.start_ms, "origin")
     try:
-        frags = fragments_of(vigil.storage, seg)
+        frags = fragments_of(vigil.files, seg)
         if not 0 <= index < len(frags):
             raise HTTPException(404, f"segment {seg_id} has no fragment {index} (it has {len(frags)})")
-        data = fragment_bytes(vigil.storage, frags[index], origin_ms, index + 1)
+        data = fragment_bytes(vigil.files, frags[index], origin_ms, index + 1)
     except (NotFoundError, SegmentError, OSError) as err:
         raise HTTPException(404, f"segment {seg_id}: {err}") from None
     return Response(data, media_type="video/iso.segment")
 
 
-@router.get("/api/segments/{seg_id}.mp4", response_class=FileResponse)
-def segment_file(seg_id: RowId, request: Request) -> FileResponse:
+@router.get("/api/segments/{seg_id}.mp4", response_class=Response, responses={200: {"content": {"video/mp4": {}}}})
+def segment_file(seg_id: RowId, request: Request) -> Response:
+    """The segment file as recorded, from this node's disk or the bucket."""
     vigil = get_vigil(request)
     seg = _segment(request, seg_id)
-    path = (vigil.storage / seg.path).resolve()
-    if vigil.storage.resolve() not in path.parents or not path.exists():
-        raise HTTPException(404, f"segment {seg_id} has no file on disk")
-    return FileResponse(path, media_type="video/mp4")
+    path = vigil.files.local_path(seg).resolve()
+    if seg.stored == "local" and seg.node_id == vigil.files.node_id:
+        if vigil.storage.resolve() not in path.parents or not path.exists():
+            raise HTTPException(404, f"segment {seg_id} has no file on disk")
+        return FileResponse(path, media_type="video/mp4")
+    try:
+        size = vigil.files.size(seg)
+        f = vigil.files.open(seg)
+    except NotFoundError as err:
+        raise HTTPException(404, str(err)) from None
+
+    def chunks() -> Iterator[bytes]:
+        with f:
+            while chunk := f.read(1 << 20):
+                yield chunk
+
+    return StreamingResponse(chunks(), media_type="video/mp4", headers={"Content-Length": str(size)})

@@ -29,7 +29,8 @@ class CameraModel(Base):
 
 class SegmentModel(Base):
     __tablename__ = "segments"
-    __table_args__ = (Index("ix_segments_camera_start", "camera_id", "start_ms"),)
+    __table_args__ = (Index("ix_segments_camera_start", "camera_id", "start_ms"),
+                      Index("ix_segments_stored_end", "stored", "end_ms"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     camera_id: Mapped[str] = mapped_column(String(63))
@@ -42,6 +43,8 @@ class SegmentModel(Base):
     height: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(10), default="open")  # open | closed
     keyframes: Mapped[list[list[int]]] = mapped_column(JSON, default=list)  # [ms from start, byte offset]
+    node_id: Mapped[str | None] = mapped_column(String(63), nullable=True)  # whose disk; None: the single node
+    stored: Mapped[str] = mapped_column(String(10), default="local")  # local | s3
 
 
 class EventModel(Base):
@@ -244,3 +247,27 @@ class AuditModel(Base):
     camera_id: Mapped[str | None] = mapped_column(String(63), nullable=True)
     status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class NodeModel(Base):
+    """A `vigil serve` of a scale-out cluster; `seen_ms` is its last heartbeat."""
+
+    __tablename__ = "nodes"
+
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    url: Mapped[str] = mapped_column(Text, default="")
+    started_ms: Mapped[int] = mapped_column(BigInteger)
+    seen_ms: Mapped[int] = mapped_column(BigInteger)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class LeaseModel(Base):
+    """Which node records a camera, until when: a node records only the cameras it holds a live lease on."""
+
+    __tablename__ = "camera_leases"
+    __table_args__ = (Index("ix_camera_leases_node", "node_id"),)
+
+    camera_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(63))
+    since_ms: Mapped[int] = mapped_column(BigInteger)
+    expires_ms: Mapped[int] = mapped_column(BigInteger)

@@ -38,11 +38,14 @@ class SegmentRow:
     width: int = 0
     height: int = 0
     status: str = "closed"
+    node_id: str | None = None  # whose disk holds the file (None: this single node's)
+    stored: str = "local"  # local | s3
 
     @staticmethod
     def of(m: SegmentModel) -> SegmentRow:
         return SegmentRow(
-            m.id, m.camera_id, m.start_ms, m.end_ms, m.bytes, m.path, m.codec, m.width, m.height, m.status
+            m.id, m.camera_id, m.start_ms, m.end_ms, m.bytes, m.path, m.codec, m.width, m.height, m.status,
+            m.node_id, m.stored,
         )
 
 
@@ -120,7 +123,8 @@ def _attributes(a: dict[str, str] | None) -> dict[str, str]:
 
 
 class Catalog:
-    def __init__(self, url: str, box: SecretBox | None = None) -> None:
+    def __init__(self, url: str, box: SecretBox | None = None, node_id: str | None = None) -> None:
+        self.node_id = node_id  # a scale-out node stamps the segments it writes (their files are on its disk)
         self.box = box  # seals camera passwords; None: stored as given (tools that never write cameras)
         if url.startswith(("postgresql://", "postgres://")):  # psycopg 3, not SQLAlchemy's default psycopg2
             url = "postgresql+psycopg://" + url.split("://", 1)[1]
@@ -237,7 +241,7 @@ class Catalog:
         with self.session() as s, s.begin():
             row = SegmentModel(
                 camera_id=camera_id, start_ms=start_ms, end_ms=start_ms, bytes=0, path=path,
-                codec=codec, width=width, height=height, status="open", keyframes=[],
+                codec=codec, width=width, height=height, status="open", keyframes=[], node_id=self.node_id,
             )
             s.add(row)
             s.flush()
@@ -261,7 +265,7 @@ class Catalog:
             m = SegmentModel(
                 camera_id=row.camera_id, start_ms=row.start_ms, end_ms=row.end_ms, bytes=row.bytes,
                 path=row.path, codec=row.codec, width=row.width, height=row.height, status="closed",
-                keyframes=[list(k) for k in keyframes],
+                keyframes=[list(k) for k in keyframes], node_id=self.node_id,
             )
             s.add(m)
             s.flush()
@@ -274,9 +278,12 @@ class Catalog:
 
     def segments(
         self, camera_id: str | None = None, start_ms: int | None = None, end_ms: int | None = None,
-        status: str | None = None,
+        status: str | None = None, local_only: bool = False,
     ) -> list[SegmentRow]:
+        """`local_only`: only the rows whose file is on this node's disk."""
         q = select(SegmentModel)
+        if local_only:
+            q = q.where(SegmentModel.stored == "local", SegmentModel.node_id.is_not_distinct_from(self.node_id))
         if camera_id is not None:
             q = q.where(SegmentModel.camera_id == camera_id)
         if start_ms is not None:
@@ -311,6 +318,13 @@ class Catalog:
     def segment_paths(self) -> set[str]:
         with self.session() as s:
             return set(s.scalars(select(SegmentModel.path)))
+
+    def set_stored(self, seg_id: int, stored: str) -> bool:
+        """The segment's bytes moved (to the bucket): any node reads them from there now. False: the row is gone
+        (retention deleted it meanwhile)."""
+        with self.session() as s, s.begin():
+            done = s.execute(update(SegmentModel).where(SegmentModel.id == seg_id).values(stored=stored))
+            return bool(done.rowcount)  # type: ignore[attr-defined]
 
     def keyframes(self, seg_id: int) -> list[tuple[int, int]]:
         with self.session() as s:

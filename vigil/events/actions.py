@@ -15,7 +15,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,6 +25,7 @@ from vigil.events.analysis import save_snapshot
 from vigil.events.bus import EventBus
 from vigil.events.linkage import Action, LinkagePlanner
 from vigil.log import get_logger
+from vigil.media.segment_files import SegmentFiles
 from vigil.media.snapshot import picture_at
 
 log = get_logger(__name__)
@@ -64,11 +64,11 @@ def send_email(smtp: SmtpSettings, to: list[str], e: EventRow, picture: bytes | 
 
 
 class LinkageRunner:
-    def __init__(self, cfg: AlarmsConfig, bus: EventBus, storage: Path, armed: Callable[[], bool],
+    def __init__(self, cfg: AlarmsConfig, bus: EventBus, files: SegmentFiles, armed: Callable[[], bool],
                  cameras: Callable[[], list[str]], snapshot_quality: int = 85,
                  record: Callable[[str, EventRow], bool] | None = None,
                  goto_preset: Callable[[str, str], Awaitable[None]] | None = None) -> None:
-        self.cfg, self.bus, self.storage = cfg, bus, storage
+        self.cfg, self.bus, self.files, self.storage = cfg, bus, files, files.storage
         self.record = record
         self.goto_preset = goto_preset
         self.armed, self.cameras = armed, cameras
@@ -80,7 +80,7 @@ class LinkageRunner:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
-        sub = self.bus.subscribe(asyncio.get_running_loop())
+        sub = self.bus.subscribe(asyncio.get_running_loop(), local_only=True)
         mqtt = asyncio.create_task(self._mqtt_loop(self.cfg.mqtt)) if self.cfg.mqtt else None
         try:
             while True:
@@ -132,7 +132,7 @@ class LinkageRunner:
             return None
         from vigil.media.snapshot import to_jpeg
 
-        found = picture_at(self.bus.catalog, self.storage, e.camera_id, None, now_ms())
+        found = picture_at(self.bus.catalog, self.files, e.camera_id, None, now_ms())
         return to_jpeg(found[0], None, self.snapshot_quality) if found else None
 
     def _attach(self, e: EventRow, jpeg: bytes) -> EventRow | None:

@@ -17,8 +17,9 @@ QUEUE_SIZE = 256
 
 
 class Subscription:
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, local_only: bool = False) -> None:
         self.loop = loop
+        self.local_only = local_only  # linkage: acts on this node's events only (each node runs its own)
         self.queue: asyncio.Queue[tuple[str, EventRow]] = asyncio.Queue(QUEUE_SIZE)
         self.dropped = 0
 
@@ -60,14 +61,21 @@ class EventBus:
                 callback(kind, row)
             except Exception as err:  # a broken listener must not lose the event for the others
                 log.error("event_listener_failed", error=repr(err))
+        self._hand_out(kind, row, remote=False)
+
+    def deliver_remote(self, kind: str, row: EventRow) -> None:
+        """An event another node of the cluster stored: to the live views here, not to linkage nor listeners."""
+        self._hand_out(kind, row, remote=True)
+
+    def _hand_out(self, kind: str, row: EventRow, remote: bool) -> None:
         with self._lock:
-            subs = list(self._subs)
+            subs = [s for s in self._subs if not (remote and s.local_only)]
         for sub in subs:
             with contextlib.suppress(RuntimeError):  # the subscriber's loop has closed
                 sub.loop.call_soon_threadsafe(sub._put, (kind, row))
 
-    def subscribe(self, loop: asyncio.AbstractEventLoop) -> Subscription:
-        sub = Subscription(loop)
+    def subscribe(self, loop: asyncio.AbstractEventLoop, local_only: bool = False) -> Subscription:
+        sub = Subscription(loop, local_only)
         with self._lock:
             self._subs.add(sub)
         return sub

@@ -19,6 +19,7 @@ from vigil.catalog.store import Catalog, now_ms
 from vigil.errors import NotFoundError, StorageError, VigilError
 from vigil.log import get_logger
 from vigil.media.playback import Part, Plan, iso, mp4_parts, plan_range, read_parts
+from vigil.media.segment_files import SegmentFiles
 
 log = get_logger(__name__)
 
@@ -121,7 +122,8 @@ class _PartsReader(io.RawIOBase):
         return n
 
 
-def write_folder(target: FolderTarget, name: str, parts: list[Part], on_bytes: Callable[[int], None]) -> str:
+def write_folder(files: SegmentFiles, target: FolderTarget, name: str, parts: list[Part],
+                 on_bytes: Callable[[int], None]) -> str:
     try:
         target.path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -130,7 +132,7 @@ def write_folder(target: FolderTarget, name: str, parts: list[Part], on_bytes: C
     tmp = target.path / (name + ".partial")
     try:
         with tmp.open("wb") as f:
-            for chunk in read_parts(parts):
+            for chunk in read_parts(files, parts):
                 f.write(chunk)
                 on_bytes(len(chunk))
             f.flush()
@@ -142,7 +144,8 @@ def write_folder(target: FolderTarget, name: str, parts: list[Part], on_bytes: C
     return str(final)
 
 
-def write_s3(target: S3Target, name: str, parts: list[Part], on_bytes: Callable[[int], None]) -> str:
+def write_s3(files: SegmentFiles, target: S3Target, name: str, parts: list[Part],
+             on_bytes: Callable[[int], None]) -> str:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -152,16 +155,16 @@ def write_s3(target: S3Target, name: str, parts: list[Part], on_bytes: Callable[
     )
     key = f"{target.prefix.strip('/')}/{name}" if target.prefix.strip("/") else name
     try:
-        client.upload_fileobj(_PartsReader(read_parts(parts), on_bytes), target.bucket, key)
+        client.upload_fileobj(_PartsReader(read_parts(files, parts), on_bytes), target.bucket, key)
     except (BotoCoreError, ClientError) as err:
         raise StorageError(f"export to s3://{target.bucket}/{key} failed: {err}") from None
     return f"s3://{target.bucket}/{key}"
 
 
 class Exporter:
-    def __init__(self, catalog: Catalog, storage: Path, holds: SegmentHolds) -> None:
+    def __init__(self, catalog: Catalog, files: SegmentFiles, holds: SegmentHolds) -> None:
         self.catalog = catalog
-        self.storage = storage
+        self.files = files
         self.holds = holds
         self.jobs: dict[str, ExportJob] = {}
 
@@ -169,7 +172,7 @@ class Exporter:
         plans = {}
         for cam in cameras:
             try:
-                plans[cam] = plan_range(self.catalog, self.storage, cam, start_ms, end_ms)
+                plans[cam] = plan_range(self.catalog, self.files, cam, start_ms, end_ms)
             except NotFoundError:
                 continue
         if not plans:
@@ -203,7 +206,7 @@ class Exporter:
              progress: Callable[[ExportJob], None] | None = None) -> None:
         job.status = "running"
         try:
-            all_parts = {cam: mp4_parts(self.storage, plan) for cam, plan in plans.items()}
+            all_parts = {cam: mp4_parts(self.files, plan) for cam, plan in plans.items()}
             job.bytes_total = sum(p.size for parts in all_parts.values() for p in parts)
 
             def on_bytes(n: int) -> None:
@@ -214,9 +217,9 @@ class Exporter:
             for cam, parts in all_parts.items():
                 name = export_name(cam, plans[cam])
                 if isinstance(target, FolderTarget):
-                    job.files.append(write_folder(target, name, parts, on_bytes))
+                    job.files.append(write_folder(self.files, target, name, parts, on_bytes))
                 else:
-                    job.files.append(write_s3(target, name, parts, on_bytes))
+                    job.files.append(write_s3(self.files, target, name, parts, on_bytes))
             job.status = "done"
             log.info("export_done", job=job.id, files=len(job.files), bytes=job.bytes_done)
         except (VigilError, OSError) as err:

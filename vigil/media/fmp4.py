@@ -206,37 +206,41 @@ def scan_segment(path: Path) -> SegmentScan:
     except OSError as err:
         raise SegmentError(f"{path}: cannot open segment: {err.strerror}") from None
     with f:
-        file_size = os.fstat(f.fileno()).st_size
-        scan = SegmentScan(file_size=file_size, valid_end=0)
-        trex: dict[int, int] = {}
-        pending: tuple[Box, tuple[int, int] | None] | None = None  # a moof waiting for its mdat
-        for box, payload in _read_top_level(f, file_size):
-            if payload is None and box.type in (b"moov", b"moof"):
-                break  # incomplete header box: the good part ends before it
-            if box.type == b"moov":
-                assert payload is not None
-                _parse_moov(payload, Box(box.type, 0, box.size, box.header), scan, trex)
-                scan.valid_end = box.end
-                scan.init_size = box.end
-            elif box.type == b"moof":
-                assert payload is not None
-                times = _parse_moof(payload, Box(box.type, 0, box.size, box.header), scan.video_track, trex)
-                pending = (box, times)
-            elif box.type == b"mdat":
-                if payload is None and box.end > file_size:
-                    break
-                if pending is not None:
-                    moof, times = pending
-                    if times is not None:
-                        scan.fragments.append(Fragment(moof.offset, box.end - moof.offset, times[0], times[1]))
-                    pending = None
-                scan.valid_end = box.end
-            elif box.end <= file_size:
-                if pending is None:
-                    scan.valid_end = box.end
-            else:
+        return scan_file(f, os.fstat(f.fileno()).st_size)
+
+
+def scan_file(f: BinaryIO, file_size: int) -> SegmentScan:
+    """`scan_segment` of an open file (a local one, or an object in the bucket read by ranges)."""
+    scan = SegmentScan(file_size=file_size, valid_end=0)
+    trex: dict[int, int] = {}
+    pending: tuple[Box, tuple[int, int] | None] | None = None  # a moof waiting for its mdat
+    for box, payload in _read_top_level(f, file_size):
+        if payload is None and box.type in (b"moov", b"moof"):
+            break  # incomplete header box: the good part ends before it
+        if box.type == b"moov":
+            assert payload is not None
+            _parse_moov(payload, Box(box.type, 0, box.size, box.header), scan, trex)
+            scan.valid_end = box.end
+            scan.init_size = box.end
+        elif box.type == b"moof":
+            assert payload is not None
+            times = _parse_moof(payload, Box(box.type, 0, box.size, box.header), scan.video_track, trex)
+            pending = (box, times)
+        elif box.type == b"mdat":
+            if payload is None and box.end > file_size:
                 break
-        return scan
+            if pending is not None:
+                moof, times = pending
+                if times is not None:
+                    scan.fragments.append(Fragment(moof.offset, box.end - moof.offset, times[0], times[1]))
+                pending = None
+            scan.valid_end = box.end
+        elif box.end <= file_size:
+            if pending is None:
+                scan.valid_end = box.end
+        else:
+            break
+    return scan
 
 
 def repair(path: Path) -> SegmentScan:

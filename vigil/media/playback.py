@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from vigil.catalog.store import Catalog, SegmentRow
 from vigil.errors import NotFoundError, SegmentError
-from vigil.media.fmp4 import SegmentScan, patch_moof, scan_segment
+from vigil.media.fmp4 import SegmentScan, patch_moof, scan_file
+from vigil.media.segment_files import SegmentFiles
 
 READ_CHUNK = 1 << 20
 
@@ -49,25 +48,22 @@ class Plan:
 
 
 class ScanCache:
-    """Segment scans keyed by (path, size, mtime): a growing open segment is rescanned, a closed one is not."""
+    """Segment scans keyed by the bytes' version: a growing open segment is rescanned, a closed one is not."""
 
     def __init__(self, size: int = 512) -> None:
-        self._items: OrderedDict[tuple[str, int, int], SegmentScan] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str, int, int], SegmentScan] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def get(self, path: Path) -> SegmentScan:
-        try:
-            st = os.stat(path)
-        except OSError:
-            raise NotFoundError(f"segment file {path.name} is missing on disk") from None
-        key = (str(path), st.st_size, st.st_mtime_ns)
+    def get(self, files: SegmentFiles, seg: SegmentRow) -> SegmentScan:
+        key = files.version(seg)
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
                 return hit
-        scan = scan_segment(path)
+        with files.open(seg) as f:
+            scan = scan_file(f, key[2])
         with self._lock:
             self._items[key] = scan
             while len(self._items) > self._size:
@@ -78,18 +74,8 @@ class ScanCache:
 SCANS = ScanCache()
 
 
-def _moof_size(path: Path, offset: int) -> int:
-    with path.open("rb") as f:
-        f.seek(offset)
-        head = f.read(8)
-    if len(head) < 8 or head[4:8] != b"moof":
-        raise SegmentError(f"{path.name}: no fragment at byte {offset}")
-    return int.from_bytes(head[:4], "big")
-
-
-def fragments_of(storage: Path, seg: SegmentRow) -> list[FragmentRef]:
-    path = storage / seg.path
-    scan = SCANS.get(path)
+def fragments_of(files: SegmentFiles, seg: SegmentRow) -> list[FragmentRef]:
+    scan = SCANS.get(files, seg)
     if not scan.fragments or not scan.timescale:
         return []
     t0 = scan.fragments[0].start
@@ -102,14 +88,14 @@ def fragments_of(storage: Path, seg: SegmentRow) -> list[FragmentRef]:
     return out
 
 
-def plan_range(catalog: Catalog, storage: Path, camera: str, start_ms: int, end_ms: int) -> Plan:
+def plan_range(catalog: Catalog, files: SegmentFiles, camera: str, start_ms: int, end_ms: int) -> Plan:
     """The fragments covering [start_ms, end_ms]: from the keyframe at or before start to the GOP holding end."""
     segs = catalog.segments(camera, start_ms - 3_600_000, end_ms)
     frags: list[FragmentRef] = []
     for seg in segs:
         if seg.status == "closed" and seg.end_ms < start_ms:
             continue
-        for f in fragments_of(storage, seg):
+        for f in fragments_of(files, seg):
             if f.wall_ms + f.duration_ms > start_ms and f.wall_ms < end_ms:
                 frags.append(f)
     if not frags:
@@ -126,33 +112,31 @@ def iso(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def read_init(storage: Path, seg: SegmentRow) -> bytes:
-    path = storage / seg.path
-    scan = SCANS.get(path)
-    with path.open("rb") as f:
+def read_init(files: SegmentFiles, seg: SegmentRow) -> bytes:
+    scan = SCANS.get(files, seg)
+    with files.open(seg) as f:
         return f.read(scan.init_size)
 
 
-def patched_moof(storage: Path, frag: FragmentRef, origin_ms: int, sequence: int) -> bytes:
+def patched_moof(files: SegmentFiles, frag: FragmentRef, origin_ms: int, sequence: int) -> bytes:
     """The fragment's moof with decode times moved so that `origin_ms` is time 0."""
-    path = storage / frag.segment.path
-    scan = SCANS.get(path)
-    with path.open("rb") as f:
+    scan = SCANS.get(files, frag.segment)
+    with files.open(frag.segment) as f:
         f.seek(frag.offset)
         head = f.read(8)
         size = int.from_bytes(head[:4], "big")
         if head[4:8] != b"moof":
-            raise SegmentError(f"{path.name}: no fragment at byte {frag.offset}")
+            raise SegmentError(f"{frag.segment.path}: no fragment at byte {frag.offset}")
         moof = head + f.read(size - 8)
     shift_ms = frag.segment.start_ms - origin_ms
     shifts = {track: round(shift_ms * ts / 1000) for track, ts in scan.timescales.items()}
     return patch_moof(moof, shifts, sequence)
 
 
-def fragment_bytes(storage: Path, frag: FragmentRef, origin_ms: int, sequence: int) -> bytes:
+def fragment_bytes(files: SegmentFiles, frag: FragmentRef, origin_ms: int, sequence: int) -> bytes:
     """The whole fragment (patched moof + mdat), re-timed so that `origin_ms` is time 0."""
-    moof = patched_moof(storage, frag, origin_ms, sequence)
-    with (storage / frag.segment.path).open("rb") as f:
+    moof = patched_moof(files, frag, origin_ms, sequence)
+    with files.open(frag.segment) as f:
         f.seek(frag.offset + len(moof))
         return moof + f.read(frag.size - len(moof))
 
@@ -163,28 +147,28 @@ class Part:
 
     size: int
     data: bytes | None = None
-    path: Path | None = None
+    segment: SegmentRow | None = None
     offset: int = 0
 
 
-def mp4_parts(storage: Path, plan: Plan) -> list[Part]:
+def mp4_parts(files: SegmentFiles, plan: Plan) -> list[Part]:
     """init + (patched moof, mdat slice) for each fragment; stops where the stream's parameters change."""
     first = plan.fragments[0].segment
-    init = read_init(storage, first)
+    init = read_init(files, first)
     parts = [Part(len(init), data=init)]
     inits = {first.id: init}
     for seq, frag in enumerate(plan.fragments, start=1):
         if frag.segment.id not in inits:
-            inits[frag.segment.id] = read_init(storage, frag.segment)
+            inits[frag.segment.id] = read_init(files, frag.segment)
         if inits[frag.segment.id] != init:
             break  # the camera changed codec or resolution: one MP4 cannot hold both
-        moof = patched_moof(storage, frag, plan.start_ms, seq)
+        moof = patched_moof(files, frag, plan.start_ms, seq)
         parts.append(Part(len(moof), data=moof))
-        parts.append(Part(frag.size - len(moof), path=storage / frag.segment.path, offset=frag.offset + len(moof)))
+        parts.append(Part(frag.size - len(moof), segment=frag.segment, offset=frag.offset + len(moof)))
     return parts
 
 
-def read_parts(parts: list[Part], start: int = 0, end: int | None = None) -> Iterator[bytes]:
+def read_parts(files: SegmentFiles, parts: list[Part], start: int = 0, end: int | None = None) -> Iterator[bytes]:
     """Bytes [start, end] (inclusive) of the virtual file made of `parts`."""
     total = sum(p.size for p in parts)
     end = total - 1 if end is None else min(end, total - 1)
@@ -198,14 +182,14 @@ def read_parts(parts: list[Part], start: int = 0, end: int | None = None) -> Ite
         if part.data is not None:
             yield part.data[a:b]
             continue
-        assert part.path is not None
-        with part.path.open("rb") as f:
+        assert part.segment is not None
+        with files.open(part.segment) as f:
             f.seek(part.offset + a)
             left = b - a
             while left > 0:
                 chunk = f.read(min(READ_CHUNK, left))
                 if not chunk:
-                    raise SegmentError(f"{part.path.name} is shorter than its index says")
+                    raise SegmentError(f"{part.segment.path} is shorter than its index says")
                 left -= len(chunk)
                 yield chunk
 

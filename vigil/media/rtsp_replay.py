@@ -13,7 +13,6 @@ import contextlib
 import datetime as dt
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import av
@@ -24,6 +23,7 @@ from vigil.log import get_logger
 from vigil.media.rtp import split_access_unit, stream_format
 from vigil.media.rtsp_out import CODECS
 from vigil.media.rtsp_server import AccessUnit, Broadcaster
+from vigil.media.segment_files import SegmentFiles
 
 log = get_logger(__name__)
 JOIN_SECONDS = 15.0  # a replay nobody PLAYs within this is dropped
@@ -44,9 +44,9 @@ def parse_start(value: str) -> int:
 
 
 class Replay:
-    def __init__(self, catalog: Catalog, storage: Path, camera: str, start_ms: int,
+    def __init__(self, catalog: Catalog, files: SegmentFiles, camera: str, start_ms: int,
                  loop: asyncio.AbstractEventLoop) -> None:
-        self.catalog, self.storage, self.camera, self.start_ms, self.loop = catalog, storage, camera, start_ms, loop
+        self.catalog, self.files, self.camera, self.start_ms, self.loop = catalog, files, camera, start_ms, loop
         self.broadcaster: Broadcaster | None = None
         self._codec = ""
         self._stop = threading.Event()
@@ -60,7 +60,7 @@ class Replay:
         segs = self._segments_from(self.start_ms)
         if not segs:
             raise NotFoundError(f"camera {self.camera!r} has no recording at or after {self.start_ms}")
-        with av.open(str(self.storage / segs[0].path)) as c:
+        with self.files.open(segs[0]) as f, av.open(f, "r", format="mp4") as c:
             cc = c.streams.video[0].codec_context
             codec = CODECS.get(cc.name)
             params, _ = stream_format(codec or "", cc.extradata)
@@ -131,7 +131,7 @@ class Replay:
 
     def _units(self, seg: SegmentRow) -> Any:
         """(wall ms, access unit) of a segment's video, in order."""
-        with av.open(str(self.storage / seg.path)) as c:
+        with self.files.open(seg) as f, av.open(f, "r", format="mp4") as c:
             v = c.streams.video[0]
             if CODECS.get(v.codec_context.name) != self._codec:
                 raise RuntimeError(f"the recording's codec changed at {seg.start_ms}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 import av
@@ -12,16 +11,17 @@ import numpy as np
 
 from vigil.errors import NotFoundError
 from vigil.media.playback import FragmentRef, fragment_bytes, fragments_of, read_init
+from vigil.media.segment_files import SegmentFiles
 
 
-def _gop_bytes(storage: Path, frag: FragmentRef) -> bytes:
-    return read_init(storage, frag.segment) + fragment_bytes(storage, frag, frag.wall_ms, 1)
+def _gop_bytes(files: SegmentFiles, frag: FragmentRef) -> bytes:
+    return read_init(files, frag.segment) + fragment_bytes(files, frag, frag.wall_ms, 1)
 
 
-def nearest_frame(storage: Path, frag: FragmentRef, at_ms: int | None) -> tuple[np.ndarray, int]:
+def nearest_frame(files: SegmentFiles, frag: FragmentRef, at_ms: int | None) -> tuple[np.ndarray, int]:
     """(BGR picture, its wall time) of the frame nearest `at_ms` in the fragment; the last one if None."""
     best: tuple[np.ndarray, int] | None = None
-    c: Any = av.open(io.BytesIO(_gop_bytes(storage, frag)), format="mp4")
+    c: Any = av.open(io.BytesIO(_gop_bytes(files, frag)), format="mp4")
     with c:
         stream = c.streams.video[0]
         for frame in c.decode(stream):
@@ -47,15 +47,15 @@ def to_jpeg(img: np.ndarray, width: int | None = None, quality: int = 85) -> byt
     return bytes(data.tobytes())
 
 
-def picture_at(catalog: Any, storage: Path, camera_id: str, at_ms: int | None, now_ms: int
+def picture_at(catalog: Any, files: SegmentFiles, camera_id: str, at_ms: int | None, now_ms: int
                ) -> tuple[np.ndarray, int] | None:
     """The recorded picture of a camera nearest an instant (the latest when at_ms is None, within the last hour),
     with its wall time; None when nothing was recorded then."""
     target = at_ms if at_ms is not None else now_ms
     segs = catalog.segments(camera_id, target - 3_600_000, target)
-    frags = [f for s in segs for f in fragments_of(storage, s)]
+    frags = [f for s in segs for f in fragments_of(files, s)]
     if at_ms is not None:
         frags = [f for f in frags if f.wall_ms <= at_ms < f.wall_ms + max(f.duration_ms, 1)]
     if not frags:
         return None
-    return nearest_frame(storage, max(frags, key=lambda f: f.wall_ms), at_ms)
+    return nearest_frame(files, max(frags, key=lambda f: f.wall_ms), at_ms)

@@ -89,6 +89,7 @@ class CameraRecorder:
         self.gate = RecordGate(int(rec.post_seconds * 1000)) if rec.mode != "continuous" else None
         self.triggers = TRIGGERS.get(rec.mode, frozenset())
         self._pre = PreBuffer(int(rec.pre_seconds * 1000))
+        self._handover = False
 
     # lifecycle
     def start(self) -> None:
@@ -97,6 +98,15 @@ class CameraRecorder:
 
     def request_stop(self) -> None:
         self._stop.set()
+
+    def hand_over(self) -> None:
+        """Stop at the next segment cut (a cluster hands the camera to another node without cutting a segment
+        short); `finished` tells when it has."""
+        self._handover = True
+
+    @property
+    def finished(self) -> bool:
+        return self._thread is not None and not self._thread.is_alive()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -205,6 +215,12 @@ class CameraRecorder:
 
     def _on_packet(self, packet: Any) -> None:
         self.status.packets += 1
+        if self._handover and packet.stream is self._video and packet.is_keyframe and (
+                self._writer is None
+                or self._writer.elapsed_seconds(packet.pts) >= self.camera.record.segment_seconds):
+            self._close_segment()
+            self._stop.set()
+            return
         if self.relay is not None:
             self.relay.feed(packet)  # as received, before anything here re-stamps it
         is_video = packet.stream is self._video

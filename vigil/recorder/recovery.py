@@ -55,9 +55,10 @@ def index_file(catalog: Catalog, storage: Path, path: Path, seg_id: int | None =
 
 def recover(catalog: Catalog, storage: Path, check_oldest: int = 100) -> int:
     """After an unclean stop: repair and index open segments, index strays in the newest hour
-    folders, and drop rows whose files are gone (a crash during retention). Returns files indexed."""
+    folders, and drop rows whose files are gone (a crash during retention). Returns files indexed.
+    In a cluster only this node's files are its business: the others' rows and the bucket's are left alone."""
     count = 0
-    for seg in catalog.segments(status="open"):
+    for seg in catalog.segments(status="open", local_only=True):
         path = storage / seg.path
         if path.exists():
             count += index_file(catalog, storage, path, seg.id) is not None
@@ -75,7 +76,8 @@ def recover(catalog: Catalog, storage: Path, check_oldest: int = 100) -> int:
         cams = s.scalars(select(SegmentModel.camera_id).distinct()).all()
         for cam in cams:
             oldest = s.scalars(
-                select(SegmentModel).where(SegmentModel.camera_id == cam)
+                select(SegmentModel).where(SegmentModel.camera_id == cam, SegmentModel.stored == "local",
+                                           SegmentModel.node_id.is_not_distinct_from(catalog.node_id))
                 .order_by(SegmentModel.start_ms).limit(check_oldest)
             ).all()
             missing = [m.id for m in oldest if not (storage / m.path).exists()]

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vigil.catalog.store import Catalog, SegmentRow, now_ms
+from vigil.errors import StorageError
 from vigil.log import get_logger
+from vigil.objectstore import ObjectStore
 
 log = get_logger(__name__)
 GB = 1_000_000_000
@@ -68,11 +70,12 @@ def plan_deletions(
                 break
             gone[seg.id] = Deletion(seg, "quota")
             used -= seg.bytes
-    freed = sum(d.segment.bytes for d in gone.values())
+    # Only files on the local disk free it (a segment in the bucket does not count, whatever its age).
+    freed = sum(d.segment.bytes for d in gone.values() if d.segment.stored == "local")
     for seg in closed:
         if free_bytes + freed >= policy.min_free_bytes:
             break
-        if seg.id not in gone:
+        if seg.id not in gone and seg.stored == "local":
             gone[seg.id] = Deletion(seg, "disk")
             freed += seg.bytes
     return sorted(gone.values(), key=lambda d: (d.segment.start_ms, d.segment.id))
@@ -112,8 +115,9 @@ class Retention:
     def __init__(self, catalog: Catalog, storage: Path, cameras: Callable[[], Sequence[object]], min_free_gb: float,
                  min_free_percent: float, held: Callable[[], Set[int]] = frozenset,
                  alarm: Callable[[str, str, str, str | None], int] | None = None,
-                 clear: Callable[[int], None] | None = None) -> None:
+                 clear: Callable[[int], None] | None = None, store: ObjectStore | None = None) -> None:
         self.catalog = catalog
+        self.store = store  # the bucket, where segments go once uploaded (storage.s3)
         self.storage = storage
         self.cameras = cameras
         self.min_free_gb = min_free_gb
@@ -151,17 +155,22 @@ class Retention:
             log.error("storage_unusable", path=self.storage, error=err.strerror)
             return []
         policy = policy_from_config(self.cameras(), self.min_free_gb, self.min_free_percent, usage.total)
-        segments, held = self.catalog.segments(), self.held()
+        # This node's files and the bucket's: another node's disk is that node's to keep.
+        me = self.catalog.node_id
+        segments = [s for s in self.catalog.segments() if s.stored == "s3" or s.node_id == me]
+        held = self.held()
         plan = plan_deletions(segments, policy, now_ms(), usage.free, held)
-        done: list[int] = []
+        done: list[int] = self._delete_in_bucket([d.segment for d in plan if d.segment.stored == "s3"])
         for d in plan:
+            if d.segment.stored == "s3":
+                continue
             try:
                 (self.storage / d.segment.path).unlink(missing_ok=True)
             except OSError as err:
                 log.error("segment_delete_failed", path=d.segment.path, error=err.strerror)
                 continue
             done.append(d.segment.id)
-            _remove_empty_parents(self.storage / d.segment.path, self.storage)
+            remove_empty_parents(self.storage / d.segment.path, self.storage)
         self.catalog.delete_segments(done)
         if plan:
             log.info("retention", deleted=len(done), reasons=",".join(sorted({d.reason for d in plan})))
@@ -180,6 +189,22 @@ class Retention:
             self._cleared("disk_low")
         self._prune_snapshots()
         return plan
+
+    def _delete_in_bucket(self, segments: list[SegmentRow]) -> list[int]:
+        if not segments:
+            return []
+        if self.store is None:
+            log.error("retention_bucket_unconfigured", segments=len(segments),
+                      why="segments are in the bucket but storage.s3 is not configured here")
+            return []
+        try:
+            self.store.delete([s.path for s in segments])
+        except StorageError as err:
+            self._raise("disk_error", f"retention could not delete from the bucket: {err}")
+            log.error("retention_bucket_failed", error=str(err))
+            return []
+        self._cleared("disk_error")
+        return [s.id for s in segments]
 
     def _full_alarm(self, overwriting: bool, oldest_ms: int) -> None:
         """`disk_full` (warning) once the free-space floor makes Vigil overwrite its oldest video: recording goes on,
@@ -223,7 +248,7 @@ class Retention:
             shutil.rmtree(root / cam / day, ignore_errors=True)
 
 
-def _remove_empty_parents(path: Path, root: Path) -> None:
+def remove_empty_parents(path: Path, root: Path) -> None:
     parent = path.parent
     while parent != root and root in parent.parents:
         try:

@@ -1,0 +1,1 @@
+"""Scale-out: nodes sharing one PostgreSQL catalog and one bucket, cameras assigned by leases."""
