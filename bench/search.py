@@ -13,14 +13,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import glob
-import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, select
 
-from tests.helpers import free_port
+from tests.services import fresh_database, postgres_server
 from vigil.analytics.colors import COLORS
 from vigil.catalog.models import EventModel
 from vigil.catalog.search import COUNT_CAP, SearchQuery, build, ordered, search
@@ -80,41 +76,6 @@ def full_scan(catalog: Catalog, q: SearchQuery) -> float:
         return timed(lambda: [conn.exec_driver_sql(sql).fetchall() for sql in statements])
 
 
-@contextlib.contextmanager
-def postgres_server(tmp: Path) -> Iterator[str]:
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not bins:
-        raise SystemExit("no PostgreSQL server: `apt-get install postgresql` (make bench does), or --postgres none")
-    bindir = Path(bins[-1]).parent
-    data, port = tmp / "pg", free_port()
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        tmp.parent.chmod(0o755)
-        shutil.chown(tmp, "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "vigil"], check=True,
-                   stdout=subprocess.DEVNULL)
-    subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(tmp / "pg.log"), "-w", "-o",
-                    f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off", "start"], check=True,
-                   stdout=subprocess.DEVNULL)
-    try:
-        yield f"postgresql://vigil@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       stdout=subprocess.DEVNULL, check=False)
-
-
-def fresh_pg(url: str, name: str) -> str:
-    from sqlalchemy import create_engine
-
-    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-        c.exec_driver_sql(f"CREATE DATABASE {name}")
-    admin.dispose()
-    return url.rsplit("/", 1)[0] + "/" + name
-
-
 def bench(label: str, url: str, n: int, count: int) -> None:
     catalog = Catalog(url)
     catalog.migrate()
@@ -156,7 +117,7 @@ def main() -> None:
         pg_dir.mkdir()
         with (postgres_server(pg_dir) if args.postgres == "auto" else contextlib.nullcontext(args.postgres)) as url:
             for n in sizes:
-                bench("PostgreSQL", fresh_pg(url, f"search_{n}"), n, args.queries)
+                bench("PostgreSQL", fresh_database(url, f"search_{n}"), n, args.queries)
 
 
 if __name__ == "__main__":

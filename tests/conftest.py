@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import Sim
+from tests.services import fresh_database, postgres_server
 
 # Modules that need the machine to themselves: they analyse video in real time, measure latency, drive a browser
 # or use fixed ports (WS-Discovery's 3702, the demo's). `make test` runs them alone, one after the other, after
@@ -35,6 +36,24 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
     s.start()
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PostgreSQL server (Debian's package, installed by `make test`), one per test process."""
+    with postgres_server(tmp_path_factory.mktemp("postgres")) as url:
+        yield url
+
+
+_databases = iter(range(1_000_000))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty catalog on each backend: tests taking it run twice, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.db'}"
+    return fresh_database(request.getfixturevalue("pg_url"), f"t{next(_databases)}")
 
 
 @pytest.fixture

@@ -65,6 +65,7 @@ class CameraOut(BaseModel):
     analytics: bool = False
     onvif: OnvifOut | None = Field(None, description="the camera's ONVIF service (PTZ, camera events); the "
                                    "password is never shown")
+    node: str | None = Field(None, description="the cluster node recording it (none: a single Vigil)")
 
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from vigil.api.deps import CurrentUser, current_user, get_vigil, seen
 from vigil.catalog.accounts import add_user, list_users, set_user
+from vigil.catalog.store import now_ms
 from vigil.config import check_stream_url
 from vigil.errors import ConfigError
 from vigil.media.snapshot import to_jpeg
@@ -101,6 +102,36 @@ def storage(request: Request) -> StorageStatus:
 async def process_status() -> ProcessStatus:
     """Memory, open files, threads and tasks of this process (admins), for soak tests and monitoring."""
     return ProcessStatus(**process_figures(), tasks=len(asyncio.all_tasks()))
+
+
+class NodeOut(BaseModel):
+    id: str
+    url: str
+    alive: bool = Field(description="heard from within the lease time")
+    started_ms: int
+    seen_ms: int
+    cameras: list[str] = Field(description="the cameras it holds a lease on (records)")
+    online: int = Field(0, description="of those, how many are streaming")
+    uploaded: int = Field(0, description="segments it moved to the bucket since it started")
+
+
+@router.get("/api/system/nodes", response_model=list[NodeOut])
+def cluster_nodes(request: Request) -> list[NodeOut]:
+    """The nodes of a scale-out cluster, their cameras and load (empty for a single Vigil)."""
+    from vigil.catalog.nodes import leases, nodes
+
+    vigil = get_vigil(request)
+    if vigil.keeper is None:
+        return []
+    now = now_ms()
+    held: dict[str, list[str]] = {}
+    for lease in leases(vigil.catalog):
+        if lease.expires_ms > now:
+            held.setdefault(lease.node_id, []).append(lease.camera_id)
+    lease_ms = vigil.keeper.lease_ms
+    return [NodeOut(id=n.id, url=n.url, alive=n.seen_ms > now - lease_ms, started_ms=n.started_ms,
+                    seen_ms=n.seen_ms, cameras=sorted(held.get(n.id, [])), online=int(n.details.get("online", 0)),
+                    uploaded=int(n.details.get("uploaded", 0))) for n in nodes(vigil.catalog)]
 
 
 @router.get("/api/users", response_model=list[dict[str, Any]])

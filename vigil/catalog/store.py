@@ -11,7 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import create_engine, delete, event, select, update
+from sqlalchemy import create_engine, delete, event, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -139,7 +139,10 @@ class Catalog:
             self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
-            self.engine = create_engine(url, pool_pre_ping=True)
+            # A catalog that stops answering must fail a call within seconds, not hang it: the lease keeper
+            # fences the node on failed renewals (cluster/keeper.py).
+            self.engine = create_engine(url, pool_pre_ping=True, connect_args={
+                "connect_timeout": 5, "options": "-c statement_timeout=15000"})
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def migrate(self) -> None:
@@ -148,6 +151,8 @@ class Catalog:
         cfg.set_main_option("script_location", str(resources.files("vigil.catalog") / "migrations"))
         try:
             with self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":  # nodes starting together migrate one after the other
+                    conn.execute(text("SELECT pg_advisory_xact_lock(7415)"))
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except OperationalError as err:

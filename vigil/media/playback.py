@@ -95,6 +95,8 @@ def plan_range(catalog: Catalog, files: SegmentFiles, camera: str, start_ms: int
     for seg in segs:
         if seg.status == "closed" and seg.end_ms < start_ms:
             continue
+        if not files.readable(seg):
+            continue  # being written on another node's disk: that node serves it until it is uploaded
         for f in fragments_of(files, seg):
             if f.wall_ms + f.duration_ms > start_ms and f.wall_ms < end_ms:
                 frags.append(f)

@@ -31,6 +31,10 @@ class SegmentFiles:
             raise NotFoundError(f"segment {seg.path} was deleted (retention) while it was being read")
         return rows[0]
 
+    def readable(self, seg: SegmentRow) -> bool:
+        """In the bucket or on this node's disk (not on another node's, before its upload)."""
+        return (seg.stored == "s3" and self.store is not None) or seg.node_id == self.node_id
+
     def open(self, seg: SegmentRow) -> BinaryIO:
         for attempt in (0, 1):
             if seg.stored == "s3":

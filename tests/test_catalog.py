@@ -1,0 +1,122 @@
+"""The catalog's queries on both backends: each test here runs on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from vigil.catalog import nodes
+from vigil.catalog.accounts import add_user, issue, resolve, set_user, verify
+from vigil.catalog.store import Catalog, EventFilter, SegmentRow
+from vigil.catalog.tags import add_tag, find_tags
+from vigil.errors import ConfigError
+
+
+@pytest.fixture
+def catalog(catalog_url: str) -> Catalog:
+    cat = Catalog(catalog_url, node_id="node-a")
+    cat.migrate()
+    cat.migrate()  # a second node starting on a migrated catalog finds nothing to do
+    return cat
+
+
+def test_segments_rows_and_where_their_bytes_are(catalog: Catalog) -> None:
+    a = catalog.open_segment("cam1", 1_000, "cam1/x/1000.mp4", "h264", 1920, 1080)
+    catalog.close_segment(a, 1_010, 5_000, 123_456, [(0, 100), (2_000, 60_000)])
+    b = catalog.open_segment("cam1", 5_000, "cam1/x/5000.mp4", "h264", 1920, 1080)
+    other = Catalog(catalog.url, node_id="node-b")
+    c = other.add_segment(SegmentRow(0, "cam2", 2_000, 6_000, 10, "cam2/x/2000.mp4", "hevc", 640, 360), [(0, 0)])
+
+    rows = {s.id: s for s in catalog.segments()}
+    assert rows[a].status == "closed" and (rows[a].start_ms, rows[a].end_ms, rows[a].bytes) == (1_010, 5_000, 123_456)
+    assert rows[a].node_id == "node-a" and rows[a].stored == "local" and rows[c].node_id == "node-b"
+    assert catalog.keyframes(a) == [(0, 100), (2_000, 60_000)]
+    assert [s.id for s in catalog.segments(status="open", local_only=True)] == [b]
+    assert [s.id for s in catalog.segments(local_only=True)] == [a, b]
+    assert [s.id for s in other.segments(local_only=True)] == [c]
+    assert [s.id for s in catalog.segments("cam1", 4_000, 4_500)] == [a]
+
+    assert catalog.set_stored(a, "s3")
+    assert catalog.segments_by_id([a])[0].stored == "s3"
+    assert [s.id for s in catalog.segments(local_only=True)] == [b], "a segment in the bucket is no node's"
+    spans = catalog.segment_spans("cam1", 0, 10_000)
+    assert [s.id for s in spans] == [a, b] and spans[1].end_ms > 5_000, "the open segment counts up to now"
+    catalog.delete_segments([a])
+    assert not catalog.set_stored(a, "s3"), "a deleted row says so"
+    summary = {cam: (n, size) for cam, n, size, _a, _z in catalog.storage_summary()}
+    assert summary == {"cam1": (1, 0), "cam2": (1, 10)}
+
+
+def test_events_filters_and_updates(catalog: Catalog) -> None:
+    e1 = catalog.add_event("tripwire", "crossed", camera_id="cam1", severity="alarm", start_ms=1_000,
+                           label="person", rule_id="line-a", attributes={"upper_color": "red"})
+    catalog.add_event("motion", "moved", camera_id="cam2", start_ms=2_000)
+    catalog.add_event("disk_low", "full", start_ms=3_000)
+    assert catalog.update_event(e1.id, end_ms=1_500, details={"n": 2}) is not None
+    got = catalog.event(e1.id)
+    assert got is not None and got.end_ms == 1_500 and got.details["n"] == 2 and got.upper_color == "red"
+    assert [e.type for e in catalog.events(EventFilter(limit=10))] == ["disk_low", "motion", "tripwire"]
+    assert [e.id for e in catalog.events(EventFilter(camera_id="cam1"))] == [e1.id]
+    assert [e.type for e in catalog.events(EventFilter(labels=("person",)))] == ["tripwire"]
+    assert [e.type for e in catalog.events(EventFilter(start_ms=1_500, end_ms=2_500))] == ["motion"]
+    assert [e.type for e in catalog.events(EventFilter(cameras=("cam2",)))] == ["motion"]
+    with pytest.raises(ValueError, match="unknown event attributes"):
+        catalog.add_event("x", "y", attributes={"shoe_size": "44"})
+
+
+def test_settings_users_sessions_and_tags(catalog: Catalog) -> None:
+    catalog.set_setting("armed", True)
+    catalog.set_setting("armed", {"since": 5})
+    assert catalog.get_setting("armed") == {"since": 5} and catalog.get_setting("nope", 7) == 7
+    add_user(catalog, "ann", "a-long-password", "operator")
+    with pytest.raises(ConfigError):
+        add_user(catalog, "ann", "another-password", "viewer")
+    set_user(catalog, "ann", cameras=["cam1"])
+    user = verify(catalog, "ann", "a-long-password")
+    assert user is not None and user.role == "operator" and user.cameras == ["cam1"]
+    assert verify(catalog, "ann", "wrong-password") is None
+    token = issue(catalog, "ann", "token", "ci")
+    found = resolve(catalog, token, "token")
+    assert found is not None and found.username == "ann"
+    assert resolve(catalog, token + "x", "token") is None
+    tag = add_tag(catalog, "cam1", 1_000, 2_000, "delivery van", "ann")
+    assert [t.id for t in find_tags(catalog, "cam1")] == [tag.id]
+
+
+def test_a_lease_goes_to_one_node_only(catalog: Catalog) -> None:
+    lease_ms = 10_000
+    assert nodes.acquire(catalog, "cam1", "node-a", 1_000, lease_ms)
+    assert not nodes.acquire(catalog, "cam1", "node-b", 2_000, lease_ms), "held until it expires"
+    assert nodes.renew(catalog, "node-a", 5_000, lease_ms) == {"cam1"}
+    assert not nodes.acquire(catalog, "cam1", "node-b", 14_000, lease_ms), "renewed: expires at 15 s now"
+    assert nodes.acquire(catalog, "cam1", "node-b", 15_001, lease_ms), "expired: the next node takes it"
+    assert nodes.renew(catalog, "node-a", 15_002, lease_ms) == set(), "node-a has lost it"
+    nodes.release(catalog, "node-b", ["cam1"])
+    assert nodes.leases(catalog) == []
+
+    nodes.heartbeat(catalog, "node-a", "http://a", 1, 2, {"online": 1})
+    nodes.heartbeat(catalog, "node-a", "http://a", 1, 3, {"online": 2})
+    assert [(n.id, n.seen_ms, n.details["online"]) for n in nodes.nodes(catalog)] == [("node-a", 3, 2)]
+
+    # Many nodes racing for the same free cameras: each camera is won exactly once.
+    for round_ in range(5):
+        wins: list[tuple[str, str]] = []
+        now = 100_000 * (round_ + 1)
+
+        def race(node: str, now: int = now, wins: list[tuple[str, str]] = wins) -> None:
+            mine = Catalog(catalog.url)
+            for cam in ("c1", "c2", "c3"):
+                if nodes.acquire(mine, cam, node, now, lease_ms):
+                    wins.append((cam, node))
+
+        threads = [threading.Thread(target=race, args=(f"n{i}",)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(cam for cam, _ in wins) == ["c1", "c2", "c3"], wins
+        held = {x.camera_id: x.node_id for x in nodes.leases(catalog)}
+        assert held == dict(wins)
+        for cam in held:
+            nodes.release(catalog, held[cam], [cam])
