@@ -666,9 +666,54 @@ def export_cmd(
         typer.echo(f)
 
 
+@app.command("nodes")
+def nodes_cmd(
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per node")] = False,
+) -> None:
+    """The nodes of a scale-out cluster: alive or not, their cameras and load (from the shared catalog)."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from vigil.catalog.nodes import leases, nodes, segments_written
+    from vigil.catalog.store import now_ms
+
+    cfg, cat = _catalog(config)
+    if not cfg.cluster.enabled:
+        typer.echo("this Vigil is not a cluster node (cluster.enabled is false): it records all its cameras")
+    now = now_ms()
+    lease_ms = int(cfg.cluster.lease_seconds * 1000)
+    held: dict[str, list[str]] = {}
+    for lease in leases(cat):
+        if lease.expires_ms > now:
+            held.setdefault(lease.node_id, []).append(lease.camera_id)
+    written = segments_written(cat, now - 60_000)
+    out: list[dict[str, Any]] = []
+    for n in nodes(cat):
+        out.append({"id": n.id, "url": n.url, "alive": n.seen_ms > now - lease_ms,
+                    "seen_s_ago": (now - n.seen_ms) / 1000, "cameras": sorted(held.get(n.id, [])),
+                    "online": int(n.details.get("online", 0)), "segments_last_minute": written.get(n.id, 0),
+                    "uploaded": int(n.details.get("uploaded", 0))})
+    if as_json:
+        for row in out:
+            typer.echo(json.dumps(row))
+        return
+    table = Table(title=f"{sum(r['alive'] for r in out)} of {len(out)} nodes alive")
+    for col in ("node", "state", "url", "cameras", "online", "segments/min", "uploaded"):
+        table.add_column(col)
+    for r in out:
+        state = "alive" if r["alive"] else f"down ({r['seen_s_ago']:.0f} s)"
+        table.add_row(r["id"], state, r["url"], f"{len(r['cameras'])}: {' '.join(r['cameras'])}", str(r["online"]),
+                      str(r["segments_last_minute"]), str(r["uploaded"]))
+    Console().print(table)
+
+
 def main() -> None:
     app()
 
 
 if __name__ == "__main__":
     main()
+

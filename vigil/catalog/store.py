@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vigil.catalog.models import CameraModel, EventModel, SegmentModel, SettingModel
+from vigil.config import redact_url
 from vigil.errors import ConfigError
 from vigil.secretbox import PREFIX as SEALED
 from vigil.secretbox import SecretBox
@@ -156,7 +157,7 @@ class Catalog:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except OperationalError as err:
-            raise ConfigError(f"catalog {self.url}: cannot open the database: {err.orig}") from None
+            raise ConfigError(f"catalog {redact_url(self.url)}: cannot open the database: {err.orig}") from None
 
     def session(self) -> Session:
         return self._session()
