@@ -33,6 +33,7 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict vigil
 
 # Debian packages the tests need: Chromium for the web UI's end-to-end tests (no browser download at run time),
+# PostgreSQL,
 # darknet only for the real photographs it carries (person.jpg, dog.jpg …), which the detector tests use, and
 # the mosquitto MQTT broker.
 browser:
@@ -43,6 +44,10 @@ browser:
 	# The MQTT broker the alarm tests publish to (each test starts its own on a free port).
 	command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || ($(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends mosquitto)
+	# PostgreSQL: the catalog tests run on it as well as on SQLite, and the scale-out test's nodes share one
+	# (each test process starts its own server on a free port; nothing is left running).
+	test -n "$$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null)" || ($(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql)
 	# The TrueType font the sim renders licence plates with.
 	test -f /usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf || ($(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends fonts-dejavu-core)
@@ -94,8 +99,6 @@ bench: $(STAMP) browser face-photos plate-photos
 	$(BIN)/python bench/analytics.py --seconds 40
 	$(BIN)/python bench/faces.py
 	$(BIN)/python bench/alarms.py
-	test -n "$$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null)" || ($(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql)
 	$(BIN)/python bench/search.py --sizes 1000000,10000000
 
 # Long reliability soaks (about 30 minutes): the full API fuzz, 20 kill -9 crashes, 1,000 camera flaps, 10 minutes

@@ -5,6 +5,7 @@ boundaries."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import subprocess
@@ -17,7 +18,7 @@ from typing import Any
 import av
 import pytest
 
-from tests.helpers import listen_events, wait_for
+from tests.helpers import Server, listen_events, wait_for
 from tests.scale import LEASE_S, SEGMENT_S, Cluster, cluster, handover_gap, overlaps
 from vigil.catalog.store import now_ms
 
@@ -28,6 +29,28 @@ def three(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Any:
         for name in ("n1", "n2", "n3"):
             c.node(name).start()
         yield c
+
+
+def live_messages(server: Server, camera: str, n: int) -> list[Any]:
+    """The first n messages of a camera's live WebSocket (JSON as dicts, video as bytes), state messages left out."""
+    import websockets
+
+    async def read() -> list[Any]:
+        token = server.headers["Authorization"].split()[1]
+        out: list[Any] = []
+        url = f"ws://127.0.0.1:{server.port}/api/cameras/{camera}/live?stream=main&token={token}"
+        async with websockets.connect(url) as ws:
+            while len(out) < n:
+                msg = await asyncio.wait_for(ws.recv(), 20)
+                if isinstance(msg, str):
+                    data = json.loads(msg)
+                    if data["type"] != "state":
+                        out.append(data)
+                else:
+                    out.append(msg)
+        return out
+
+    return asyncio.run(read())
 
 
 def decoded_frames(data: bytes) -> int:
@@ -56,6 +79,12 @@ def test_fail_over_playback_export_events_and_rejoin(three: Cluster, tmp_path: P
         raised = http.post("/api/alarms/external", json={"source": "pir-gate", "camera": "cam1"}).json()
     listener.join()
     assert any(m["event"]["id"] == raised["id"] for m in got[0]), "n2's event on n3's WebSocket"
+
+    # Live view from a node that does not record the camera: relayed from the node that does.
+    far = next(cam for cam in c.cameras if held[cam] == "n2")
+    first = live_messages(n3, far, 3)
+    assert first[0] == {"type": "init", "mime": first[0]["mime"]} and "avc1" in first[0]["mime"], first[0]
+    assert isinstance(first[1], bytes) and first[1][4:8] == b"ftyp" and isinstance(first[2], bytes)
 
     # The vigil nodes command, from any node's config.
     out = subprocess.run([sys.executable, "-m", "vigil.cli", "nodes", "--json", "--config", str(n2.config)],
@@ -143,3 +172,7 @@ def test_fail_over_playback_export_events_and_rejoin(three: Cluster, tmp_path: P
     recovered = [s for cam in moved for s in segs[cam] if s.node_id == "n1" and t_kill - 10_000 < s.end_ms
                  and s.start_ms < t_kill]
     assert recovered and all(s.status == "closed" for s in recovered), "n1 indexed its interrupted segments"
+    final = {cam: handover_gap(segs[cam], "n1", next(s.node_id for s in sorted(segs[cam], key=lambda s: s.start_ms)
+                                                      if s.start_ms > t_kill), t_kill - 60_000)[0] for cam in moved}
+    print(f"recording gap per camera once n1 recovered its interrupted segments: {final} ms")
+    assert max(final.values()) <= max(gaps.values()) and max(final.values()) <= 20_000

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from vigil.api.audit import record
-from vigil.api.deps import ws_user
+from vigil.api.deps import SESSION_COOKIE, ws_user
 from vigil.api.rights import may_see
 
 router = APIRouter(tags=["live"])
@@ -30,6 +31,25 @@ async def live(ws: WebSocket, camera_id: str, stream: str = "sub") -> None:
         return
     await asyncio.to_thread(record, vigil.catalog, "live", user.username, ws.client.host if ws.client else "",
                             camera_id, None, {"stream": stream})
+    try:
+        while vigil.keeper is not None and camera_id not in vigil.recorders:
+            # A cluster: another node records this camera; its viewers are served through this connection.
+            node, _state = await asyncio.to_thread(vigil.holder, camera_id)
+            url = await asyncio.to_thread(vigil.node_url, node) if node and node != vigil.node_id else None
+            if url:
+                await _proxy(ws, url, camera_id, stream)
+                return
+            await ws.send_json({"type": "state", "online": False, "state": "moving", "error": None})
+            await asyncio.sleep(STATE_EVERY_S)
+        await _serve(ws, vigil, camera_id, stream)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        with contextlib.suppress(RuntimeError):
+            await ws.close()
+
+
+async def _serve(ws: WebSocket, vigil: Any, camera_id: str, stream: str) -> None:
     live_stream = vigil.live_stream(camera_id, "main" if stream == "main" else "sub")
     sub = live_stream.subscribe(asyncio.get_running_loop())
     try:
@@ -47,9 +67,35 @@ async def live(ws: WebSocket, camera_id: str, stream: str = "sub") -> None:
             if data is live_stream.init or data == live_stream.init:
                 await ws.send_json({"type": "init", "mime": live_stream.mime})
             await ws.send_bytes(data)
-    except (WebSocketDisconnect, RuntimeError):
-        pass
     finally:
         live_stream.unsubscribe(sub)
-        with contextlib.suppress(RuntimeError):
-            await ws.close()
+
+
+async def _proxy(ws: WebSocket, node_url: str, camera_id: str, stream: str) -> None:
+    """Relays the holder node's live WebSocket, with the viewer's own credentials (the catalog is shared)."""
+    import aiohttp
+
+    target = f"{'wss' if node_url.startswith('https') else 'ws'}{node_url[node_url.index(':'):]}" \
+             f"/api/cameras/{camera_id}/live?stream={stream}"
+    headers = {}
+    if secret := ws.cookies.get(SESSION_COOKIE):
+        headers["Cookie"] = f"{SESSION_COOKIE}={secret}"
+    elif token := ws.query_params.get("token"):
+        target += f"&token={token}"
+    # Nodes' certificates are often the self-signed ones Vigil makes: the link between nodes is not verified.
+    async with aiohttp.ClientSession() as http, http.ws_connect(target, headers=headers, ssl=False) as up:
+        async def downstream_closed() -> None:
+            while (await ws.receive())["type"] != "websocket.disconnect":
+                pass
+
+        watcher = asyncio.create_task(downstream_closed())
+        try:
+            async for msg in up:
+                if msg.type == aiohttp.WSMsgType.BINARY:
+                    await ws.send_bytes(msg.data)
+                elif msg.type == aiohttp.WSMsgType.TEXT:
+                    await ws.send_text(msg.data)
+                if watcher.done():
+                    break
+        finally:
+            watcher.cancel()
