@@ -40,6 +40,8 @@ class Cluster:
                 storage={"s3": {"bucket": "vigil", "endpoint_url": self.s3, "access_key": "test",
                                 "secret_key": "test"}},
                 cluster={"enabled": True, "node_id": name, "lease_seconds": LEASE_S, "renew_seconds": RENEW_S},
+                # An external alarm gets the camera's picture attached (the buzzer is only a log line here).
+                alarms={"linkage": [{"types": ["external"], "buzzer": True, "min_interval_seconds": 0}]},
             )
         return self.nodes[name]
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from vigil.catalog import nodes
+from vigil.catalog import login_failures, nodes
 from vigil.catalog.accounts import add_user, issue, resolve, set_user, verify
 from vigil.catalog.store import Catalog, EventFilter, SegmentRow
 from vigil.catalog.tags import add_tag, find_tags
@@ -120,3 +120,23 @@ def test_a_lease_goes_to_one_node_only(catalog: Catalog) -> None:
         assert held == dict(wins)
         for cam in held:
             nodes.release(catalog, held[cam], [cam])
+
+
+def test_failed_logins_are_counted_across_nodes(catalog: Catalog) -> None:
+    from vigil.api.throttle import LoginThrottle, SharedThrottle
+
+    rules = LoginThrottle(max_per_account=3, max_per_address=100, lock_s=30, max_lock_s=120)
+    nodes_ = [SharedThrottle(Catalog(catalog.url), rules) for _ in range(3)]
+    keys = ["user:ann", "addr:10.0.0.9"]
+    now = 1_800_000_000.0
+    for i in range(3):  # one failure on each node
+        assert nodes_[i].wait(keys, now + i) == (0.0, None)
+        nodes_[i].failed(keys, now + i)
+    wait, key = nodes_[0].wait(keys, now + 3)
+    assert key == "user:ann" and 28 < wait <= 30, "the third failure, wherever it happened, locks the account"
+    assert nodes_[1].wait(["user:bob", "addr:10.0.0.9"], now + 3) == (0.0, None)
+    assert nodes_[2].wait(keys, now + 33)[0] == 0, "the wait is over"
+    nodes_[2].succeeded("user:ann")
+    assert nodes_[0].wait(keys, now + 34) == (0.0, None), "a good password clears the account's count"
+    nodes_[0].failed(keys, now + 900 + 40)  # later failures forget those older than the window
+    assert len(login_failures.recent(catalog, keys, 0)["addr:10.0.0.9"]) == 1

@@ -76,15 +76,28 @@ def test_fail_over_playback_export_events_and_rejoin(three: Cluster, tmp_path: P
     listener.start()
     time.sleep(1.0)
     with n2.client() as http:
+        assert http.put("/api/system/arm", json={"armed": True}).status_code == 200  # shared: the catalog's
         raised = http.post("/api/alarms/external", json={"source": "pir-gate", "camera": "cam1"}).json()
     listener.join()
     assert any(m["event"]["id"] == raised["id"] for m in got[0]), "n2's event on n3's WebSocket"
+    # n2's linkage attached cam1's picture to it (from the bucket); n3 shows it from the bucket's copy.
+    with n3.client() as http:
+        shown = wait_for(lambda: (r := http.get(f"/api/events/{raised['id']}/snapshot.jpg")).status_code == 200
+                         and r, 20, what="the event's picture on n3")
+    assert shown.content[:2] == b"\xff\xd8" and len(shown.content) > 2000
 
     # Live view from a node that does not record the camera: relayed from the node that does.
     far = next(cam for cam in c.cameras if held[cam] == "n2")
     first = live_messages(n3, far, 3)
     assert first[0] == {"type": "init", "mime": first[0]["mime"]} and "avc1" in first[0]["mime"], first[0]
     assert isinstance(first[1], bytes) and first[1][4:8] == b"ftyp" and isinstance(first[2], bytes)
+
+    # Password guessing spread over the nodes is throttled as one (failures are counted in the catalog).
+    codes = []
+    for node in (n1, n2, n3, n1, n2, n3):
+        with node.client() as http:
+            codes.append(http.post("/api/auth/login", json={"username": "mallory", "password": "guess"}).status_code)
+    assert codes == [401] * 5 + [429], codes
 
     # The vigil nodes command, from any node's config.
     out = subprocess.run([sys.executable, "-m", "vigil.cli", "nodes", "--json", "--config", str(n2.config)],

@@ -34,6 +34,7 @@ from vigil.events.bus import EventBus
 from vigil.events.camera_side import CameraSideEvents
 from vigil.events.faces import CameraFaces
 from vigil.events.plates import CameraPlates
+from vigil.events.snapshot_mirror import SnapshotMirror
 from vigil.ipfilter import IpFilter
 from vigil.log import get_logger
 from vigil.media.export import Exporter, SegmentHolds
@@ -77,6 +78,7 @@ class Vigil:
             self.catalog, self.storage, lambda: list(self.cameras.values()), cfg.storage.min_free_gb,
             cfg.storage.min_free_percent, self.holds.ids,
             alarm=self._disk_alarm, clear=self._disk_clear, store=self.store,
+            bucket_snapshots=cfg.cluster.enabled,
         )
         self.keeper: LeaseKeeper | None = None
         self.relay_events: EventRelay | None = None
@@ -96,7 +98,13 @@ class Vigil:
                                       self._hand_over, self._node_details)
             self.relay_events = EventRelay(self.catalog, self.bus, self.node_id)
             self.bus.listen(self.relay_events.announce)
-        self.onvif = OnvifHub(lambda: self.cameras, CameraSideEvents(self.bus))  # PTZ, AI by camera
+        # Event pictures for every node (a single Vigil with a bucket keeps them on its disk, as before).
+        self.mirror = SnapshotMirror(self.storage, self.store) if self.keeper and self.store else None
+        if self.mirror is not None:
+            self.bus.listen(self.mirror.listen)
+        # PTZ from any node; the camera's own events from the node that records it (else each node stores them).
+        self.onvif = OnvifHub(lambda: self.cameras, CameraSideEvents(self.bus),
+                              lambda camera_id: self.keeper is None or camera_id in self.recorders)
         self.analyses: dict[str, CameraAnalysis] = {}
         self._detector: LockedDetector | None = None
         self._faces: FaceService | None = None
@@ -186,6 +194,15 @@ class Vigil:
             states = {c.id: c for c in self.catalog.cameras()}
             self._cluster_view = (time.monotonic(), holders, states)
         return holders.get(camera_id), states.get(camera_id)
+
+    def snapshot_bytes(self, rel: str) -> bytes | None:
+        """An event picture: from this node's disk, or (in a cluster) the copy in the bucket."""
+        path = (self.storage / rel).resolve()
+        if not path.is_relative_to(self.storage.resolve()):
+            return None
+        if path.is_file():
+            return path.read_bytes()
+        return self.store.get(rel) if self.mirror is not None and self.store is not None else None
 
     def node_url(self, node: str) -> str | None:
         return next((n.url for n in node_rows(self.catalog) if n.id == node), None)
@@ -453,6 +470,8 @@ class Vigil:
     def stop(self) -> None:
         if self.relay_events is not None:
             self.relay_events.stop()
+        if self.mirror is not None:
+            self.mirror.stop()
         if self.keeper is not None:
             self.keeper.shutdown()  # closes its segments, then gives the cameras back
         for reader in self._live_readers.values():

@@ -67,6 +67,44 @@ class ObjectStore:
             raise StorageError(f"upload of {rel} to {self.where}: the bucket holds {head['ContentLength']} bytes "
                                f"of {size}")
 
+    def put(self, rel: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        try:
+            self._client.put_object(Bucket=self.bucket, Key=self.key(rel), Body=data, ContentType=content_type)
+        except self._errors() as err:
+            raise StorageError(f"upload of {rel} to {self.where} failed: {err}") from None
+
+    def get(self, rel: str) -> bytes | None:
+        """A whole (small) object, or None when there is none."""
+        try:
+            got = self._client.get_object(Bucket=self.bucket, Key=self.key(rel))
+            data: bytes = got["Body"].read()
+            return data
+        except self._errors() as err:
+            if getattr(err, "response", {}).get("Error", {}).get("Code", "") in ("NoSuchKey", "404"):
+                return None
+            raise StorageError(f"reading {rel} from {self.where} failed: {err}") from None
+
+    def folders(self, rel: str) -> list[str]:
+        """The names directly under folder `rel` (e.g. "_events/")."""
+        out: list[str] = []
+        try:
+            pages = self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.key(rel), Delimiter="/")
+            for page in pages:
+                out += [p["Prefix"][len(self.key(rel)):].rstrip("/") for p in page.get("CommonPrefixes", [])]
+        except self._errors() as err:
+            raise StorageError(f"listing {rel} in {self.where} failed: {err}") from None
+        return out
+
+    def delete_folder(self, rel: str) -> None:
+        """Every object under folder `rel`."""
+        try:
+            pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.key(rel))
+            keys = [o["Key"][len(self.prefix):] for page in pages for o in page.get("Contents", [])]
+        except self._errors() as err:
+            raise StorageError(f"listing {rel} in {self.where} failed: {err}") from None
+        self.delete(keys)
+
     def delete(self, rels: list[str]) -> None:
         for i in range(0, len(rels), 1000):  # the API's limit per request
             batch = [{"Key": self.key(r)} for r in rels[i:i + 1000]]

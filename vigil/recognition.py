@@ -327,9 +327,9 @@ class FaceService:
                     found[r.event_id] = (r, s)
         return sorted(found.values(), key=lambda rs: -rs[0].t_ms)[:limit]
 
-    def promote(self, person_id: int, snapshot: Path) -> FaceImageRow:
-        """Enrols the face of an event's snapshot for a person."""
-        if not snapshot.exists():
-            raise NotFoundError(f"the event's face picture {snapshot.name} is gone (retention removed it)")
-        return self.enrol(person_id, decode_image(snapshot.read_bytes(), "the event's picture"),
+    def promote(self, person_id: int, snapshot: bytes | None) -> FaceImageRow:
+        """Enrols the face of an event's snapshot (the JPEG's bytes; None: gone) for a person."""
+        if snapshot is None:
+            raise NotFoundError("the event's face picture is gone (retention removed it)")
+        return self.enrol(person_id, decode_image(snapshot, "the event's picture"),
                           source="event", what="the event's picture")

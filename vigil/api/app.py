@@ -34,7 +34,7 @@ from vigil.api.audit import AuditMiddleware
 from vigil.api.deps import SESSION_COOKIE, current_user, get_vigil
 from vigil.api.hardening import Hardening
 from vigil.api.schemas import Health
-from vigil.api.throttle import LoginThrottle
+from vigil.api.throttle import LoginThrottle, SharedThrottle
 from vigil.catalog.store import now_ms
 from vigil.errors import ConfigError, FaceImageError, NotFoundError, OnvifError, VigilError
 from vigil.ipfilter import IpFilter
@@ -55,8 +55,9 @@ def create_app(vigil: Vigil) -> FastAPI:
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.vigil = vigil
     api = vigil.cfg.api
-    app.state.throttle = LoginThrottle(api.login_max_failures, api.login_max_failures_per_address,
-                                       api.login_lock_seconds)
+    rules = LoginThrottle(api.login_max_failures, api.login_max_failures_per_address, api.login_lock_seconds)
+    # A cluster's nodes count failed logins together (in the catalog); a single Vigil keeps them in memory.
+    app.state.throttle = SharedThrottle(vigil.catalog, rules) if vigil.keeper is not None else rules
 
     @app.exception_handler(HTTPException)
     async def _http(_req: Request, err: HTTPException) -> JSONResponse:

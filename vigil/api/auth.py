@@ -11,15 +11,15 @@ from pydantic import BaseModel, Field
 from vigil.api.audit import record
 from vigil.api.deps import SESSION_COOKIE, CurrentUser, current_user, get_vigil
 from vigil.api.schemas import LoginRequest, TokenOut, TokenRequest, UserOut
-from vigil.api.throttle import LoginThrottle
+from vigil.api.throttle import LoginThrottle, SharedThrottle
 from vigil.catalog.accounts import User, issue, revoke, sessions, set_password, verify
 
 public = APIRouter(prefix="/api/auth", tags=["auth"])
 router = APIRouter(prefix="/api/auth", tags=["auth"], dependencies=[Depends(current_user)])
 
 
-def _throttle(request: Request) -> LoginThrottle:
-    t: LoginThrottle = request.app.state.throttle
+def _throttle(request: Request) -> LoginThrottle | SharedThrottle:
+    t: LoginThrottle | SharedThrottle = request.app.state.throttle
     return t
 
 
@@ -29,7 +29,7 @@ def _check_password(request: Request, username: str, password: str, action: str 
     throttle = _throttle(request)
     address = request.client.host if request.client else ""
     keys = [f"user:{username.lower()}", f"addr:{address or '?'}"]
-    wait, key = throttle.wait(keys, time.monotonic())
+    wait, key = throttle.wait(keys, time.time())
     if wait > 0:
         what = "this account" if key and key.startswith("user:") else "this address"
         record(vigil.catalog, "login_throttled", None, address, details={"username": username[:64]})
@@ -37,7 +37,7 @@ def _check_password(request: Request, username: str, password: str, action: str 
                             headers={"Retry-After": str(int(wait) + 1)})
     user = verify(vigil.catalog, username, password)
     if user is None:
-        throttle.failed(keys, time.monotonic())
+        throttle.failed(keys, time.time())
         record(vigil.catalog, f"{action}_failed", None, address, details={"username": username[:64]})
         # One message for a wrong name and a wrong password: no hint which part was wrong.
         raise HTTPException(401, "invalid user name or password")

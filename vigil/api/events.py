@@ -7,7 +7,7 @@ import contextlib
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 
 from vigil.analytics.rules import TARGETS
 from vigil.api.deps import CurrentUser, RowId, current_user, get_vigil, parse_time, ws_user
@@ -53,18 +53,17 @@ def event(event_id: RowId, request: Request, user: CurrentUser) -> Any:
     return EventOut.of(row)
 
 
-@router.get("/{event_id}/snapshot.jpg", response_class=FileResponse,
+@router.get("/{event_id}/snapshot.jpg", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}}}})
-def event_snapshot(event_id: RowId, request: Request, user: CurrentUser) -> FileResponse:
+def event_snapshot(event_id: RowId, request: Request, user: CurrentUser) -> Response:
     vigil = get_vigil(request)
     row = vigil.catalog.event(event_id)
     if row is None or not row.snapshot or not may_see(user, row.camera_id):
         raise HTTPException(404, f"event {event_id} has no snapshot")
-    root = vigil.storage.resolve()
-    path = (root / row.snapshot).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+    data = vigil.snapshot_bytes(row.snapshot)
+    if data is None:
         raise HTTPException(404, f"the snapshot of event {event_id} is gone (retention may have removed it)")
-    return FileResponse(path, media_type="image/jpeg")
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
 
 
 @ws_router.websocket("/api/events/live")

@@ -193,7 +193,7 @@ def promote(person_id: RowId, event_id: RowId, request: Request) -> Any:
     row = vigil.catalog.event(event_id)
     if row is None or not row.type.startswith("face_") or not row.snapshot:
         raise HTTPException(404, f"event {event_id} is not a face event with a picture")
-    return FaceImageOut.of(vigil.faces().promote(person_id, vigil.storage / row.snapshot))
+    return FaceImageOut.of(vigil.faces().promote(person_id, vigil.snapshot_bytes(row.snapshot)))
 
 
 @router.get("/images/{image_id}.jpg", response_class=FileResponse, responses={200: {"content": {"image/jpeg": {}}}})

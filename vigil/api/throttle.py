@@ -1,11 +1,15 @@
 """Login throttling: after too many failed logins for an account, or from one address, further attempts wait
 a growing time (30 s, then doubling up to 15 min) — enough to stop password guessing, short enough that a
-user who mistyped is not locked out for long. Pure: the caller passes the clock."""
+user who mistyped is not locked out for long. `LoginThrottle` is pure (the caller passes the clock, in wall-clock
+seconds); `SharedThrottle` applies the same rules to failures kept in the catalog, for a cluster's nodes."""
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+
+from vigil.catalog import login_failures
+from vigil.catalog.store import Catalog
 
 WINDOW_S = 900.0  # failures older than this are forgotten
 
@@ -55,3 +59,23 @@ class LoginThrottle:
     def succeeded(self, key: str) -> None:
         """A good password clears the account's count (not the address's: guessing other accounts goes on)."""
         self._fails.pop(key, None)
+
+
+class SharedThrottle:
+    """LoginThrottle's rules over the catalog's failures: guessing spread over the nodes is counted as one."""
+
+    def __init__(self, catalog: Catalog, rules: LoginThrottle) -> None:
+        self.catalog = catalog
+        self.rules = rules
+
+    def wait(self, keys: list[str], now: float) -> tuple[float, str | None]:
+        seen = login_failures.recent(self.catalog, keys, int((now - WINDOW_S) * 1000))
+        view = LoginThrottle(self.rules.max_per_account, self.rules.max_per_address, self.rules.lock_s,
+                             self.rules.max_lock_s, {k: deque(t / 1000 for t in ts) for k, ts in seen.items()})
+        return view.wait(keys, now)
+
+    def failed(self, keys: list[str], now: float) -> None:
+        login_failures.add(self.catalog, keys, int(now * 1000), int((now - WINDOW_S) * 1000))
+
+    def succeeded(self, key: str) -> None:
+        login_failures.clear(self.catalog, key)

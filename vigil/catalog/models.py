@@ -271,3 +271,14 @@ class LeaseModel(Base):
     node_id: Mapped[str] = mapped_column(String(63))
     since_ms: Mapped[int] = mapped_column(BigInteger)
     expires_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class LoginFailureModel(Base):
+    """A failed login, per account and per address: the throttle's memory, shared by a cluster's nodes."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_t", "key", "t_ms"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200))
+    t_ms: Mapped[int] = mapped_column(BigInteger)

@@ -27,8 +27,11 @@ def _key(s: OnvifSettings) -> tuple[str, int, str, str]:
 
 
 class OnvifHub:
-    def __init__(self, cameras: Callable[[], dict[str, CameraConfig]], sink: CameraSideEvents) -> None:
+    def __init__(self, cameras: Callable[[], dict[str, CameraConfig]], sink: CameraSideEvents,
+                 ours: Callable[[str], bool] = lambda _camera: True) -> None:
+        """`ours`: whether this node subscribes to a camera's events (in a cluster, the node that records it)."""
         self.cameras = cameras
+        self.ours = ours
         self.sink = sink
         self._devices: dict[str, tuple[tuple[str, int, str, str], OnvifDevice]] = {}
         self._listeners: dict[str, tuple[tuple[str, int, str, str], CameraEventListener, asyncio.Task[None]]] = {}
@@ -90,7 +93,7 @@ class OnvifHub:
 
     async def _reconcile(self) -> None:
         wanted = {cid: c.onvif for cid, c in self.cameras().items()
-                  if c.enabled and c.onvif is not None and c.onvif.events}
+                  if c.enabled and c.onvif is not None and c.onvif.events and self.ours(cid)}
         for camera_id in list(self._listeners):
             s = wanted.get(camera_id)
             if s is None or _key(s) != self._listeners[camera_id][0]:

@@ -115,9 +115,12 @@ class Retention:
     def __init__(self, catalog: Catalog, storage: Path, cameras: Callable[[], Sequence[object]], min_free_gb: float,
                  min_free_percent: float, held: Callable[[], Set[int]] = frozenset,
                  alarm: Callable[[str, str, str, str | None], int] | None = None,
-                 clear: Callable[[int], None] | None = None, store: ObjectStore | None = None) -> None:
+                 clear: Callable[[int], None] | None = None, store: ObjectStore | None = None,
+                 bucket_snapshots: bool = False) -> None:
         self.catalog = catalog
         self.store = store  # the bucket, where segments go once uploaded (storage.s3)
+        self.bucket_snapshots = bucket_snapshots  # event pictures are mirrored there too (a cluster)
+        self._bucket_pruned = float("-inf")
         self.storage = storage
         self.cameras = cameras
         self.min_free_gb = min_free_gb
@@ -239,13 +242,20 @@ class Retention:
 
     def _prune_snapshots(self) -> None:
         root = self.storage / SNAPSHOT_DIR
-        if not root.is_dir():
-            return
-        days = {c.name: [d.name for d in c.iterdir() if d.is_dir()] for c in root.iterdir() if c.is_dir()}
+        days = {c.name: [d.name for d in c.iterdir() if d.is_dir()] for c in root.iterdir() if c.is_dir()} \
+            if root.is_dir() else {}
         oldest = {cam: first for cam, _n, _b, first, _last in self.catalog.storage_summary()}
         max_days = {getattr(c, "id", ""): getattr(getattr(c, "record", None), "max_days", None) for c in self.cameras()}
         for cam, day in stale_snapshot_days(days, oldest, max_days, now_ms()):
             shutil.rmtree(root / cam / day, ignore_errors=True)
+        if self.store is not None and self.bucket_snapshots and time.monotonic() - self._bucket_pruned > 3600:
+            self._bucket_pruned = time.monotonic()  # listing the bucket costs requests: hourly is plenty
+            try:
+                days = {c: self.store.folders(f"{SNAPSHOT_DIR}/{c}/") for c in self.store.folders(f"{SNAPSHOT_DIR}/")}
+                for cam, day in stale_snapshot_days(days, oldest, max_days, now_ms()):
+                    self.store.delete_folder(f"{SNAPSHOT_DIR}/{cam}/{day}/")
+            except StorageError as err:
+                log.error("retention_bucket_failed", error=str(err))
 
 
 def remove_empty_parents(path: Path, root: Path) -> None:
