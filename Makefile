@@ -100,6 +100,7 @@ bench: $(STAMP) browser face-photos plate-photos
 	$(BIN)/python bench/faces.py
 	$(BIN)/python bench/alarms.py
 	$(BIN)/python bench/search.py --sizes 1000000,10000000
+	$(BIN)/python bench/scale.py --cameras 12 --seconds 30 --kills 10
 
 # Long reliability soaks (about 30 minutes): the full API fuzz, 20 kill -9 crashes, 1,000 camera flaps, 10 minutes
 # of 16-camera load.

@@ -58,6 +58,7 @@ def decoded_frames(data: bytes) -> int:
         return sum(1 for _ in c.decode(video=0))
 
 
+@pytest.mark.timeout(420)
 def test_fail_over_playback_export_events_and_rejoin(three: Cluster, tmp_path: Path) -> None:
     c = three
     held = c.wait_spread({"n1": 3, "n2": 3, "n3": 3}, 60)

@@ -154,6 +154,7 @@ class Catalog:
             with self.engine.begin() as conn:
                 if conn.dialect.name == "postgresql":  # nodes starting together migrate one after the other
                     conn.execute(text("SELECT pg_advisory_xact_lock(7415)"))
+                    conn.execute(text("SET LOCAL statement_timeout = 0"))  # an index on a big table takes time
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except OperationalError as err:

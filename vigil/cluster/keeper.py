@@ -43,6 +43,7 @@ class LeaseKeeper:
         self.started_ms = now_ms()
         self.last_ok = time.monotonic()
         self.fenced = False
+        self._closed = False  # after shutdown, a round still under way must not take cameras again
         self._lock = threading.Lock()  # step() and fence() from different threads
 
     # one round (blocking: run in a thread)
@@ -59,6 +60,8 @@ class LeaseKeeper:
             log.error("lease_renew_failed", node=self.node, error=str(err).splitlines()[0])
             return
         with self._lock:
+            if self._closed:
+                return
             if self.fenced:
                 log.warning("cluster_rejoined", node=self.node, why="the catalog answers again")
                 self.fenced = False
@@ -124,6 +127,7 @@ class LeaseKeeper:
     def shutdown(self) -> None:
         """A clean stop: recorders closed, then the leases given back so the others take over at once."""
         with self._lock:
+            self._closed = True
             for cam in sorted(self.running):
                 self._halt(cam)
         try:

@@ -53,7 +53,7 @@ def picture_at(catalog: Any, files: SegmentFiles, camera_id: str, at_ms: int | N
     with its wall time; None when nothing was recorded then."""
     target = at_ms if at_ms is not None else now_ms
     segs = catalog.segments(camera_id, target - 3_600_000, target)
-    frags = [f for s in segs for f in fragments_of(files, s)]
+    frags = [f for s in segs if files.readable(s) for f in fragments_of(files, s)]
     if at_ms is not None:
         frags = [f for f in frags if f.wall_ms <= at_ms < f.wall_ms + max(f.duration_ms, 1)]
     if not frags:

@@ -30,7 +30,8 @@ class Tiering:
     def run_once(self) -> int:
         """Uploads up to BATCH due segments, oldest first; returns how many moved."""
         cutoff = now_ms() - self.after_ms
-        due = [s for s in self.catalog.segments(status="closed", local_only=True) if s.end_ms <= cutoff][:BATCH]
+        due = [s for s in self.catalog.segments(end_ms=cutoff, status="closed", local_only=True)
+               if s.end_ms <= cutoff][:BATCH]
         moved = 0
         for seg in due:
             path = self.storage / seg.path
