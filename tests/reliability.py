@@ -14,11 +14,23 @@ import httpx
 
 from tests.flap_proxy import FlapProxy
 from tests.helpers import Server, wait_for
+from vigil.errors import SegmentError
 
 
 def _segments(db: Path) -> list[tuple[str, str, str, int, int]]:
     with sqlite3.connect(db) as c:
         return c.execute("select camera_id, path, status, start_ms, end_ms from segments order by start_ms").fetchall()
+
+
+def _recording_again(server: Server, cameras: list[str]) -> bool:
+    """Every camera's open segment holds a whole fragment."""
+    from vigil.media.fmp4 import scan_segment
+
+    open_rows = {c: p for c, p, status, _a, _b in _segments(server.db) if status == "open"}
+    try:
+        return all(c in open_rows and scan_segment(server.storage / open_rows[c]).fragments for c in cameras)
+    except SegmentError:
+        return False
 
 
 def _decodes(path: Path) -> int:
@@ -58,10 +70,12 @@ def crash_loop(server: Server, cameras: list[str], cycles: int, gop_ms: int, see
     server.start()
     wait_for(lambda: all(c["state"] == "online" for c in server.get("/api/cameras")), 40, what="cameras online")
     for cycle in range(cycles):
-        # Past the first GOP of the new segments, then anywhere in the next seconds.
+        # Once every camera has a whole GOP on disk since the restart (a loaded machine can take a while to get
+        # there), anywhere in the next seconds.
         wait_for(lambda: all(c["state"] == "online" for c in server.get("/api/cameras")), 40,
                  what="cameras online")
-        time.sleep(gop_ms / 1000 + rng.uniform(0.5, 6.0))
+        wait_for(lambda: _recording_again(server, cameras), 40, interval=0.1, what="a whole GOP on disk")
+        time.sleep(rng.uniform(0.5, 6.0))
         t_kill = int(time.time() * 1000)
         server.kill9()
         server.start()

@@ -15,9 +15,9 @@ from tests.helpers import Server, Sim, wait_for
 from tests.services import fresh_database, postgres_server, s3_server
 from vigil.catalog.store import Catalog, SegmentRow
 
-SEGMENT_S = 4.0
-LEASE_S = 8.0
-RENEW_S = 2.0
+SEGMENT_S = 3.0
+LEASE_S = 6.0
+RENEW_S = 1.5
 
 
 @dataclass

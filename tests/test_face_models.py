@@ -119,10 +119,10 @@ def test_enrol_identify_delete_and_rebuild(service: FaceService) -> None:
     assert service.identify(service.engine.embed(b_img, bf))[0] is None  # deleting a person deletes the vectors
 
 
-def test_database_names_are_unique_and_the_count_is_capped(tmp_path: Path) -> None:
+def test_database_names_are_unique_and_the_count_is_capped(tmp_path: Path, catalog_url: str) -> None:
     from vigil.errors import ConfigError
 
-    cat = Catalog(f"sqlite:///{tmp_path}/vigil.db")
+    cat = Catalog(catalog_url)
     cat.migrate()
     svc = FaceService(cat, tmp_path, FacesConfig(max_databases=2))
     a = svc.create_database("a", "allow")

@@ -26,8 +26,13 @@ from vigil.catalog.store import now_ms
 @pytest.fixture(scope="module")
 def three(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Any:
     with cluster(tmp_path_factory.mktemp("cluster"), pg_url) as c:
-        for name in ("n1", "n2", "n3"):
-            c.node(name).start()
+        # All at once, as a site's machines boot: migrations, the first admin and the camera rows race.
+        starting = [threading.Thread(target=c.node(name).start) for name in ("n1", "n2", "n3")]
+        for t in starting:
+            t.start()
+        for t in starting:
+            t.join()
+        assert all(c.nodes[name].headers for name in ("n1", "n2", "n3")), "every node started and logged in"
         yield c
 
 

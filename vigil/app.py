@@ -449,7 +449,7 @@ class Vigil:
 
     async def tiering_loop(self) -> None:
         assert self.tiering is not None
-        every = 2.0 if self.tiering.after_ms == 0 else 60.0
+        every = min(60.0, max(2.0, self.tiering.after_ms / 4000))  # a quarter of the wait, 2 s to 1 min
         while True:
             try:
                 moved = await asyncio.to_thread(self.tiering.run_once)

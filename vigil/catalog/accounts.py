@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from vigil.catalog.models import CredentialModel, UserModel
 from vigil.catalog.store import Catalog, now_ms
@@ -124,7 +125,10 @@ def ensure_admin(catalog: Catalog, password: str | None = None) -> str | None:
     generated = password is None
     pw = password or secrets.token_urlsafe(12)
     # A generated password was printed on a console: it must be replaced at the first login.
-    add_user(catalog, "admin", pw, "admin", must_change=generated)
+    try:
+        add_user(catalog, "admin", pw, "admin", must_change=generated)
+    except (ConfigError, IntegrityError):  # another node of a cluster, starting at the same time, was first
+        return None
     return pw if generated else None
 
 

@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, delete, event, select, text, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vigil.catalog.models import CameraModel, EventModel, SegmentModel, SettingModel
@@ -169,6 +169,13 @@ class Catalog:
     # cameras
     def sync_cameras(self, cameras: Iterable[Any]) -> None:
         """Make the cameras table match the config (state is kept)."""
+        cameras = list(cameras)
+        try:
+            self._sync_cameras(cameras)
+        except IntegrityError:  # nodes of a cluster starting together: the other one inserted them first
+            self._sync_cameras(cameras)
+
+    def _sync_cameras(self, cameras: list[Any]) -> None:
         with self.session() as s, s.begin():
             for cam in cameras:
                 row = s.get(CameraModel, cam.id)
