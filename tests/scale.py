@@ -9,9 +9,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from tests.helpers import Server, Sim, wait_for
+from tests.helpers import Server, Sim, running, wait_for
 from tests.services import fresh_database, postgres_server, s3_server
 from vigil.catalog.store import Catalog, SegmentRow
 
@@ -100,21 +99,13 @@ def cluster(tmp: Path, pg_url: str | None, cameras: int = 9, fps: int = 15) -> I
         s3 = stack.enter_context(s3_server(tmp))
         sim = Sim(tmp, cameras=cameras, codecs="h264", size="640x360", sub="none", fps=fps, gop=1.0,
                   loop_seconds=4.0)
-        stack.enter_context(_started(sim))
+        stack.enter_context(running(sim))
         c = Cluster(tmp, sim, db, s3, [f"cam{i}" for i in range(1, cameras + 1)])
         try:
             yield c
         finally:
             for server in c.nodes.values():
                 server.stop()
-
-
-@contextlib.contextmanager
-def _started(obj: Any) -> Iterator[Any]:
-    try:
-        yield obj.start()
-    finally:
-        obj.stop()
 
 
 def overlaps(segs: list[SegmentRow]) -> list[tuple[SegmentRow, SegmentRow]]:

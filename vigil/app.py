@@ -154,7 +154,11 @@ class Vigil:
                 for cam_id, data in stored.items():
                     if cam_id in self.config_ids:
                         continue
-                    cam = CameraConfig.model_validate(data)
+                    try:
+                        cam = CameraConfig.model_validate(data)
+                    except ValueError as err:  # a row another (newer?) node wrote: keep what runs, say why
+                        log.error("camera_row_invalid", camera=cam_id, error=str(err).splitlines()[0])
+                        continue
                     old = self.cameras.get(cam_id)
                     if old != cam:
                         self.cameras[cam_id] = cam
@@ -474,6 +478,11 @@ class Vigil:
             self.mirror.stop()
         if self.keeper is not None:
             self.keeper.shutdown()  # closes its segments, then gives the cameras back
+        if self.tiering is not None and self.keeper is not None:
+            try:  # the last segments too, so the other nodes can play them while this one is down
+                self.tiering.run_once()
+            except Exception as err:
+                log.error("tiering_failed", error=repr(err))
         for reader in self._live_readers.values():
             reader.stop()
         for analysis in self.analyses.values():
