@@ -86,9 +86,11 @@ def recover(catalog: Catalog, storage: Path, check_oldest: int = 100) -> int:
 
 
 def rebuild(catalog: Catalog, storage: Path) -> int:
-    """Recreate the segment index from the files alone."""
+    """Recreate the index of this node's segment files from the files alone (rows of segments in the bucket, or on
+    another node's disk, are kept: their files are not here to read)."""
     with catalog.session() as s, s.begin():
-        s.query(SegmentModel).delete()
+        s.query(SegmentModel).filter(SegmentModel.stored == "local",
+                                     SegmentModel.node_id.is_not_distinct_from(catalog.node_id)).delete()
     count = 0
     for f in sorted(storage.glob("*/*/*/*.mp4")):
         count += index_file(catalog, storage, f) is not None
