@@ -15,8 +15,8 @@ from tests.helpers import Server, Sim, running, wait_for
 from tests.services import s3_server
 from vigil.catalog.store import Catalog
 
-TIER_S = 8.0  # upload_after_hours, in seconds
-KEEP_S = 30.0  # max_days, in seconds
+TIER_S = 4.0  # upload_after_hours, in seconds
+KEEP_S = 24.0  # max_days, in seconds
 
 
 def frames(data: bytes) -> int:
