@@ -83,11 +83,12 @@ $(PLATE_PHOTOS)/test_image.png: | $(STAMP)
 	cp $(VENV)/plate-sdists/fast_alpr-0.4.0/assets/test_image.png $(PLATE_PHOTOS)/
 	rm -rf $(VENV)/plate-sdists
 
-# Two phases: the tests that tolerate company two at a time (pytest-xdist, a port range per worker), then the
-# "exclusive" ones (real-time analysis, latency, browser, fixed ports; listed in tests/conftest.py) alone. Both
-# phases always run; the target fails if either did.
+# Two phases: the tests that tolerate company three at a time (pytest-xdist, a port range per worker; most of
+# them wait on real-time video, so three share two cores well), then the "exclusive" ones (real-time analysis,
+# latency, browser, fixed ports; listed in tests/conftest.py) alone. Both phases always run; the target fails if
+# either did.
 test: lint browser face-photos plate-photos
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not exclusive" --durations=25; a=$$?; \
+	$(BIN)/python -m pytest -q -n 3 --dist loadfile -m "not exclusive" --durations=25; a=$$?; \
 	$(BIN)/python -m pytest -q -m exclusive --durations=25; b=$$?; \
 	test $$a = 0 && test $$b = 0
 
