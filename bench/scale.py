@@ -5,7 +5,7 @@ the same cameras in the same run; then the fail-over time over repeated kill -9.
 Usage: python bench/scale.py [--cameras 12] [--seconds 30] [--kills 10]
 
 Fail-over time = from the kill to the first segment of each of the dead node's cameras on another node (the
-camera's recording restarts); the lease is 8 s, renewed every 2 s (tests/scale.py). All the processes (sim,
+camera's recording restarts), with the lease, renewal and segment length of tests/scale.py. All the processes (sim,
 PostgreSQL, S3, nodes) share the same 2 cores, so CPU per camera is pessimistic; the comparison is the point.
 """
 
@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 
 from bench.record import cpu_now
 from tests.helpers import Server, wait_for
-from tests.scale import Cluster, cluster
+from tests.scale import LEASE_S, RENEW_S, SEGMENT_S, Cluster, cluster
 from vigil.catalog.store import now_ms
 
 
@@ -43,7 +43,8 @@ def pg_counters(url: str) -> tuple[int, int]:
 
 def reference(c: Cluster, seconds: float, tmp: Path) -> float:
     """CPU % of a core per camera for one plain Vigil (SQLite, local disk, no cluster) on the same cameras."""
-    cams = [{"id": cam, "url": c.sim.url(i + 1), "record": {"segment_seconds": 4}} for i, cam in enumerate(c.cameras)]
+    cams = [{"id": cam, "url": c.sim.url(i + 1), "record": {"segment_seconds": SEGMENT_S}}
+            for i, cam in enumerate(c.cameras)]
     tmp.mkdir(parents=True, exist_ok=True)
     srv = Server(tmp, cams)
     srv.start()
@@ -132,7 +133,7 @@ def main() -> None:
         print(f"\n{'nodes':>5}  " + "  ".join(f"{k:>22}" for k in keys))
         for n, m in rows:
             print(f"{n:>5}  " + "  ".join(f"{m[k]:>22}" for k in keys))
-        print(f"\nfail-over over {args.kills} kills (lease 8 s, renewed every 2 s):")
+        print(f"\nfail-over over {args.kills} kills (lease {LEASE_S:g} s, renewed every {RENEW_S:g} s):")
         times = fail_overs(c, args.kills)
         p90 = sorted(times)[math.ceil(0.9 * len(times)) - 1]  # nearest rank
         print(f"fail-over time: min {min(times):.1f} s, median {statistics.median(times):.1f} s, "
