@@ -195,3 +195,25 @@ def test_fail_over_playback_export_events_and_rejoin(three: Cluster, tmp_path: P
                                                       if s.start_ms > t_kill), t_kill - 60_000)[0] for cam in moved}
     print(f"recording gap per camera once n1 recovered its interrupted segments: {final} ms")
     assert max(final.values()) <= max(gaps.values()) and max(final.values()) <= 20_000
+
+    # The web UI of any node shows the cluster: its nodes and which one records each camera.
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM, LAUNCH_ARGS, logged_in
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            ctx, page, errors = logged_in(browser, n3, enforce_csp=True)
+            page.click("nav a[href='#/cameras']")
+            page.wait_for_selector("#nodes tr[data-node='n3']")
+            rows = {r.get_attribute("data-node"): r.inner_text()
+                    for r in page.query_selector_all("#nodes tr[data-node]")}
+            assert set(rows) == {"n1", "n2", "n3"} and all("alive" in t and "3:" in t for t in rows.values()), rows
+            holders = c.holders()
+            cells = page.inner_text("table:not(#nodes table)")
+            assert all(f"node {holders[cam]}" in cells for cam in c.cameras), cells
+            assert not errors, errors
+            ctx.close()
+        finally:
+            browser.close()

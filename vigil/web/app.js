@@ -51,6 +51,7 @@ async function start() {
   }
   $('first-password').hidden = true;
   $('who').textContent = `${session.user.username} (${session.user.role})`;
+  document.body.dataset.role = session.user.role;
   // What the role may not use is not shown (the server refuses it anyway).
   const rank = { viewer: 0, operator: 1, admin: 2 };
   document.querySelectorAll('[data-role]').forEach((e) => { e.hidden = rank[session.user.role] < rank[e.dataset.role]; });

@@ -94,7 +94,7 @@ export async function renderCameras(view) {
     const cameras = await api('/api/cameras');
     view.innerHTML = `<div class="panel"><table><thead><tr><th>Id</th><th>Name</th><th>URL</th><th>State</th><th>Analytics</th><th>Source</th><th></th></tr></thead><tbody>
       ${cameras.map((c) => `<tr><td>${esc(c.id)}</td><td>${esc(c.name)}</td><td class="muted">${esc(c.url)}</td>
-        <td>${esc(c.state)}${c.onvif ? ' <span class="muted">· ONVIF</span>' : ''}${c.last_error ? ` <span class="muted">${esc(c.last_error)}</span>` : ''}</td><td>${c.analytics ? `<a href="#/rules?camera=${encodeURIComponent(c.id)}">on · rules</a>` : '<span class="muted">off</span>'}</td><td>${esc(c.source)}</td>
+        <td>${esc(c.state)}${c.node ? ` <span class="muted">· node ${esc(c.node)}</span>` : ''}${c.onvif ? ' <span class="muted">· ONVIF</span>' : ''}${c.last_error ? ` <span class="muted">${esc(c.last_error)}</span>` : ''}</td><td>${c.analytics ? `<a href="#/rules?camera=${encodeURIComponent(c.id)}">on · rules</a>` : '<span class="muted">off</span>'}</td><td>${esc(c.source)}</td>
         <td>${c.source === 'api' ? `<button data-edit="${esc(c.id)}">Edit</button> <button data-del="${esc(c.id)}">Remove</button>` : '<span class="muted">in vigil.yml</span>'}</td></tr>`).join('')}
       </tbody></table></div>
       <div class="panel"><h3 id="cam-form-title">Add a camera</h3><form id="cam-form" class="form">
@@ -110,6 +110,18 @@ export async function renderCameras(view) {
         <span></span><span><button type="button" id="c-test">Test URL</button> <button type="submit">Save</button></span>
       </form><p class="error" id="cam-error" role="alert"></p><img id="cam-preview" alt="" hidden style="max-width:320px"></div>`;
     view.append(onvifPanel(() => draw()));
+    // A scale-out cluster's nodes (admins; [] for a single Vigil).
+    const nodes = document.body.dataset.role === 'admin' ? await api('/api/system/nodes').catch(() => []) : [];
+    if (nodes.length) {
+      const panel = document.createElement('div');
+      panel.className = 'panel';
+      panel.id = 'nodes';
+      panel.innerHTML = `<h3>Nodes</h3><table><thead><tr><th>Node</th><th>State</th><th>Address</th><th>Cameras</th><th>Streaming</th><th>Uploaded</th></tr></thead><tbody>
+        ${nodes.map((n) => `<tr data-node="${esc(n.id)}"><td>${esc(n.id)}</td><td>${n.alive ? 'alive' : `<span class="error">down since ${esc(new Date(n.seen_ms).toLocaleTimeString())}</span>`}</td>
+          <td class="muted">${esc(n.url)}</td><td>${n.cameras.length}: ${esc(n.cameras.join(' '))}</td><td>${n.online}</td><td>${n.uploaded}</td></tr>`).join('')}
+        </tbody></table>`;
+      view.prepend(panel);
+    }
     const $ = (s) => view.querySelector(s);
     let editing = null;
     view.querySelectorAll('[data-del]').forEach((b) => { b.onclick = async () => { if (confirm(`Remove ${b.dataset.del}? Its recordings stay until retention removes them.`)) { await api(`/api/cameras/${encodeURIComponent(b.dataset.del)}`, { method: 'DELETE' }); draw(); } }; });
