@@ -26,25 +26,20 @@ def camera_out(request: Request, cam_id: str) -> CameraOut:
     rec = vigil.recorders.get(cam_id)
     status = rec.status if rec else None
     node, remote = vigil.holder(cam_id) if vigil.keeper is not None else (None, None)
+    since: int | None
     if status is None and remote is not None:  # recorded by another node: its state as that node wrote it
-        return CameraOut(
-            id=cfg.id, name=cfg.name, url=redact_url(cfg.url),
-            sub_url=redact_url(cfg.sub_url) if cfg.sub_url else None, enabled=cfg.enabled,
-            recording=bool(node and cfg.record.enabled), source="config" if cam_id in vigil.config_ids else "api",
-            state=remote.state if node else "unassigned", last_error=remote.last_error,
-            state_since_ms=remote.state_since_ms, stream="", segments_written=0, analytics=cfg.analytics.enabled,
-            node=node,
-            onvif=OnvifOut(host=cfg.onvif.host, port=cfg.onvif.port, username=cfg.onvif.username,
-                           events=cfg.onvif.events) if cfg.onvif else None,
-        )
+        recording, state = bool(node and cfg.record.enabled), remote.state if node else "unassigned"
+        last_error, since, stream, written = remote.last_error, remote.state_since_ms, "", 0
+    else:
+        node = vigil.node_id
+        recording, state = bool(rec and cfg.record.enabled), status.state if status else "disabled"
+        last_error, since = (status.last_error, status.since_ms) if status else (None, None)
+        stream, written = (status.stream, status.segments_written) if status else ("", 0)
     return CameraOut(
         id=cfg.id, name=cfg.name, url=redact_url(cfg.url), sub_url=redact_url(cfg.sub_url) if cfg.sub_url else None,
-        enabled=cfg.enabled, recording=bool(rec and cfg.record.enabled),
-        source="config" if cam_id in vigil.config_ids else "api",
-        state=status.state if status else "disabled", last_error=status.last_error if status else None,
-        state_since_ms=status.since_ms if status else None, stream=status.stream if status else "",
-        segments_written=status.segments_written if status else 0, analytics=cfg.analytics.enabled,
-        node=vigil.node_id,
+        enabled=cfg.enabled, recording=recording, source="config" if cam_id in vigil.config_ids else "api",
+        state=state, last_error=last_error, state_since_ms=since, stream=stream, segments_written=written,
+        analytics=cfg.analytics.enabled, node=node,
         onvif=OnvifOut(host=cfg.onvif.host, port=cfg.onvif.port, username=cfg.onvif.username,
                        events=cfg.onvif.events) if cfg.onvif else None,
     )

@@ -297,7 +297,7 @@ class Catalog:
         """`local_only`: only the rows whose file is on this node's disk."""
         q = select(SegmentModel)
         if local_only:
-            q = q.where(SegmentModel.stored == "local", SegmentModel.node_id.is_not_distinct_from(self.node_id))
+            q = q.where(*self.on_this_disk())
         if camera_id is not None:
             q = q.where(SegmentModel.camera_id == camera_id)
         if start_ms is not None:
@@ -332,6 +332,10 @@ class Catalog:
     def segment_paths(self) -> set[str]:
         with self.session() as s:
             return set(s.scalars(select(SegmentModel.path)))
+
+    def on_this_disk(self) -> tuple[Any, Any]:
+        """The condition for segment rows whose file is on this node's disk (a single Vigil's: node_id NULL)."""
+        return SegmentModel.stored == "local", SegmentModel.node_id.is_not_distinct_from(self.node_id)
 
     def set_stored(self, seg_id: int, stored: str) -> bool:
         """The segment's bytes moved (to the bucket): any node reads them from there now. False: the row is gone

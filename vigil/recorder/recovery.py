@@ -76,8 +76,7 @@ def recover(catalog: Catalog, storage: Path, check_oldest: int = 100) -> int:
         cams = s.scalars(select(SegmentModel.camera_id).distinct()).all()
         for cam in cams:
             oldest = s.scalars(
-                select(SegmentModel).where(SegmentModel.camera_id == cam, SegmentModel.stored == "local",
-                                           SegmentModel.node_id.is_not_distinct_from(catalog.node_id))
+                select(SegmentModel).where(SegmentModel.camera_id == cam, *catalog.on_this_disk())
                 .order_by(SegmentModel.start_ms).limit(check_oldest)
             ).all()
             missing = [m.id for m in oldest if not (storage / m.path).exists()]
@@ -89,8 +88,7 @@ def rebuild(catalog: Catalog, storage: Path) -> int:
     """Recreate the index of this node's segment files from the files alone (rows of segments in the bucket, or on
     another node's disk, are kept: their files are not here to read)."""
     with catalog.session() as s, s.begin():
-        s.query(SegmentModel).filter(SegmentModel.stored == "local",
-                                     SegmentModel.node_id.is_not_distinct_from(catalog.node_id)).delete()
+        s.query(SegmentModel).filter(*catalog.on_this_disk()).delete()
     count = 0
     for f in sorted(storage.glob("*/*/*/*.mp4")):
         count += index_file(catalog, storage, f) is not None
