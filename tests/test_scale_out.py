@@ -139,7 +139,7 @@ def test_fail_over_playback_export_events_and_rejoin(three: Cluster, tmp_path: P
     segs = c.segments()
     gaps = {}
     for cam in moved:
-        gap, last, _first = handover_gap(segs[cam], "n1", c.holders()[cam], t_kill - 60_000)
+        gap, last, _first = handover_gap(segs[cam], "n1", c.holders()[cam], t_kill)
         gaps[cam] = gap
         assert last.stored == "s3" or last.status == "open"
     print(f"recording gap per camera at the kill (n1's last fragment still on its disk): {gaps} ms")
@@ -192,7 +192,7 @@ def test_fail_over_playback_export_events_and_rejoin(three: Cluster, tmp_path: P
                  and s.start_ms < t_kill]
     assert recovered and all(s.status == "closed" for s in recovered), "n1 indexed its interrupted segments"
     final = {cam: handover_gap(segs[cam], "n1", next(s.node_id for s in sorted(segs[cam], key=lambda s: s.start_ms)
-                                                      if s.start_ms > t_kill), t_kill - 60_000)[0] for cam in moved}
+                                                      if s.start_ms > t_kill), t_kill)[0] for cam in moved}
     print(f"recording gap per camera once n1 recovered its interrupted segments: {final} ms")
     assert max(final.values()) <= max(gaps.values()) and max(final.values()) <= 20_000
 
