@@ -43,6 +43,7 @@ class StreamSpec:
 class EncodedFrame:
     nals: list[bytes]
     keyframe: bool
+    captured: float = 0.0  # wall clock (epoch seconds) at which its picture was drawn; 0 when not live
 
 
 def make_encoder(spec: StreamSpec) -> Any:
@@ -78,6 +79,7 @@ def encode_frames(spec: StreamSpec, scene: Drawable, count: int, live: bool = Fa
     """Encode `count` frames (forever if 0); when `live`, print the wall clock and keep real time."""
     cc = make_encoder(spec)
     start = time.time()
+    captured: dict[int, float] = {}  # pts → when drawn, to stamp each packet with its picture's instant
     i = 0
     while count == 0 or i < count:
         if live:
@@ -87,16 +89,18 @@ def encode_frames(spec: StreamSpec, scene: Drawable, count: int, live: bool = Fa
                 time.sleep(delay)
             elif delay < -2:  # fell behind (a busy machine): drop the backlog rather than drift
                 start = time.time() - i / spec.fps
-        img = scene.draw(i, spec.fps, time.time() if live else None)
+        now = time.time()
+        img = scene.draw(i, spec.fps, now if live else None)
         frame = av.VideoFrame.from_ndarray(to_i420(img), format="yuv420p")
         frame.pts = i
+        captured[i] = now if live else 0.0
         if i % spec.gop == 0:
             frame.pict_type = av.video.frame.PictureType.I
         for pkt in cc.encode(frame):
-            yield EncodedFrame(split_annexb(bytes(pkt)), pkt.is_keyframe)
+            yield EncodedFrame(split_annexb(bytes(pkt)), pkt.is_keyframe, captured.pop(pkt.pts, 0.0))
         i += 1
     for pkt in cc.encode(None):
-        yield EncodedFrame(split_annexb(bytes(pkt)), pkt.is_keyframe)
+        yield EncodedFrame(split_annexb(bytes(pkt)), pkt.is_keyframe, captured.pop(pkt.pts, 0.0))
 
 
 @dataclass

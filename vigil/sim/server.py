@@ -90,13 +90,18 @@ def _live_thread(
     b: Broadcaster, spec: StreamSpec, scene: Drawable, loop: asyncio.AbstractEventLoop,
     stop: threading.Event,
 ) -> None:
-    step = 90_000 // spec.fps
+    # A camera stamps each picture with the instant it captured it, so the RTP clock follows the picture's own
+    # time even when a busy machine makes this thread late or drop frames (a frame counter would drift from
+    # the wall clock the scripted scenes are drawn at, and from the scenes' ground truth).
     name = threading.current_thread().name
-    for i, frame in enumerate(encode_frames(spec, scene, 0, live=True)):
+    first: float | None = None
+    for frame in encode_frames(spec, scene, 0, live=True):
         if stop.is_set():
             return
+        first = frame.captured if first is None else first
         if effects.effect_of(name) != "stop":  # "stop": the camera sends nothing (video loss)
-            loop.call_soon_threadsafe(b.publish, AccessUnit(frame.nals, frame.keyframe, i * step))
+            ts = round((frame.captured - first) * 90_000)
+            loop.call_soon_threadsafe(b.publish, AccessUnit(frame.nals, frame.keyframe, ts))
 
 
 def _first_keyframe_params(spec: StreamSpec, scene: Drawable) -> dict[str, bytes]:
