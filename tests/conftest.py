@@ -9,11 +9,13 @@ from tests.helpers import Sim
 from tests.services import fresh_database, postgres_server
 
 # Modules that need the machine to themselves: they analyse video in real time, measure latency, drive a browser
-# or use fixed ports (WS-Discovery's 3702, the demo's). `make test` runs them alone, one after the other, after
-# the rest has run three at a time (pytest-xdist); see the Makefile.
+# against real-time video, or use the demo's fixed ports. `make test` runs them alone, one after the other, after
+# the rest has run three at a time (pytest-xdist); see the Makefile. WS-Discovery's fixed port 3702 is used by the
+# demo and by test_onvif only, so test_onvif runs in the first phase (one module stays on one worker), never
+# beside the demo.
 EXCLUSIVE = {
     "tests/test_analytics.py", "tests/test_faces_scene.py", "tests/test_alarm_sources.py", "tests/test_live.py",
-    "tests/test_onvif.py", "tests/test_demo.py", "tests/test_audio_alarm.py", "tests/e2e/test_scenes.py",
+    "tests/test_demo.py", "tests/test_audio_alarm.py", "tests/e2e/test_scenes.py",
     "tests/e2e/test_ui.py", "tests/e2e/test_smart_search.py",
 }
 

@@ -1,4 +1,4 @@
-"""The sim camera stamps each picture with the instant it drew it, as a real camera stamps its capture time.
+"""The sim camera stamps each picture with the instant it shows, as a real camera stamps its capture time.
 
 The scripted scenes' ground truth is a function of the wall clock; if the RTP clock were a frame counter, a sim
 held up by a busy machine would fall behind the wall clock for good, and every analytics assertion after the

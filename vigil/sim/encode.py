@@ -43,7 +43,7 @@ class StreamSpec:
 class EncodedFrame:
     nals: list[bytes]
     keyframe: bool
-    captured: float = 0.0  # wall clock (epoch seconds) at which its picture was drawn; 0 when not live
+    captured: float = 0.0  # wall clock (epoch seconds) its picture shows; 0 when not live
 
 
 def make_encoder(spec: StreamSpec) -> Any:
@@ -79,21 +79,24 @@ def encode_frames(spec: StreamSpec, scene: Drawable, count: int, live: bool = Fa
     """Encode `count` frames (forever if 0); when `live`, print the wall clock and keep real time."""
     cc = make_encoder(spec)
     start = time.time()
-    captured: dict[int, float] = {}  # pts → when drawn, to stamp each packet with its picture's instant
+    captured: dict[int, float] = {}  # pts → the instant its picture shows, to stamp each packet with
     i = 0
     while count == 0 or i < count:
+        due = 0.0
         if live:
+            # A camera's sensor captures on a steady beat whatever its encoder's delays: each picture shows, and
+            # is stamped with, the instant it was due, and a late one only reaches the viewer later.
             due = start + i / spec.fps
             delay = due - time.time()
             if delay > 0:
                 time.sleep(delay)
             elif delay < -2:  # fell behind (a busy machine): drop the backlog rather than drift
                 start = time.time() - i / spec.fps
-        now = time.time()
-        img = scene.draw(i, spec.fps, now if live else None)
+                due = start + i / spec.fps
+        img = scene.draw(i, spec.fps, due if live else None)
         frame = av.VideoFrame.from_ndarray(to_i420(img), format="yuv420p")
         frame.pts = i
-        captured[i] = now if live else 0.0
+        captured[i] = due
         if i % spec.gop == 0:
             frame.pict_type = av.video.frame.PictureType.I
         for pkt in cc.encode(frame):

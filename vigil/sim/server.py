@@ -91,8 +91,8 @@ def _live_thread(
     stop: threading.Event,
 ) -> None:
     # A camera stamps each picture with the instant it captured it, so the RTP clock follows the picture's own
-    # time even when a busy machine makes this thread late or drop frames (a frame counter would drift from
-    # the wall clock the scripted scenes are drawn at, and from the scenes' ground truth).
+    # time even when a busy machine makes this thread drop frames (a frame counter would drift from the wall
+    # clock the scripted scenes are drawn at, and from the scenes' ground truth).
     name = threading.current_thread().name
     first: float | None = None
     for frame in encode_frames(spec, scene, 0, live=True):
