@@ -375,7 +375,12 @@ def test_digest_auth_accepts_the_right_response_only() -> None:
     assert auth.check("DESCRIBE", header("s3cret-pass")) == ("the alice", False)  # whom the lookup found
     assert auth.check("DESCRIBE", header("wrong")) == (None, False)
     assert auth.check("DESCRIBE", header("s3cret-pass", user="bob")) == (None, False)
-    assert auth.check("DESCRIBE", header("s3cret-pass", nonce="0" + challenge["nonce"][1:])) == (None, False)
+    # A nonce this server did not issue (another node's, before its redirect): the right digest is asked to answer
+    # a fresh challenge (stale), a wrong one is refused.
+    foreign = DigestAuth("Vigil", lambda user: alice if user == "alice" else None)._nonce()
+    assert auth.check("DESCRIBE", header("s3cret-pass", nonce=foreign)) == (None, True)
+    assert auth.check("DESCRIBE", header("wrong", nonce=foreign)) == (None, False)
+    assert auth.check("DESCRIBE", header("wrong", nonce="0" + challenge["nonce"][1:])) == (None, False)
     old = auth._nonce(int(time.time()) - 3600)
     assert auth.check("DESCRIBE", header("s3cret-pass", nonce=old)) == (None, True)  # stale: ask again, silently
     assert auth.check("DESCRIBE", "Basic YWxpY2U6czNjcmV0") == (None, False)

@@ -18,7 +18,7 @@ from typing import Any
 import av
 import pytest
 
-from tests.helpers import Server, listen_events, wait_for
+from tests.helpers import ADMIN_PASSWORD, Server, listen_events, wait_for
 from tests.scale import LEASE_S, SEGMENT_S, Cluster, cluster, handover_gap, overlaps
 from vigil.catalog.store import now_ms
 
@@ -97,6 +97,12 @@ def test_fail_over_playback_export_events_and_rejoin(three: Cluster, tmp_path: P
     first = live_messages(n3, far, 3)
     assert first[0] == {"type": "init", "mime": first[0]["mime"]} and "avc1" in first[0]["mime"], first[0]
     assert isinstance(first[1], bytes) and first[1][4:8] == b"ftyp" and isinstance(first[2], bytes)
+    # RTSP out of that camera from n3: redirected to n2, which the client logs in to with the same account.
+    with av.open(f"rtsp://admin:{ADMIN_PASSWORD}@127.0.0.1:{n3.rtsp_port}/{far}", options={"rtsp_transport": "tcp"},
+                 timeout=15) as rtsp:
+        video = rtsp.streams.video[0]
+        got = [p for _, p in zip(range(30), rtsp.demux(video), strict=False) if p.size]
+        assert video.codec_context.width == 640 and sum(p.is_keyframe for p in got) >= 1, len(got)
 
     # Password guessing spread over the nodes is throttled as one (failures are counted in the catalog).
     codes = []

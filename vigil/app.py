@@ -42,7 +42,7 @@ from vigil.media.live import LiveReader, LiveStream
 from vigil.media.rtsp_auth import DigestAuth
 from vigil.media.rtsp_out import StreamRelay
 from vigil.media.rtsp_replay import Replay, parse_start
-from vigil.media.rtsp_server import Broadcaster, RtspServer
+from vigil.media.rtsp_server import Broadcaster, Redirect, RtspServer
 from vigil.media.segment_files import SegmentFiles
 from vigil.objectstore import ObjectStore
 from vigil.onvif.hub import OnvifHub
@@ -185,7 +185,7 @@ class Vigil:
 
     def _node_details(self) -> dict[str, Any]:
         online = sum(r.status.state == "online" for r in list(self.recorders.values()))
-        return {"online": online, "pid": os.getpid(),
+        return {"online": online, "pid": os.getpid(), "rtsp": self.cfg.advertise_rtsp,
                 "uploaded": self.tiering.uploaded if self.tiering is not None else 0,
                 "events_relayed": self.relay_events.received if self.relay_events is not None else 0}
 
@@ -210,6 +210,14 @@ class Vigil:
 
     def node_url(self, node: str) -> str | None:
         return next((n.url for n in node_rows(self.catalog) if n.id == node), None)
+
+    def node_rtsp(self, camera_id: str) -> str | None:
+        """In a cluster: the RTSP out address of the other node that records this camera, if any."""
+        node, _state = self.holder(camera_id)
+        if node is None or node == self.node_id:
+            return None
+        rtsp = next((n.details.get("rtsp") for n in node_rows(self.catalog) if n.id == node), None)
+        return rtsp if isinstance(rtsp, str) and rtsp else None
 
     def _start_camera(self, cam: CameraConfig) -> None:
         if not cam.enabled:
@@ -347,9 +355,10 @@ class Vigil:
         for relay in self.relays.values():
             relay.loop = loop
 
-    async def rtsp_stream(self, url: str, user: User | None) -> Broadcaster | None:
+    async def rtsp_stream(self, url: str, user: User | None) -> Broadcaster | Redirect | None:
         """What rtsp://…/<camera>[/sub][?start=T] plays for this user: live, or the recordings from T; None (404)
-        for a camera they do not have, or no recording from T on."""
+        for a camera they do not have, or no recording from T on. In a cluster, live video of a camera another
+        node records is a redirect to that node (recordings play from any node: they are in the bucket)."""
         camera_id, _, kind = RtspServer.path_of(url).partition("/")
         cam = self.cameras.get(camera_id)
         if cam is None or kind not in ("", "sub", "main"):
@@ -368,6 +377,11 @@ class Vigil:
             except (ValueError, NotFoundError) as err:
                 log.info("rtsp_replay_refused", camera=camera_id, error=str(err))
                 return None
+        if self.keeper is not None and camera_id not in self.recorders:
+            there = await asyncio.to_thread(self.node_rtsp, camera_id)
+            if there is not None:
+                parts = urlsplit(url)
+                return Redirect(f"{there}{parts.path}" + (f"?{parts.query}" if parts.query else ""))
         if kind == "sub" and cam.sub_url:
             relay = self.relay(camera_id, "sub")
             relay.want()

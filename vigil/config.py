@@ -452,6 +452,18 @@ class Config(_Strict):
         return f"{'https' if self.api.tls.enabled else 'http'}://{host}:{port}"
 
     @property
+    def advertise_rtsp(self) -> str | None:
+        """Where the other nodes send an RTSP client for a camera this node records: RTSP out's address, with the
+        host of `advertise_url` when RTSP out listens on every interface; None when RTSP out is off."""
+        if not self.rtsp_out.enabled:
+            return None
+        host = self.rtsp_out.host
+        if host in ("0.0.0.0", "::", "[::]"):
+            host = urlsplit(self.advertise_url).hostname or socket.gethostname()
+            host = f"[{host}]" if ":" in host else host
+        return f"rtsp://{host}:{self.rtsp_out.port}"
+
+    @property
     def key_file(self) -> Path:
         return self.catalog.key_file or self.storage.path.parent / "vigil.key"
 

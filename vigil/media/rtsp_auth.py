@@ -64,8 +64,8 @@ class DigestAuth(Generic[P]):
         if p is None or not all(k in p for k in ("username", "nonce", "uri", "response")):
             return None, False
         state = self._nonce_state(p["nonce"])
-        if state != "valid":
-            return None, state == "stale"
+        if state == "stale":
+            return None, True
         found = self.lookup(p["username"])
         if found is None:
             return None, False
@@ -75,4 +75,10 @@ class DigestAuth(Generic[P]):
             expected = _md5(f"{ha1}:{p['nonce']}:{p.get('nc', '')}:{p.get('cnonce', '')}:{p['qop']}:{ha2}")
         else:
             expected = _md5(f"{ha1}:{p['nonce']}:{ha2}")
-        return (who if hmac.compare_digest(expected, p["response"].lower()) else None), False
+        right = hmac.compare_digest(expected, p["response"].lower())
+        if state == "bad":
+            # A nonce we did not issue but the right digest: the client knows the password and answers another
+            # server's challenge (another node's, which redirected it here). RFC 2617's stale=true makes it
+            # answer ours without asking its user; a client that gives up on a plain 401 (FFmpeg) would fail.
+            return None, right
+        return (who if right else None), False

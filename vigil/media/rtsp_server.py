@@ -148,7 +148,15 @@ class Broadcaster:
         )
 
 
-Resolver = Callable[[str, Any], Awaitable[Broadcaster | None]]  # (URL, whom the auth found or None) -> stream
+@dataclass(frozen=True)
+class Redirect:
+    """Another server has this path: the client is sent there (302, as RFC 2326 allows for DESCRIBE and SETUP)."""
+
+    location: str
+
+
+# (URL, whom the auth found or None) -> the stream, where it is instead, or None (404)
+Resolver = Callable[[str, Any], Awaitable[Broadcaster | Redirect | None]]
 
 
 class RtspServer:
@@ -187,7 +195,7 @@ class RtspServer:
                 path = path[: -len(track)].rstrip("/")
         return path
 
-    async def _stream_for(self, url: str, user: Any) -> Broadcaster | None:
+    async def _stream_for(self, url: str, user: Any) -> Broadcaster | Redirect | None:
         if self._resolve is not None:
             return await self._resolve(url, user)
         return self.streams.get(self.path_of(url))
@@ -250,7 +258,7 @@ class RtspServer:
                         await writer.drain()
                         continue
                 if method == "SETUP" and described is not None and described[0] == self.path_of(url):
-                    target: Broadcaster | None = described[1]
+                    target: Broadcaster | Redirect | None = described[1]
                 elif method in ("DESCRIBE", "SETUP"):
                     target = await self._stream_for(url, user)
                 else:
@@ -259,6 +267,8 @@ class RtspServer:
                     reply(cseq, headers={"Session": session})
                 elif target is None:
                     reply(cseq, "404 Not Found")
+                elif isinstance(target, Redirect):
+                    reply(cseq, "302 Moved Temporarily", {"Location": target.location})
                 elif method == "DESCRIBE":
                     described = (self.path_of(url), target)
                     plain = urlsplit(url)._replace(query="", fragment="").geturl()  # ?start=… is not a path
