@@ -20,6 +20,7 @@ from vigil.analytics.rulespec import RuleSpec
 from vigil.api.tls import certificate_files, redirect_app
 from vigil.catalog.accounts import RTSP_REALM, User, ensure_admin, rtsp_user
 from vigil.catalog.audit import AuditLog
+from vigil.catalog.nodes import NodeRow
 from vigil.catalog.nodes import leases as lease_rows
 from vigil.catalog.nodes import nodes as node_rows
 from vigil.catalog.rules import load_rules, save_rules
@@ -208,16 +209,12 @@ class Vigil:
             return path.read_bytes()
         return self.store.get(rel) if self.mirror is not None and self.store is not None else None
 
-    def node_url(self, node: str) -> str | None:
-        return next((n.url for n in node_rows(self.catalog) if n.id == node), None)
-
-    def node_rtsp(self, camera_id: str) -> str | None:
-        """In a cluster: the RTSP out address of the other node that records this camera, if any."""
+    def other_holder(self, camera_id: str) -> NodeRow | None:
+        """In a cluster: the other node that records this camera (its API and RTSP out addresses), if any."""
         node, _state = self.holder(camera_id)
         if node is None or node == self.node_id:
             return None
-        rtsp = next((n.details.get("rtsp") for n in node_rows(self.catalog) if n.id == node), None)
-        return rtsp if isinstance(rtsp, str) and rtsp else None
+        return next((n for n in node_rows(self.catalog) if n.id == node), None)
 
     def _start_camera(self, cam: CameraConfig) -> None:
         if not cam.enabled:
@@ -378,10 +375,11 @@ class Vigil:
                 log.info("rtsp_replay_refused", camera=camera_id, error=str(err))
                 return None
         if self.keeper is not None and camera_id not in self.recorders:
-            there = await asyncio.to_thread(self.node_rtsp, camera_id)
-            if there is not None:
+            there = await asyncio.to_thread(self.other_holder, camera_id)
+            rtsp = there.details.get("rtsp") if there is not None else None
+            if isinstance(rtsp, str) and rtsp:
                 parts = urlsplit(url)
-                return Redirect(f"{there}{parts.path}" + (f"?{parts.query}" if parts.query else ""))
+                return Redirect(f"{rtsp}{parts.path}" + (f"?{parts.query}" if parts.query else ""))
         if kind == "sub" and cam.sub_url:
             relay = self.relay(camera_id, "sub")
             relay.want()

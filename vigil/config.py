@@ -19,6 +19,7 @@ from vigil.errors import ConfigError
 
 URL_SCHEMES = ("rtsp", "rtsps", "http", "https", "file")
 CAMERA_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+ANY_HOST = ("0.0.0.0", "::", "[::]")  # a listen host meaning every interface: not an address others can use
 
 
 class _Strict(BaseModel):
@@ -447,7 +448,7 @@ class Config(_Strict):
         if self.cluster.advertise_url:
             return self.cluster.advertise_url.rstrip("/")
         host, _, port = self.api.listen.rpartition(":")
-        if host in ("0.0.0.0", "::", "[::]"):
+        if host in ANY_HOST:
             host = socket.gethostname()
         return f"{'https' if self.api.tls.enabled else 'http'}://{host}:{port}"
 
@@ -458,7 +459,7 @@ class Config(_Strict):
         if not self.rtsp_out.enabled:
             return None
         host = self.rtsp_out.host
-        if host in ("0.0.0.0", "::", "[::]"):
+        if host in ANY_HOST:
             host = urlsplit(self.advertise_url).hostname or socket.gethostname()
             host = f"[{host}]" if ":" in host else host
         return f"rtsp://{host}:{self.rtsp_out.port}"

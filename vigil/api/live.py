@@ -34,10 +34,9 @@ async def live(ws: WebSocket, camera_id: str, stream: str = "sub") -> None:
     try:
         while vigil.keeper is not None and camera_id not in vigil.recorders:
             # A cluster: another node records this camera; its viewers are served through this connection.
-            node, _state = await asyncio.to_thread(vigil.holder, camera_id)
-            url = await asyncio.to_thread(vigil.node_url, node) if node and node != vigil.node_id else None
-            if url:
-                await _proxy(ws, url, camera_id, stream)
+            there = await asyncio.to_thread(vigil.other_holder, camera_id)
+            if there is not None and there.url:
+                await _proxy(ws, there.url, camera_id, stream)
                 return
             await ws.send_json({"type": "state", "online": False, "state": "moving", "error": None})
             await asyncio.sleep(STATE_EVERY_S)
