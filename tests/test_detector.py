@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
+import pytest
+from pydantic import ValidationError
 
 from vigil.analytics.detector import Detection, YoloV3Tiny, merge_nested
+from vigil.analytics.engines import check_engine
+from vigil.analytics.onnx_detector import OnnxYolo
+from vigil.analytics.quantize import build_int8, calibration_pictures
+from vigil.config import AnalyticsConfig
+from vigil.errors import ConfigError
 
 PHOTOS = Path("/usr/share/darknet/data")
 
@@ -35,3 +46,57 @@ def test_nested_boxes_of_one_group_merge_but_other_groups_stay() -> None:
     out = merge_nested([big, part, rider, other])
     assert sorted((d.label, d.score, d.box) for d in out) == sorted([
         ("truck", 0.8, big.box), ("person", 0.9, rider.box), ("car", 0.7, other.box)])
+
+
+PICTURES = ("person", "dog", "horses", "eagle", "giraffe")
+
+
+def test_onnx_graph_matches_opencv_dnn_on_real_photographs() -> None:
+    """The Darknet → ONNX conversion (vigil/analytics/darknet.py) on ONNX Runtime gives OpenCV DNN's rows —
+    every box and score before any threshold or NMS — within 1e-4, square and at the picture's own shape."""
+    for size in (416, 544):
+        cv, ort = YoloV3Tiny(size=size), OnnxYolo(size=size)
+        for name in PICTURES:
+            img = cv2.imread(str(PHOTOS / f"{name}.jpg"))
+            for pic in (img, cv2.resize(img, (416, 416))):
+                a, b = cv.rows(pic), ort.rows(pic)
+                assert a.shape == b.shape and a.shape[1] == 85
+                assert float(np.abs(a - b).max()) < 1e-4, (name, size, float(np.abs(a - b).max()))
+                assert cv.detect(pic) == ort.detect(pic) or [d.label for d in cv.detect(pic)] == [
+                    d.label for d in ort.detect(pic)]
+
+
+def test_engine_settings_fail_start_up_with_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"'cuda' \(CUDAExecutionProvider\) is not in this ONNX Runtime.*"
+                                          r"onnxruntime-gpu"):
+        check_engine(AnalyticsConfig(providers=["cuda"]))
+    with pytest.raises(ConfigError, match="engine: opencv runs FP32 on the CPU only"):
+        check_engine(AnalyticsConfig(engine="opencv", precision="int8"))
+    with pytest.raises(ValidationError):
+        AnalyticsConfig(providers=["gpu"])
+    os.environ["VIGIL_MODELS"] = str(tmp_path)
+    try:
+        with pytest.raises(ConfigError, match="vigil models build"):
+            check_engine(AnalyticsConfig(precision="int8"))
+        # `vigil check` says the same and exits 2, as `vigil serve` would at start-up.
+        cfg = tmp_path / "vigil.yml"
+        cfg.write_text(f"storage: {{path: {tmp_path / 'rec'}}}\nanalytics: {{providers: [openvino]}}\n")
+        (tmp_path / "rec").mkdir()
+        res = subprocess.run([sys.executable, "-m", "vigil.cli", "check", "-c", str(cfg)], capture_output=True,
+                             text=True, timeout=60)
+        assert res.returncode == 2 and "'openvino'" in res.stderr and "onnxruntime-openvino" in res.stderr, res
+    finally:
+        del os.environ["VIGIL_MODELS"]
+
+
+def test_int8_model_built_from_real_pictures_runs(tmp_path: Path) -> None:
+    pictures = calibration_pictures(sorted(PHOTOS.glob("*.jpg")), [])
+    path = build_int8(pictures, tmp_path / "yolov3-tiny-int8.onnx")
+    os.environ["VIGIL_MODELS"] = str(tmp_path)
+    try:
+        det = OnnxYolo(precision="int8")
+    finally:
+        del os.environ["VIGIL_MODELS"]
+    assert path.stat().st_size < 20_000_000  # FP32 weights are 35 MB
+    found = det.detect(cv2.imread(str(PHOTOS / "person.jpg")))
+    assert "person" in {d.label for d in found}, found

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from vigil.analytics.audio import AudioChange
-from vigil.analytics.detector import YoloV3Tiny
+from vigil.analytics.engines import check_engine, make_detector
 from vigil.analytics.plates import PlateReader
 from vigil.analytics.rulespec import RuleSpec
 from vigil.api.tls import certificate_files, redirect_app
@@ -64,6 +64,7 @@ class Vigil:
         self.cfg = cfg
         self.storage = cfg.storage.path
         check_storage(self.storage)  # first: a missing disk is the error the user must see
+        check_engine(cfg.analytics)  # a detector setting this machine cannot run stops start-up with its fix
         self.node_id = cfg.node_id  # None: a single Vigil, which records every camera
         self.catalog = Catalog(cfg.catalog_url, SecretBox.load(cfg.key_file), self.node_id)
         self.store = ObjectStore(cfg.storage.s3) if cfg.storage.s3 is not None else None
@@ -271,7 +272,7 @@ class Vigil:
     def detector(self) -> LockedDetector:
         """Loaded on first use: a Vigil without analytics never pays for the network."""
         if self._detector is None:
-            self._detector = LockedDetector(YoloV3Tiny(confidence=self.cfg.analytics.confidence))
+            self._detector = LockedDetector(make_detector(self.cfg.analytics))
         return self._detector
 
     def faces(self) -> FaceService:

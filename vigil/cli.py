@@ -28,6 +28,8 @@ faces_app = typer.Typer(help="Face databases: list, create, import photos.", no_
 app.add_typer(faces_app, name="faces")
 camera_app = typer.Typer(help="Find ONVIF cameras and add them.", no_args_is_help=True)
 app.add_typer(camera_app, name="camera")
+models_app = typer.Typer(help="Detection models: build the INT8 model.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="vigil.yml (default: $VIGIL_CONFIG, else built-in defaults)")
@@ -66,12 +68,14 @@ def serve(config: ConfigOpt = None) -> None:
 
 @app.command()
 def check(config: ConfigOpt = None) -> None:
-    """Validate a config file and the storage path, then exit."""
+    """Validate a config file, the storage path and the detector settings, then exit."""
+    from vigil.analytics.engines import check_engine
     from vigil.storage import check_storage
 
     cfg = _load(config)
     try:
         check_storage(cfg.storage.path)
+        check_engine(cfg.analytics)
     except VigilError as err:
         _fail(err)
     typer.echo(f"config OK: {len(cfg.cameras)} camera(s), storage {cfg.storage.path}")
@@ -321,6 +325,24 @@ def catalog_rebuild(config: ConfigOpt = None) -> None:
         _fail(err)
         return
     typer.echo(f"indexed {n} segment(s) from {cfg.storage.path} in {time.monotonic() - t:.1f} s")
+
+
+@models_app.command("build")
+def models_build(
+    out: Annotated[Path | None, typer.Option(help="where to write it (default: the models folder)")] = None,
+    photos: Annotated[Path, typer.Option(help="calibration photographs (*.jpg)")] = Path("/usr/share/darknet/data"),
+    video: Annotated[list[Path] | None, typer.Option(help="calibration footage (frames are sampled)")] = None,
+) -> None:
+    """Build the INT8 detector (ONNX Runtime static quantization, calibrated on real pictures)."""
+    from vigil.analytics.quantize import build_int8, calibration_pictures
+
+    try:
+        pictures = calibration_pictures(sorted(photos.glob("*.jpg")), [v for v in video or [] if v.exists()])
+        path = build_int8(pictures, out)
+    except VigilError as err:
+        _fail(err)
+        return
+    typer.echo(f"INT8 model: {path} (calibrated on {len(pictures)} pictures)")
 
 
 @camera_app.command("discover")

@@ -322,12 +322,31 @@ class FacesConfig(_Strict):
                                  description="ONNX Runtime execution providers, in order of preference")
 
 
+Provider = Literal["cpu", "openvino", "cuda", "tensorrt", "coreml"]
+
+
+def _cpu_only() -> list[Provider]:
+    return ["cpu"]
+
+
 class AnalyticsConfig(_Strict):
     """The detector shared by all cameras."""
 
     model: Literal["yolov3-tiny"] = "yolov3-tiny"
+    engine: Literal["onnxruntime", "opencv"] = Field(
+        default="onnxruntime", description="onnxruntime (default, faster here) or opencv (OpenCV's DNN module)")
+    providers: list[Provider] = Field(
+        default_factory=_cpu_only, min_length=1,
+        description="ONNX Runtime execution providers, in order of preference; one this installation lacks "
+                    "stops start-up with what to install")
+    precision: Literal["fp32", "int8"] = Field(
+        default="fp32", description="int8: the statically quantized model `vigil models build` makes (faster, "
+                                    "and less accurate on real footage: see the README)")
     confidence: float = Field(default=0.25, gt=0, lt=1)
     max_width: int = Field(default=640, ge=160, le=1920)  # analysed pictures are scaled down to this width
+    input_width: int = Field(default=544, ge=160, le=1920, multiple_of=32,
+                             description="the detector's input width (its height keeps the picture's shape); "
+                             "larger finds smaller, farther people at more CPU")
     snapshot_quality: int = Field(default=85, ge=10, le=100)
     faces: FacesConfig = Field(default_factory=FacesConfig)
 

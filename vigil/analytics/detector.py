@@ -10,6 +10,7 @@ the same `Detector` protocol.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -45,6 +46,13 @@ def _area(b: Box) -> float:
     return max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
 
 
+def _part_of(small: Box, big: Box) -> bool:
+    """Whether a person's box inside a bigger person's box is a part of the same person (a second box of about
+    the same size, or the upper body: the same top) rather than someone farther away, whose head shows lower
+    down beside or over the shoulder of someone nearer."""
+    return _area(small) >= 0.5 * _area(big) or abs(small[1] - big[1]) <= 0.2 * (big[3] - big[1])
+
+
 def merge_nested(dets: list[Detection], contained: float = 0.8) -> list[Detection]:
     """One object, two boxes: YOLO's coarse and fine heads often give a whole vehicle and a part of it, which
     NMS keeps (their IoU is low). A box of the same group lying mostly inside a bigger one is folded into it."""
@@ -55,7 +63,7 @@ def merge_nested(dets: list[Detection], contained: float = 0.8) -> list[Detectio
                 continue
             ix = (max(big.box[0], d.box[0]), max(big.box[1], d.box[1]), min(big.box[2], d.box[2]),
                   min(big.box[3], d.box[3]))
-            if _area(ix) >= contained * _area(d.box):
+            if _area(ix) >= contained * _area(d.box) and (group(d.label) != "person" or _part_of(d.box, big.box)):
                 if d.score > big.score:
                     out[i] = Detection(d.label, d.score, big.box)
                 break
@@ -74,8 +82,53 @@ def model_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "mlmodels"
 
 
+def input_size(width: int, height: int, input_width: int) -> tuple[int, int]:
+    """The network's input (width, height) for a picture: `input_width` wide and as tall as keeps the picture's
+    shape, in the network's steps of 32. The network is convolutional and takes any such size; squeezing a 16:9
+    or 4:3 picture into a square would narrow a person who is already only a few pixels wide."""
+    return input_width, max(32, round(input_width * height / width / 32) * 32)
+
+
+def to_detections(rows: np.ndarray, width: int, height: int, labels: Sequence[str], confidence: float,
+                  nms: float) -> list[Detection]:
+    """Rows of a YOLO network (cx, cy, w, h as fractions, objectness, class scores) → detections of the classes
+    Vigil keeps, NMS per class group, nested boxes folded. The same for every engine."""
+    scores = rows[:, 5:]
+    classes = scores.argmax(axis=1)
+    # Kept as first built: the class score (already times objectness) times the objectness once more. Every
+    # threshold downstream (confidence, tracker, rule sensitivity) is measured on this scale.
+    conf = scores[np.arange(len(rows)), classes] * rows[:, 4]
+    keep = conf >= confidence
+    rows, classes, conf = rows[keep], classes[keep], conf[keep]
+    boxes = [[float((cx - bw / 2) * width), float((cy - bh / 2) * height), float(bw * width), float(bh * height)]
+             for cx, cy, bw, bh in rows[:, :4]]
+    names = [labels[int(c)] for c in classes]
+    groups = sorted({group(lb) for lb in names})
+    group_ids = [groups.index(group(lb)) for lb in names]
+    out = []
+    for i in np.array(cv2.dnn.NMSBoxesBatched(boxes, conf.tolist(), group_ids, confidence, nms)).flatten():
+        label = names[int(i)]
+        if label not in KEEP:
+            continue
+        x, y, bw, bh = boxes[i]
+        out.append(Detection(label, float(conf[i]), (max(0.0, x / width), max(0.0, y / height),
+                                                      min(1.0, (x + bw) / width), min(1.0, (y + bh) / height))))
+    return merge_nested(sorted(out, key=lambda d: -d.score))
+
+
+def _check_size(size: int) -> None:
+    if size % 32:
+        raise ConfigError(f"the detector's input width must be a multiple of 32 ({size} given)")
+
+
 class YoloV3Tiny:
-    def __init__(self, confidence: float = 0.3, nms: float = 0.45, size: int = 416) -> None:
+    """YOLOv3-tiny on OpenCV's DNN module (the fallback engine: `analytics.engine: opencv`)."""
+
+    def __init__(self, confidence: float = 0.3, nms: float = 0.45, size: int = 544) -> None:
+        """`size` is the network's input width (a multiple of 32). Measured on real footage (bench/accuracy.py):
+        at 416×416 far people 25-40 px tall on a 768×576 camera are missed; 544 wide (544×416 for 4:3) finds them
+        and costs 1.3× the compute of 416×416; at 608 and more this small model loses large, near objects."""
+        _check_size(size)
         d = model_dir()
         self._net = cv2.dnn.readNetFromDarknet(str(d / "yolov3-tiny.cfg"), str(d / "yolov3-tiny.weights"))
         self._net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
@@ -84,28 +137,13 @@ class YoloV3Tiny:
         self.labels = (d / "coco.names").read_text().split("\n")
         self.confidence, self.nms, self.size = confidence, nms, size
 
+    def rows(self, frame: np.ndarray) -> np.ndarray:
+        """The network's rows before any threshold or NMS (to compare engines)."""
+        h, w = frame.shape[:2]
+        self._net.setInput(cv2.dnn.blobFromImage(frame, 1 / 255.0, input_size(w, h, self.size), swapRB=True,
+                                                 crop=False))
+        return np.vstack(self._net.forward(self._outputs))
+
     def detect(self, frame: np.ndarray) -> list[Detection]:
         h, w = frame.shape[:2]
-        blob = cv2.dnn.blobFromImage(frame, 1 / 255.0, (self.size, self.size), swapRB=True, crop=False)
-        self._net.setInput(blob)
-        rows = np.vstack(self._net.forward(self._outputs))
-        scores = rows[:, 5:]
-        classes = scores.argmax(axis=1)
-        conf = scores[np.arange(len(rows)), classes] * rows[:, 4]
-        keep = conf >= self.confidence
-        rows, classes, conf = rows[keep], classes[keep], conf[keep]
-        boxes = [[float((cx - bw / 2) * w), float((cy - bh / 2) * h), float(bw * w), float(bh * h)]
-                 for cx, cy, bw, bh in rows[:, :4]]
-        labels = [self.labels[int(c)] for c in classes]
-        groups = sorted({group(lb) for lb in labels})
-        group_ids = [groups.index(group(lb)) for lb in labels]
-        out = []
-        for i in np.array(cv2.dnn.NMSBoxesBatched(boxes, conf.tolist(), group_ids, self.confidence,
-                                                  self.nms)).flatten():
-            label = labels[int(i)]
-            if label not in KEEP:
-                continue
-            x, y, bw, bh = boxes[i]
-            out.append(Detection(label, float(conf[i]), (max(0.0, x / w), max(0.0, y / h),
-                                                          min(1.0, (x + bw) / w), min(1.0, (y + bh) / h))))
-        return merge_nested(sorted(out, key=lambda d: -d.score))
+        return to_detections(self.rows(frame), w, h, self.labels, self.confidence, self.nms)

@@ -3,7 +3,9 @@
 A `RuleEngine` takes, frame after frame, the tracked targets of one camera and returns the firings:
 - tripwire: a polyline crossed in a direction (a_to_b, b_to_a or both). Side A is on the right hand of
   someone walking the line from its first point to its last, as drawn on the picture (for a line drawn top to
-  bottom, side A is the picture's left); a target fires once per rule and direction.
+  bottom, side A is the picture's left). A crossing counts once the target stands clearly on the new side
+  (hysteresis), so a target standing on the line does not fire at every wobble of its box, while a person
+  who walks over, turns and walks back fires each time.
 - intrusion: a polygon; enter, exit, appear (first seen inside) and loiter (inside for N seconds).
 - smd: "smart motion": a target of the wanted class that has moved (a parked car does not), once per target.
 - counter: a counting line, crossed like a tripwire in either direction; `direction` names the way that counts
@@ -27,6 +29,13 @@ VEHICLE = frozenset({"car", "truck", "bus", "motorcycle", "bicycle"})
 TARGETS = {"human": HUMAN, "vehicle": VEHICLE, "both": HUMAN | VEHICLE}
 MAX_RULES_PER_CAMERA = 10
 SMD_MIN_TRAVEL = 0.03  # fraction of the picture a target must move before smart motion counts it
+# How far past a line, as a fraction of the target's height, its anchor must be before a crossing counts: about
+# how much a detector's box edge wobbles from frame to frame on a still person.
+CROSS_MARGIN = 0.1
+# Faster than this many of its own heights a second (a sprinter makes about 3), a target's step between two
+# sightings is a jump of identity (the tracker gave one person's id to another), not a walk: it crosses nothing.
+MAX_SPEED_HEIGHTS = 4.0
+STEP_SLACK_HEIGHTS = 0.3  # what box noise adds to a step
 
 
 def min_score(sensitivity: float) -> float:
@@ -99,6 +108,11 @@ class _TrackMemory:
     entered_ms: dict[str, int] = field(default_factory=dict)
     fired: set[tuple[str, str]] = field(default_factory=set)
     seen_ms: int = 0
+    # Tripwires, per rule: the last crossing of the line not yet settled (the target not yet clearly on the new
+    # side): (t_ms of the crossing, the crossed segment); and the side ("a" or "b") the target last stood clearly
+    # on, None while unknown (first seen on the line, or after a jump of identity).
+    crossing: dict[str, tuple[int, tuple[Point, Point]]] = field(default_factory=dict)
+    came_from: dict[str, str | None] = field(default_factory=dict)
     # What happened while the target was not yet confident enough to report: rule id -> (event, t_ms, extra).
     pending: dict[str, tuple[str, int, dict[str, object]]] = field(default_factory=dict)
     reported: set[str] = field(default_factory=set)  # intrusion rules whose current stay has been reported
@@ -170,22 +184,49 @@ class RuleEngine:
 
     def _tripwire(self, rule: Rule, t: Target, mem: _TrackMemory, p: Point, t_ms: int, new: bool,
                   confident: bool) -> list[Firing]:
+        """A crossing counts when the side the target stands clearly on changes, and its path crossed the line
+        between the two sightings; the time is when it crossed (interpolated), reported once the detector is
+        sure of the target."""
+        height = max(t.box[3] - t.box[1], 1e-3)
+        margin = CROSS_MARGIN * height
+        step = ((p[0] - mem.last[0]) ** 2 + (p[1] - mem.last[1]) ** 2) ** 0.5
+        dt = max(t_ms - mem.seen_ms, 0) / 1000
+        # People only: a vehicle can cross half the picture between two analysed frames.
+        if not new and t.label in HUMAN and step > (MAX_SPEED_HEIGHTS * dt + STEP_SLACK_HEIGHTS) * height:
+            mem.crossing.pop(rule.id, None)  # a jump of identity: where this target came from is unknown now
+            mem.came_from[rule.id] = None
+            return []
         if not new:
             for a, b in itertools.pairwise(rule.points):
-                if not segments_cross(mem.last, p, a, b):
-                    continue
-                direction = "a_to_b" if side(a, b, mem.last) > 0 else "b_to_a"
-                wanted = rule.kind == "counter" or rule.direction in ("both", direction)  # counters count both ways
-                if wanted and (rule.id, direction) not in mem.fired:
-                    mem.pending[rule.id] = ("cross", t_ms, {"direction": direction})
-                break
-        pending = mem.pending.get(rule.id)
-        if not confident or pending is None:
+                if segments_cross(mem.last, p, a, b):
+                    mem.crossing[rule.id] = (_crossing_time(mem.last, p, a, b, mem.seen_ms, t_ms), (a, b))
+                    if mem.came_from.get(rule.id) is None:  # first seen on the line: it came from where it was
+                        mem.came_from[rule.id] = "a" if side(a, b, mem.last) > 0 else "b"
+                    break
+        pending = mem.crossing.get(rule.id)
+        if pending is None:
+            now = _clear_side(rule.points, p, margin)
+            if now is not None:
+                mem.came_from[rule.id] = now
             return []
-        del mem.pending[rule.id]
-        _, when, extra = pending
-        mem.fired.add((rule.id, str(extra["direction"])))
-        return [self._fire(rule, "cross", t, when, **extra)]
+        when, (a, b) = pending
+        if abs(side(a, b, p)) / max(_length(a, b), 1e-9) < margin:
+            return []  # on the line: not over yet
+        now = "a" if side(a, b, p) > 0 else "b"
+        was = mem.came_from.get(rule.id)
+        if was == now:
+            del mem.crossing[rule.id]  # over and back again: a wobble, nothing happened
+            return []
+        direction = f"{was}_to_{now}"
+        wanted = rule.kind == "counter" or rule.direction in ("both", direction)  # counters count both ways
+        if wanted and not confident:
+            return []  # followed until the detector is sure; reported with the crossing's time then
+        del mem.crossing[rule.id]
+        mem.came_from[rule.id] = now
+        if not wanted:
+            return []
+        mem.fired.add((rule.id, direction))
+        return [self._fire(rule, "cross", t, when, direction=direction)]
 
     def _intrusion(self, rule: Rule, t: Target, mem: _TrackMemory, p: Point, t_ms: int, new: bool,
                    confident: bool) -> list[Firing]:
@@ -219,3 +260,30 @@ class RuleEngine:
                 mem.reported.add(rule.id)
                 out.append(self._fire(rule, "loiter", t, t_ms, dwell_ms=dwell))
         return out
+
+
+def _crossing_time(p0: Point, p1: Point, a: Point, b: Point, t0: int, t1: int) -> int:
+    """When the path p0 → p1 (seen at t0, t1) met the line a-b, assuming a steady walk between sightings: at a
+    few frames a second the sighting after the line can be 200 ms or more after the crossing."""
+    d0, d1 = side(a, b, p0), side(a, b, p1)
+    k = d0 / (d0 - d1) if d0 != d1 else 1.0
+    return round(t0 + k * (t1 - t0))
+
+
+def _length(a: Point, b: Point) -> float:
+    return float(((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) ** 0.5)
+
+
+def _clear_side(points: Sequence[Point], p: Point, margin: float) -> str | None:
+    """The side of the line ("a" or "b") that p stands clearly on, judged by the nearest segment p lies
+    beside; None when p is on the line or beyond its ends."""
+    best: tuple[float, str] | None = None
+    for a, b in itertools.pairwise(points):
+        seg = max(_length(a, b), 1e-9)
+        k = ((p[0] - a[0]) * (b[0] - a[0]) + (p[1] - a[1]) * (b[1] - a[1])) / seg**2
+        if not 0 <= k <= 1:
+            continue
+        d = side(a, b, p) / seg
+        if best is None or abs(d) < best[0]:
+            best = (abs(d), "a" if d > 0 else "b")
+    return best[1] if best is not None and best[0] >= margin else None

@@ -35,6 +35,31 @@ def scaled_size(width: int, height: int, max_width: int) -> tuple[int, int]:
     return max_width, max(2, round(height * max_width / width / 2) * 2)
 
 
+class Pacer:
+    """Which decoded pictures to analyse for a steady `fps`: the first, then one each 1/fps on the picture clock;
+    after a gap longer than that (a stall, a reconnect) the beat starts again from the next picture."""
+
+    def __init__(self, fps: float) -> None:
+        self.interval = 1000 / fps
+        self.next_due: float | None = None
+
+    def due(self, t_ms: float) -> bool:
+        if self.next_due is not None and t_ms < self.next_due:
+            return False
+        if self.next_due is None or t_ms - self.next_due > self.interval:
+            self.next_due = t_ms + self.interval
+        else:
+            self.next_due += self.interval
+        return True
+
+
+def to_bgr(picture: av.VideoFrame, max_width: int) -> np.ndarray:
+    """A decoded picture as BGR, scaled down to `max_width` (FFmpeg's scaler: the analysis and the accuracy
+    harness see the same pixels)."""
+    w, h = scaled_size(picture.width, picture.height, max_width)
+    return picture.to_ndarray(format="bgr24", width=w, height=h)
+
+
 class FrameReader:
     def __init__(self, url: str, fps: float = 5.0, max_width: int = 640, open_timeout: float = 5.0,
                  read_timeout: float = 3.0, on_state: Callable[[str, str | None], None] | None = None,
@@ -73,11 +98,10 @@ class FrameReader:
 
     def _run(self) -> None:
         video: Any = None
-        next_due: float | None = None
-        interval = 1000 / self.fps
+        pacer = Pacer(self.fps)
         for item in self._source.events():
             if isinstance(item, Opened):
-                video, next_due = item.video, None
+                video, pacer = item.video, Pacer(self.fps)
                 video.codec_context.thread_count = 2 if video.codec_context.width > 1280 else 1
                 self._clock.reset()
                 if self._on_state:
@@ -102,12 +126,8 @@ class FrameReader:
                 self.decoded += 1
                 pts = pic.pts if pic.pts is not None else item.pts
                 t_ms = int(pts * item.time_base * 1000) + (self._clock.offset or 0)
-                if next_due is not None and t_ms < next_due:
-                    continue
-                next_due = t_ms + interval if next_due is None or t_ms - next_due > interval else next_due + interval
-                w, h = scaled_size(pic.width, pic.height, self.max_width)
-                image = pic.to_ndarray(format="bgr24", width=w, height=h)
-                self._deliver(Frame(t_ms, image))
+                if pacer.due(t_ms):
+                    self._deliver(Frame(t_ms, to_bgr(pic, self.max_width)))
 
     def _deliver(self, frame: Frame) -> None:
         with self._cond:

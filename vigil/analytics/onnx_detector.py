@@ -1,0 +1,103 @@
+"""YOLOv3-tiny on ONNX Runtime, the default detection engine, with the execution provider chosen in vigil.yml.
+
+The FP32 graph is converted from the packaged Darknet files at load (vigil/analytics/darknet.py, well under a
+second); the INT8 graph is made once by `vigil models build` (static quantization calibrated on real pictures,
+run by `make`) and read from the models folder. Post-processing is the OpenCV engine's (`to_detections`), so
+the two engines give the same detections from the same rows.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+
+from vigil.analytics.darknet import YoloHead, decode, to_onnx
+from vigil.analytics.detector import Detection, _check_size, input_size, model_dir, to_detections
+from vigil.errors import ConfigError
+
+PROVIDERS = {
+    "cpu": "CPUExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+}
+INT8_FILE = "yolov3-tiny-int8.onnx"
+
+
+def models_dir() -> Path:
+    """Where built models live: $VIGIL_MODELS, else the environment's share/vigil-models (.venv/… under make)."""
+    return Path(os.environ.get("VIGIL_MODELS") or Path(sys.prefix) / "share" / "vigil-models")
+
+
+def ort_providers(names: Sequence[str]) -> list[str]:
+    """vigil.yml's provider names → ONNX Runtime's, each checked against what this installation has."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    out = []
+    for name in names:
+        full = PROVIDERS.get(name.lower())
+        if full is None:
+            raise ConfigError(f"analytics.providers: {name!r} is not a provider Vigil knows; "
+                              f"use one of {', '.join(PROVIDERS)}")
+        if full not in available:
+            raise ConfigError(
+                f"analytics.providers: {name!r} ({full}) is not in this ONNX Runtime, which has "
+                f"{', '.join(available)}; install the build that carries it (onnxruntime-gpu for cuda/tensorrt, "
+                "onnxruntime-openvino for openvino) or use 'cpu'")
+        out.append(full)
+    return out or ["CPUExecutionProvider"]
+
+
+def int8_path(precision: str) -> Path | None:
+    """The INT8 model's file when `precision` asks for it (it must exist), else None."""
+    if precision != "int8":
+        return None
+    path = models_dir() / INT8_FILE
+    if not path.exists():
+        raise ConfigError(f"analytics.precision: int8 needs {path}, made by `vigil models build` "
+                          "(make does this); or use precision: fp32")
+    return path
+
+
+def darknet_model() -> tuple[Any, list[YoloHead]]:
+    d = model_dir()
+    return to_onnx(d / "yolov3-tiny.cfg", d / "yolov3-tiny.weights")
+
+
+class OnnxYolo:
+    def __init__(self, confidence: float = 0.3, nms: float = 0.45, size: int = 544,
+                 providers: Sequence[str] = ("cpu",), precision: Literal["fp32", "int8"] = "fp32",
+                 threads: int = 0) -> None:
+        import onnxruntime as ort
+
+        _check_size(size)
+        chosen = ort_providers(providers)
+        model, self.heads = darknet_model()
+        path = int8_path(precision)
+        data: bytes = path.read_bytes() if path else model.SerializeToString()
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.log_severity_level = 3
+        self._sess = ort.InferenceSession(data, opts, providers=chosen)
+        self.labels = (model_dir() / "coco.names").read_text().split("\n")
+        self.confidence, self.nms, self.size, self.precision = confidence, nms, size, precision
+
+    def rows(self, frame: np.ndarray) -> np.ndarray:
+        """The network's rows before any threshold or NMS, laid out as OpenCV's engine gives them."""
+        h, w = frame.shape[:2]
+        iw, ih = input_size(w, h, self.size)
+        blob = cv2.dnn.blobFromImage(frame, 1 / 255.0, (iw, ih), swapRB=True, crop=False)
+        maps = self._sess.run(None, {"images": blob})
+        return decode(maps, self.heads, iw, ih)
+
+    def detect(self, frame: np.ndarray) -> list[Detection]:
+        h, w = frame.shape[:2]
+        return to_detections(self.rows(frame), w, h, self.labels, self.confidence, self.nms)

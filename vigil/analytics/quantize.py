@@ -1,0 +1,74 @@
+"""INT8 YOLOv3-tiny: ONNX Runtime static quantization (QDQ, per-channel weights, activations calibrated on real
+pictures), written to the models folder for `analytics.precision: int8`.
+
+Calibration uses pictures Vigil did not make and that the accuracy harness does not score: Debian darknet's
+photographs and frames of the 1906 street film (make installs both). Run by `vigil models build`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vigil.analytics.detector import input_size
+from vigil.analytics.onnx_detector import INT8_FILE, darknet_model, models_dir
+from vigil.errors import ConfigError
+
+
+def calibration_pictures(photos: Sequence[Path], videos: Sequence[Path], per_video: int = 24) -> list[np.ndarray]:
+    import av
+
+    out = [img for p in photos if (img := cv2.imread(str(p))) is not None]
+    for v in videos:
+        with av.open(str(v)) as c:
+            stream = c.streams.video[0]
+            total = stream.frames or 1800
+            step = max(1, total // per_video)
+            for n, pic in enumerate(c.decode(stream)):
+                if n % step == 0:
+                    out.append(pic.to_ndarray(format="bgr24"))
+    return out
+
+
+class _Reader:
+    """onnxruntime.quantization's CalibrationDataReader protocol: one input dict per call, None when done. All
+    at one 4:3 input size (the percentile calibrator stacks activations, which must be alike in shape)."""
+
+    def __init__(self, pictures: Sequence[np.ndarray], width: int) -> None:
+        size = input_size(4, 3, width)
+        self._it: Iterator[dict[str, np.ndarray]] = (
+            {"images": cv2.dnn.blobFromImage(p, 1 / 255.0, size, swapRB=True, crop=False)} for p in pictures)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._it, None)
+
+
+def build_int8(pictures: Sequence[np.ndarray], out: Path | None = None, width: int = 544) -> Path:
+    import tempfile
+
+    import onnx
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    if len(pictures) < 5:
+        raise ConfigError(f"INT8 calibration needs real pictures (found {len(pictures)}): install Debian's "
+                          "darknet package and run `make real-clips`")
+    out = out or models_dir() / INT8_FILE
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model, heads = darknet_model()
+    convs = [n.name for n in model.graph.node if n.op_type == "Conv"]
+    # The first convolution (it sees raw pixels) and the yolo heads' own (their outputs are the boxes and scores)
+    # stay in FP32: quantizing them costs the most accuracy for the least time.
+    keep_fp32 = [convs[0]] + [h.source for h in heads]
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = Path(tmp) / "fp32.onnx"
+        onnx.save(model, str(fp32))
+        partial = out.with_suffix(".partial")
+        quantize_static(str(fp32), str(partial), _Reader(pictures, width), quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
+                        calibrate_method=CalibrationMethod.Percentile,
+                        nodes_to_exclude=keep_fp32, extra_options={"CalibPercentile": 99.99})
+        partial.replace(out)
+    return out
