@@ -2,6 +2,10 @@
 
 Usage: python bench/analytics.py [--seconds 60] [--workers 2]
 
+- Engines on the same frames (real vtest.avi pictures at 640x480 and scripted 640x360 ones): ms per frame for
+  the detector as Vigil ran it before this round (OpenCV DNN, 416x416 square input), OpenCV DNN and ONNX Runtime
+  FP32/INT8 at today's input (544 wide, the picture's shape).
+
 - Stage costs (CPU ms per frame, all threads counted) on 640x360 pictures of the scripted scenes: decoding
   the stream (PyAV, every frame decoded, 5 fps converted to BGR), motion, detector, tracker.
 - Detector reference in the same run: the bare OpenCV DNN forward pass of the same network (no pre- or
@@ -25,10 +29,15 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.realclips import load as load_clip
+from bench.realclips import pictures
 from vigil.analytics.detector import YoloV3Tiny
+from vigil.analytics.engines import make_detector
 from vigil.analytics.motion import MotionDetector
+from vigil.analytics.onnx_detector import INT8_FILE, OnnxYolo, models_dir
 from vigil.analytics.pipeline import GateSettings, Pipeline
 from vigil.analytics.tracker import Tracker
+from vigil.config import AnalyticsConfig
 from vigil.events.analysis import LockedDetector
 from vigil.sim.scripted import SCRIPTS, Actor, Script, ScriptedScene
 
@@ -36,6 +45,40 @@ FPS = 5
 OSD = [((0.0, 0.0), (0.6, 0.0), (0.6, 0.1), (0.0, 0.1))]
 # A typical camera: a person walks through for 6 s of every 60 (10 % of the time).
 TYPICAL = Script("typical", 60.0, (Actor("person", 0.32, ((2, -0.05, 0.86), (8, 1.05, 0.86))),))
+
+
+class SquareYolo(YoloV3Tiny):
+    """The detector as Vigil ran it before: OpenCV DNN on a 416x416 square input (the reference)."""
+
+    def rows(self, frame: np.ndarray) -> np.ndarray:
+        self._net.setInput(cv2.dnn.blobFromImage(frame, 1 / 255.0, (416, 416), swapRB=True, crop=False))
+        return np.vstack(self._net.forward(self._outputs))
+
+
+def real_frames(n: int = 40) -> list[np.ndarray]:
+    clip = load_clip("vtest")
+    if not clip.present:
+        return []
+    out = [img for _, _, img in pictures(clip, 5, 640)]
+    return out[:: max(1, len(out) // n)][:n]
+
+
+def engine_costs(frames: list[np.ndarray]) -> dict[str, tuple[float, float]]:
+    """(wall ms, CPU ms) per detect() on each engine, the same frames for all."""
+    engines: dict[str, object] = {"before: OpenCV DNN 416x416": SquareYolo(confidence=0.25, size=416),
+                                  "OpenCV DNN 544 (shape kept)": YoloV3Tiny(confidence=0.25, size=544),
+                                  "ONNX Runtime FP32 544": OnnxYolo(confidence=0.25, size=544)}
+    if (models_dir() / INT8_FILE).exists():
+        engines["ONNX Runtime INT8 544"] = OnnxYolo(confidence=0.25, size=544, precision="int8")
+    out = {}
+    for name, det in engines.items():
+        det.detect(frames[0])  # type: ignore[attr-defined]
+        w0, c0 = time.perf_counter(), time.process_time()
+        for f in frames:
+            det.detect(f)  # type: ignore[attr-defined]
+        n = len(frames)
+        out[name] = ((time.perf_counter() - w0) * 1000 / n, (time.process_time() - c0) * 1000 / n)
+    return out
 
 
 def cpu_ms(fn, *args):  # type: ignore[no-untyped-def]
@@ -77,7 +120,7 @@ def decode_cost(seconds: float) -> float:
 def stage_costs(seconds: float) -> dict[str, float]:
     frames = frames_of(SCRIPTS["crossing"], seconds)
     motion = MotionDetector(masks=OSD)
-    det = YoloV3Tiny(confidence=0.25)
+    det = YoloV3Tiny(confidence=0.25, size=544)
     tracker = Tracker()
     m_ms, d_ms, t_ms = [], [], []
     for t, img in frames:
@@ -87,7 +130,7 @@ def stage_costs(seconds: float) -> dict[str, float]:
         t_ms.append(cpu_ms(tracker.update, t, dets)[0])
     # The same network's bare forward pass, for reference.
     net = det._net
-    blob = cv2.dnn.blobFromImage(frames[0][1], 1 / 255.0, (416, 416), swapRB=True, crop=False)
+    blob = cv2.dnn.blobFromImage(frames[0][1], 1 / 255.0, (544, 320), swapRB=True, crop=False)
     raw, wall = [], []
     for _ in range(30):
         net.setInput(blob)
@@ -104,10 +147,11 @@ def stage_costs(seconds: float) -> dict[str, float]:
             "detector_wall": med(d_wall), "forward_wall": med(wall)}
 
 
-def capacity(cameras: int, gate: bool, seconds: float, workers: int) -> tuple[float, float]:
+def capacity(cameras: int, gate: bool, seconds: float, workers: int, detector: object,
+             frames: list[tuple[int, np.ndarray]] | None = None) -> tuple[float, float]:
     """(analysed frames per second over all cameras, share of frames the detector ran on)."""
-    frames = frames_of(TYPICAL, seconds)
-    shared = LockedDetector(YoloV3Tiny(confidence=0.25))
+    frames = frames or frames_of(TYPICAL, seconds)
+    shared = LockedDetector(detector)  # type: ignore[arg-type]
     pipes = [Pipeline(shared, (), MotionDetector(masks=OSD), gate=GateSettings(enabled=gate)) for _ in range(cameras)]
     # Each camera sees the scene shifted in time, so targets do not all appear at once.
     jobs = [(c, k) for k in range(len(frames)) for c in range(cameras)]
@@ -143,22 +187,42 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     cv2.setNumThreads(args.workers)
-    print(f"analytics benchmark: 640x360 scripted scenes, {FPS} fps analysis, {args.workers} worker threads")
+    print(f"analytics benchmark: {FPS} fps analysis, {args.workers} worker threads")
+    real = real_frames()
+    sim = [img for _, img in frames_of(SCRIPTS["crossing"], 8)]
+    for label, frames in (("real vtest.avi pictures, 640x480", real), ("scripted scene, 640x360", sim)):
+        if not frames:
+            print(f"  {label}: missing (make real-clips)")
+            continue
+        costs = engine_costs(frames)
+        ref = costs["before: OpenCV DNN 416x416"][0]
+        print(f"  detector on {len(frames)} {label}: ms per frame, wall (CPU)")
+        for name, (wall, cpu) in costs.items():
+            print(f"    {name:30s} {wall:6.1f} ({cpu:6.1f})   {ref / wall:4.2f}x the 'before' speed")
     dec = decode_cost(min(args.seconds, 30))
     c = stage_costs(min(args.seconds, 20))
-    print(f"  CPU ms per analysed frame: decode {dec:.2f}, motion {c['motion']:.2f}, detector {c['detector']:.1f}, "
-          f"tracker {c['tracker']:.2f}")
+    print(f"  CPU ms per analysed frame (OpenCV engine): decode {dec:.2f}, motion {c['motion']:.2f}, detector "
+          f"{c['detector']:.1f}, tracker {c['tracker']:.2f}")
     print(f"  detector wall ms {c['detector_wall']:.1f} (CPU {c['detector']:.1f}) beside OpenCV DNN's bare forward "
           f"pass of the same network: wall {c['forward_wall']:.1f} (CPU {c['forward_ref']:.1f}) "
           f"→ pre/post-processing adds {c['detector_wall'] - c['forward_wall']:.1f} ms")
-    for gate in (True, False):
-        fps, share = capacity(8, gate, args.seconds, args.workers)
-        # Decoding happens in each camera's reader thread, beside the analysis: it takes its share of the cores.
-        per_cam_cpu = FPS * dec / 1000  # cores per camera for decoding
-        analysed = fps / FPS
-        cams = analysed / (1 + per_cam_cpu * analysed / args.workers)
-        print(f"  motion gate {'on ' if gate else 'off'}: {fps:.1f} frames/s analysed, detector on {share:.0%} of "
-              f"frames → {cams:.1f} cameras at {FPS} fps (decoding included)")
+    # Decoding happens in each camera's reader thread, beside the analysis: it takes its share of the cores.
+    per_cam_cpu = FPS * dec / 1000  # cores per camera for decoding
+    real_timed = [(1_000_000 + i * 1000 // FPS, img) for i, img in enumerate(
+        [img for _, _, img in pictures(load_clip("vtest"), FPS, 640)])] if real else None
+    for scene, frames in (("typical scripted camera (a person 10 % of the time)", None),
+                          ("real vtest.avi (people in view all the time)", real_timed)):
+        if scene.startswith("real") and not frames:
+            continue
+        print(f"  capacity, {scene}:")
+        for name, det in (("before (OpenCV 416x416)", SquareYolo(confidence=0.25, size=416)),
+                          ("today (vigil.yml default)", make_detector(AnalyticsConfig()))):
+            for gate in (True, False):
+                fps, share = capacity(8, gate, args.seconds, args.workers, det, frames)
+                analysed = fps / FPS
+                cams = analysed / (1 + per_cam_cpu * analysed / args.workers)
+                print(f"    {name:26s} gate {'on ' if gate else 'off'}: {fps:5.1f} frames/s analysed, detector on "
+                      f"{share:4.0%} of frames → {cams:5.1f} cameras at {FPS} fps (decoding included)")
 
 
 if __name__ == "__main__":

@@ -259,6 +259,11 @@ def test_rules_api_validates_and_persists(run: dict[str, Any]) -> None:
         assert c.get("/api/cameras/cam3/rules").json() == []
         status = c.get("/api/cameras/cam1/analytics").json()
         assert status["enabled"] and status["frames"] > 100 and 0 < status["detections_run"] <= status["frames"]
+        # How the analysis keeps up, in the status and on the camera list the Cameras page draws.
+        assert 0 < status["analysed_fps"] <= 6 and 0 <= status["dropped_percent"] <= 100, status
+        listed = {cam["id"]: cam for cam in c.get("/api/cameras").json()}
+        load = listed["cam1"]["analysis"]
+        assert load["fps"] == 5 and load["analysed_fps"] > 0 and 0 <= load["dropped_percent"] <= 100, load
 
 
 def test_snapshots_live_under_the_storage_root(run: dict[str, Any]) -> None:

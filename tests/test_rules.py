@@ -27,7 +27,7 @@ def test_tripwire_direction_and_once_per_crossing() -> None:
     assert fired[0].t_ms == 533
     # The other way on an A→B rule: nothing.
     assert walk(RuleEngine([a_to_b]), "person", [0.8, 0.6, 0.4, 0.3]) == []
-    # A person standing on the line, the box wobbling across it by less than the margin (0.12 of a 0.3 height),
+    # A person standing on the line, the box wobbling across it by less than the margin (0.07 of a 0.3 height),
     # then walking on: one crossing, not one per wobble.
     jitter = walk(RuleEngine([a_to_b]), "person", [0.3, 0.4, 0.52, 0.49, 0.51, 0.48, 0.53, 0.6])
     assert [f.direction for f in jitter] == ["a_to_b"]

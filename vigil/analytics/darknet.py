@@ -66,12 +66,14 @@ def _weights(path: Path) -> np.ndarray:
     return np.frombuffer(raw[header:], np.float32)
 
 
-def to_onnx(cfg_path: Path, weights_path: Path, opset: int = 17) -> tuple[object, list[YoloHead]]:
-    """The ONNX model (input "images": 1×3×H×W RGB in 0..1) and the yolo heads in output order."""
+def to_onnx(cfg: str, weights_path: Path, opset: int = 17, name: str = "darknet") -> tuple[object, list[YoloHead]]:
+    """The ONNX model (input "images": 1×3×H×W RGB in 0..1) and the yolo heads in output order, from a cfg's
+    text and its weights file."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    sections = parse_cfg(cfg_path.read_text())
+    cfg_path = name  # named in error messages
+    sections = parse_cfg(cfg)
     net, layers = sections[0], sections[1:]
     weights = _weights(weights_path)
     pos = 0
@@ -164,7 +166,7 @@ def to_onnx(cfg_path: Path, weights_path: Path, opset: int = 17) -> tuple[object
         raise ValueError(f"{weights_path} has {len(weights) - pos} weights more than {cfg_path} uses: "
                          "a different model's weights?")
     graph = helper.make_graph(
-        nodes, cfg_path.stem,
+        nodes, name,
         [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, net.num("channels", 3), "H", "W"])],
         [helper.make_tensor_value_info(o, TensorProto.FLOAT, [1, None, None, None]) for o in head_outputs], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="vigil")

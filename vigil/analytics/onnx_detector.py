@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from vigil.analytics.darknet import YoloHead, decode, to_onnx
-from vigil.analytics.detector import Detection, _check_size, input_size, model_dir, to_detections
+from vigil.analytics.detector import Detection, _check_size, darknet_cfg, input_size, model_dir, to_detections
 from vigil.errors import ConfigError
 
 PROVIDERS = {
@@ -68,8 +68,7 @@ def int8_path(precision: str) -> Path | None:
 
 
 def darknet_model() -> tuple[Any, list[YoloHead]]:
-    d = model_dir()
-    return to_onnx(d / "yolov3-tiny.cfg", d / "yolov3-tiny.weights")
+    return to_onnx(darknet_cfg(), model_dir() / "yolov3-tiny.weights", name="yolov3-tiny")
 
 
 class OnnxYolo:
@@ -86,6 +85,9 @@ class OnnxYolo:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.log_severity_level = 3
+        # Cameras take turns on one session: between runs its threads sleep instead of spinning on the cores
+        # the decoders, recorders and the next camera's pre-processing need.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._sess = ort.InferenceSession(data, opts, providers=chosen)
         self.labels = (model_dir() / "coco.names").read_text().split("\n")
         self.confidence, self.nms, self.size, self.precision = confidence, nms, size, precision

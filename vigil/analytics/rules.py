@@ -31,7 +31,7 @@ MAX_RULES_PER_CAMERA = 10
 SMD_MIN_TRAVEL = 0.03  # fraction of the picture a target must move before smart motion counts it
 # How far past a line, as a fraction of the target's height, its anchor must be before a crossing counts: about
 # how much a detector's box edge wobbles from frame to frame on a still person.
-CROSS_MARGIN = 0.1
+CROSS_MARGIN = 0.07
 # Faster than this many of its own heights a second (a sprinter makes about 3), a target's step between two
 # sightings is a jump of identity (the tracker gave one person's id to another), not a walk: it crosses nothing.
 MAX_SPEED_HEIGHTS = 4.0

@@ -60,7 +60,7 @@ class ScaledProximity(BaseIoU):
     favours the person in front or behind on a path over the same person one step on. Measured on real
     footage (bench/accuracy.py), this score keeps far more people from one side of a line to the other."""
 
-    def __init__(self, reach: float = 1.0) -> None:
+    def __init__(self, reach: float = 0.7) -> None:
         self.reach = reach
 
     def _compute(self, boxes_1: np.ndarray, boxes_2: np.ndarray) -> np.ndarray:
@@ -79,7 +79,7 @@ class Tracker:
 
     def __init__(self, lost_seconds: float = 3.0, activation: float = 0.3, high: float = 0.4,
                  min_hits: int = 1, keep_seconds: float = 8.0, stitch_distance: float = 0.12,
-                 reach: float = 1.0) -> None:
+                 reach: float = 0.7) -> None:
         # A track starts from any detection the detector would report (activation = its floor): a far person
         # scores 0.3-0.5 at this model's input size, and a track that never starts can never cross a line.
         # Whether a target is sure enough to report is the rules' decision (sensitivity), not the tracker's.

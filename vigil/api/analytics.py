@@ -22,6 +22,9 @@ class AnalyticsStatus(BaseModel):
     dropped: int = 0
     tracks: int = 0
     last_frame_ms: int = 0
+    analysed_fps: float = Field(default=0.0, description="pictures analysed per second, over the last 30 s")
+    dropped_percent: float = Field(default=0.0, description="of the pictures due for analysis in the last 30 s, "
+                                   "the share skipped because the machine could not keep up")
     faces: bool = False
     faces_seen: int = Field(default=0, description="face sightings (one per face per analysed frame)")
     face_events: int = 0

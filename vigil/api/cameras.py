@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from vigil.api.deps import CurrentUser, current_user, get_vigil, parse_time, require_camera, time_window
 from vigil.api.rights import visible
-from vigil.api.schemas import CameraOut, EventOut, OnvifOut, Range, Recordings, SegmentOut, Timeline
+from vigil.api.schemas import AnalysisLoad, CameraOut, EventOut, OnvifOut, Range, Recordings, SegmentOut, Timeline
 from vigil.catalog.store import now_ms
 from vigil.config import CameraConfig, redact_url
 from vigil.media.snapshot import picture_at, to_jpeg
@@ -35,11 +35,14 @@ def camera_out(request: Request, cam_id: str) -> CameraOut:
         recording, state = bool(rec and cfg.record.enabled), status.state if status else "disabled"
         last_error, since = (status.last_error, status.since_ms) if status else (None, None)
         stream, written = (status.stream, status.segments_written) if status else ("", 0)
+    a = vigil.analyses.get(cam_id)
+    load = AnalysisLoad(fps=cfg.analytics.fps, analysed_fps=a.status.analysed_fps,
+                        dropped_percent=a.status.dropped_percent) if a is not None else None
     return CameraOut(
         id=cfg.id, name=cfg.name, url=redact_url(cfg.url), sub_url=redact_url(cfg.sub_url) if cfg.sub_url else None,
         enabled=cfg.enabled, recording=recording, source="config" if cam_id in vigil.config_ids else "api",
         state=state, last_error=last_error, state_since_ms=since, stream=stream, segments_written=written,
-        analytics=cfg.analytics.enabled, node=node,
+        analytics=cfg.analytics.enabled, node=node, analysis=load,
         onvif=OnvifOut(host=cfg.onvif.host, port=cfg.onvif.port, username=cfg.onvif.username,
                        events=cfg.onvif.events) if cfg.onvif else None,
     )

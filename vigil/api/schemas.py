@@ -49,6 +49,13 @@ class OnvifOut(BaseModel):
     events: bool
 
 
+class AnalysisLoad(BaseModel):
+    fps: float = Field(description="the analysis rate asked for (analytics.fps)")
+    analysed_fps: float = Field(description="pictures analysed per second over the last 30 s")
+    dropped_percent: float = Field(description="share of due pictures skipped in the last 30 s: above 0, this "
+                                   "machine cannot analyse all its cameras at their rate (all are slowed alike)")
+
+
 class CameraOut(BaseModel):
     id: str
     name: str
@@ -66,6 +73,7 @@ class CameraOut(BaseModel):
     onvif: OnvifOut | None = Field(None, description="the camera's ONVIF service (PTZ, camera events); the "
                                    "password is never shown")
     node: str | None = Field(None, description="the cluster node recording it (none: a single Vigil)")
+    analysis: AnalysisLoad | None = Field(None, description="how the camera's analysis keeps up (when running here)")
 
 
 

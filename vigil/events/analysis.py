@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,13 +50,40 @@ HEAT_FLUSH_S = 30.0  # heat-map presence reaches the catalog this often (and whe
 DIRECTION_TEXT = {"a_to_b": "A→B", "b_to_a": "B→A"}
 
 
+class FairLock:
+    """A lock handed over in the order it was asked for. A plain lock lets a thread that just released it take
+    it again before the others wake; under load, cameras sharing the detector would then be analysed at
+    unequal rates, some starved. First come, first served degrades every camera alike."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._busy = False
+        self._queue: deque[threading.Event] = deque()
+
+    def __enter__(self) -> None:
+        with self._guard:
+            if not self._busy:
+                self._busy = True
+                return
+            turn = threading.Event()
+            self._queue.append(turn)
+        turn.wait()  # the releasing thread hands the lock over: _busy stays True
+
+    def __exit__(self, *exc: object) -> None:
+        with self._guard:
+            if self._queue:
+                self._queue.popleft().set()
+            else:
+                self._busy = False
+
+
 class LockedDetector:
-    """One detector network shared by every camera: OpenCV's DNN already uses all cores for one forward
-    pass, and one copy of the weights is enough."""
+    """One detector network shared by every camera: the engine already uses all cores for one forward
+    pass, and one copy of the weights is enough. Cameras take turns in the order they ask."""
 
     def __init__(self, detector: Detector) -> None:
         self._detector = detector
-        self._lock = threading.Lock()
+        self._lock = FairLock()
         self.busy_seconds = 0.0
         self.runs = 0
 
@@ -76,6 +104,26 @@ class AnalysisStatus:
     dropped: int = 0
     last_frame_ms: int = 0
     tracks: int = 0
+    analysed_fps: float = 0.0  # over the last 30 s (LoadMeter)
+    dropped_percent: float = 0.0  # of the pictures due for analysis in that window, those skipped
+
+
+class LoadMeter:
+    """Analysed pictures per second and the share of due pictures skipped, over a sliding window (pure)."""
+
+    def __init__(self, window_s: float = 30.0) -> None:
+        self.window_s = window_s
+        self._samples: deque[tuple[float, int, int]] = deque()  # (monotonic s, analysed, dropped) totals
+
+    def add(self, now: float, analysed: int, dropped: int) -> tuple[float, float]:
+        self._samples.append((now, analysed, dropped))
+        while len(self._samples) > 2 and now - self._samples[1][0] >= self.window_s:
+            self._samples.popleft()
+        t0, a0, d0 = self._samples[0]
+        span, done, skipped = now - t0, analysed - a0, dropped - d0
+        fps = done / span if span > 0 else 0.0
+        due = done + skipped
+        return round(fps, 2), round(100 * skipped / due, 1) if due else 0.0
 
 
 @dataclass
@@ -123,6 +171,7 @@ class CameraAnalysis:
         self._best: dict[int, tuple[float, Colors]] = {}  # track → (crop quality, colours of its best crop)
         self._last_stats = time.monotonic()
         self.status = AnalysisStatus()
+        self._load = LoadMeter()
         self.faces = faces
         self.plates = plates
         self.tamper = TamperDetector(a.motion_masks) if a.tamper else None
@@ -173,11 +222,13 @@ class CameraAnalysis:
             # One line a minute per camera: an overloaded machine shows here first (dropped pictures).
             self._last_stats = now
             log.info("analysis_stats", camera=self.cam.id, frames=self.pipeline.frames,
-                     detections=self.pipeline.detections_run, dropped=self.frames.dropped, events=self.status.events)
+                     detections=self.pipeline.detections_run, dropped=self.frames.dropped, events=self.status.events,
+                     fps=self.status.analysed_fps, dropped_percent=self.status.dropped_percent)
         res = self.pipeline.process(frame.t_ms, frame.image, local_when(frame.t_ms))
         st = self.status
         st.frames, st.detections_run = self.pipeline.frames, self.pipeline.detections_run
         st.dropped, st.last_frame_ms, st.tracks = self.frames.dropped, frame.t_ms, len(self.pipeline.tracker.tracks)
+        st.analysed_fps, st.dropped_percent = self._load.add(now, st.frames, st.dropped)
         if self.cam.analytics.motion_events:
             self._motion_event(frame, res.motion)
         if self.tamper is not None:

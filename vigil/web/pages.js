@@ -89,12 +89,20 @@ export async function renderEvents(view) {
   return () => ws.close();
 }
 
+// How a camera's analysis keeps up: the rate analysed beside the rate asked for, and the share of pictures
+// skipped when the machine is short of CPU (every camera is slowed alike then).
+function analysisLoad(a) {
+  if (!a) return '';
+  const over = a.dropped_percent > 0;
+  return ` <span class="${over ? 'error' : 'muted'}" data-load title="analysed over the last 30 s">· ${a.analysed_fps.toFixed(1)} of ${a.fps} fps${over ? ` · ${a.dropped_percent} % skipped` : ''}</span>`;
+}
+
 export async function renderCameras(view) {
   const draw = async () => {
     const cameras = await api('/api/cameras');
     view.innerHTML = `<div class="panel"><table><thead><tr><th>Id</th><th>Name</th><th>URL</th><th>State</th><th>Analytics</th><th>Source</th><th></th></tr></thead><tbody>
       ${cameras.map((c) => `<tr><td>${esc(c.id)}</td><td>${esc(c.name)}</td><td class="muted">${esc(c.url)}</td>
-        <td>${esc(c.state)}${c.node ? ` <span class="muted">· node ${esc(c.node)}</span>` : ''}${c.onvif ? ' <span class="muted">· ONVIF</span>' : ''}${c.last_error ? ` <span class="muted">${esc(c.last_error)}</span>` : ''}</td><td>${c.analytics ? `<a href="#/rules?camera=${encodeURIComponent(c.id)}">on · rules</a>` : '<span class="muted">off</span>'}</td><td>${esc(c.source)}</td>
+        <td>${esc(c.state)}${c.node ? ` <span class="muted">· node ${esc(c.node)}</span>` : ''}${c.onvif ? ' <span class="muted">· ONVIF</span>' : ''}${c.last_error ? ` <span class="muted">${esc(c.last_error)}</span>` : ''}</td><td>${c.analytics ? `<a href="#/rules?camera=${encodeURIComponent(c.id)}">on · rules</a>${analysisLoad(c.analysis)}` : '<span class="muted">off</span>'}</td><td>${esc(c.source)}</td>
         <td>${c.source === 'api' ? `<button data-edit="${esc(c.id)}">Edit</button> <button data-del="${esc(c.id)}">Remove</button>` : '<span class="muted">in vigil.yml</span>'}</td></tr>`).join('')}
       </tbody></table></div>
       <div class="panel"><h3 id="cam-form-title">Add a camera</h3><form id="cam-form" class="form">
