@@ -130,6 +130,9 @@ def test_pages_events_cameras_settings(page: Any, site: Site) -> None:
     page.screenshot(path=str(ARTIFACTS / "events.png"))
     page.goto(f"{site.srv.base}/#/cameras")
     page.wait_for_selector("#cam-form")
+    # The analysed camera says how its analysis keeps up (rate analysed of the rate asked).
+    load = page.inner_text("tr:has-text('Gate') [data-load]")
+    assert " of 5.0 fps" in load or " of 5 fps" in load, load
     page.fill("#c-url", "rtsp://127.0.0.1:9/nothing")
     page.click("#c-test")
     page.wait_for_selector("#cam-error:has-text('refused')", timeout=15000)

@@ -31,12 +31,10 @@ class Crossing:
 
 
 @dataclass
-class CrossingScore:
+class Counts:
     truth: int = 0
     hits: int = 0
     false: int = 0
-    misses: list[Crossing] = field(default_factory=list)
-    extras: list[Crossing] = field(default_factory=list)
 
     @property
     def recall(self) -> float:
@@ -45,6 +43,12 @@ class CrossingScore:
     @property
     def precision(self) -> float:
         return self.hits / (self.hits + self.false) if self.hits + self.false else 1.0
+
+
+@dataclass
+class CrossingScore(Counts):
+    misses: list[Crossing] = field(default_factory=list)
+    extras: list[Crossing] = field(default_factory=list)
 
 
 def score_crossings(truth: Iterable[Crossing], found: Iterable[Crossing], tolerance_ms: int = 1000) -> CrossingScore:
@@ -98,18 +102,8 @@ def _match(truth: Sequence[PixelBox], found: Sequence[PixelBox], min_iou: float)
 
 
 @dataclass
-class DetectionScore:
-    truth: int = 0
-    hits: int = 0
-    false: int = 0
-
-    @property
-    def recall(self) -> float:
-        return self.hits / self.truth if self.truth else 1.0
-
-    @property
-    def precision(self) -> float:
-        return self.hits / (self.hits + self.false) if self.hits + self.false else 1.0
+class DetectionScore(Counts):
+    pass
 
 
 def _height(b: PixelBox) -> float:
