@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from vigil.analytics.detector import Detection, YoloV3Tiny, merge_nested
+from vigil.analytics.darknet import to_onnx
+from vigil.analytics.detector import Detection, YoloV3Tiny, darknet_cfg, merge_nested, model_dir
 from vigil.analytics.engines import check_engine
 from vigil.analytics.onnx_detector import OnnxYolo
 from vigil.analytics.quantize import build_int8, calibration_pictures
@@ -100,3 +101,12 @@ def test_int8_model_built_from_real_pictures_runs(tmp_path: Path) -> None:
     assert path.stat().st_size < 20_000_000  # FP32 weights are 35 MB
     found = det.detect(cv2.imread(str(PHOTOS / "person.jpg")))
     assert "person" in {d.label for d in found}, found
+
+
+def test_converter_refuses_weights_of_another_model(tmp_path: Path) -> None:
+    short = tmp_path / "short.weights"
+    short.write_bytes((model_dir() / "yolov3-tiny.weights").read_bytes()[:1_000_000])
+    with pytest.raises(ValueError, match="shorter than the darknet cfg needs"):
+        to_onnx(darknet_cfg(), short)
+    with pytest.raises(ValueError, match="starts with a \\[net\\] section"):
+        to_onnx("[convolutional]\nfilters=16\n", short)

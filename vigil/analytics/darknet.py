@@ -66,13 +66,13 @@ def _weights(path: Path) -> np.ndarray:
     return np.frombuffer(raw[header:], np.float32)
 
 
-def to_onnx(cfg: str, weights_path: Path, opset: int = 17, name: str = "darknet") -> tuple[object, list[YoloHead]]:
+def to_onnx(cfg: str, weights_path: Path, opset: int = 17,
+            model_name: str = "darknet") -> tuple[object, list[YoloHead]]:
     """The ONNX model (input "images": 1×3×H×W RGB in 0..1) and the yolo heads in output order, from a cfg's
     text and its weights file."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    cfg_path = name  # named in error messages
     sections = parse_cfg(cfg)
     net, layers = sections[0], sections[1:]
     weights = _weights(weights_path)
@@ -89,7 +89,7 @@ def to_onnx(cfg: str, weights_path: Path, opset: int = 17, name: str = "darknet"
     def take(n: int) -> np.ndarray:
         nonlocal pos
         if pos + n > len(weights):
-            raise ValueError(f"{weights_path} is shorter than {cfg_path} needs: a different model's weights?")
+            raise ValueError(f"{weights_path} is shorter than the {model_name} cfg needs: a different model's weights?")
         out = weights[pos:pos + n]
         pos += n
         return out
@@ -163,10 +163,10 @@ def to_onnx(cfg: str, weights_path: Path, opset: int = 17, name: str = "darknet"
         strides.append(prev_s)
         prev = name
     if pos != len(weights):
-        raise ValueError(f"{weights_path} has {len(weights) - pos} weights more than {cfg_path} uses: "
+        raise ValueError(f"{weights_path} has {len(weights) - pos} weights more than the {model_name} cfg uses: "
                          "a different model's weights?")
     graph = helper.make_graph(
-        nodes, name,
+        nodes, model_name,
         [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, net.num("channels", 3), "H", "W"])],
         [helper.make_tensor_value_info(o, TensorProto.FLOAT, [1, None, None, None]) for o in head_outputs], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="vigil")

@@ -68,7 +68,7 @@ def int8_path(precision: str) -> Path | None:
 
 
 def darknet_model() -> tuple[Any, list[YoloHead]]:
-    return to_onnx(darknet_cfg(), model_dir() / "yolov3-tiny.weights", name="yolov3-tiny")
+    return to_onnx(darknet_cfg(), model_dir() / "yolov3-tiny.weights", model_name="yolov3-tiny")
 
 
 class OnnxYolo:
