@@ -210,9 +210,10 @@ class RuleEngine:
                 mem.came_from[rule.id] = now
             return []
         when, (a, b) = pending
-        if abs(side(a, b, p)) / max(_length(a, b), 1e-9) < margin:
+        d = _signed_distance(a, b, p)
+        if abs(d) < margin:
             return []  # on the line: not over yet
-        now = "a" if side(a, b, p) > 0 else "b"
+        now = "a" if d > 0 else "b"
         was = mem.came_from.get(rule.id)
         if was == now:
             del mem.crossing[rule.id]  # over and back again: a wobble, nothing happened
@@ -225,7 +226,6 @@ class RuleEngine:
         mem.came_from[rule.id] = now
         if not wanted:
             return []
-        mem.fired.add((rule.id, direction))
         return [self._fire(rule, "cross", t, when, direction=direction)]
 
     def _intrusion(self, rule: Rule, t: Target, mem: _TrackMemory, p: Point, t_ms: int, new: bool,
@@ -274,6 +274,11 @@ def _length(a: Point, b: Point) -> float:
     return float(((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) ** 0.5)
 
 
+def _signed_distance(a: Point, b: Point, p: Point) -> float:
+    """p's distance from the line through a and b, > 0 on side A."""
+    return side(a, b, p) / max(_length(a, b), 1e-9)
+
+
 def _clear_side(points: Sequence[Point], p: Point, margin: float) -> str | None:
     """The side of the line ("a" or "b") that p stands clearly on, judged by the nearest segment p lies
     beside; None when p is on the line or beyond its ends."""
@@ -283,7 +288,7 @@ def _clear_side(points: Sequence[Point], p: Point, margin: float) -> str | None:
         k = ((p[0] - a[0]) * (b[0] - a[0]) + (p[1] - a[1]) * (b[1] - a[1])) / seg**2
         if not 0 <= k <= 1:
             continue
-        d = side(a, b, p) / seg
+        d = _signed_distance(a, b, p)
         if best is None or abs(d) < best[0]:
             best = (abs(d), "a" if d > 0 else "b")
     return best[1] if best is not None and best[0] >= margin else None
