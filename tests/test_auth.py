@@ -122,7 +122,7 @@ def test_users_cli(tmp_path: Path) -> None:
 
 
 def test_login_throttle_grows_and_forgets() -> None:
-    from vigil.api.throttle import LoginThrottle
+    from vigil.logins import LoginThrottle
 
     t = LoginThrottle(max_per_account=3, max_per_address=5, lock_s=30, max_lock_s=120)
     keys = ["user:alice", "addr:10.0.0.1"]
@@ -150,7 +150,7 @@ def test_lockout_password_change_and_sessions(app_client: tuple[TestClient, Vigi
     locked = client.post("/api/auth/login", json={"username": "admin", "password": PASSWORD})
     assert locked.status_code == 429 and "this account" in locked.json()["detail"]
     assert 1 <= int(locked.headers["retry-after"]) <= 31
-    client.app.state.throttle.succeeded("user:admin")  # type: ignore[attr-defined]  # (the 30 s passed)
+    client.app.state.vigil.logins.succeeded("admin")  # type: ignore[attr-defined]  # (the 30 s passed)
 
     other = TestClient(client.app)
     assert other.post("/api/auth/login", json={"username": "admin", "password": PASSWORD}).status_code == 200

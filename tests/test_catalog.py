@@ -123,7 +123,7 @@ def test_a_lease_goes_to_one_node_only(catalog: Catalog) -> None:
 
 
 def test_failed_logins_are_counted_across_nodes(catalog: Catalog) -> None:
-    from vigil.api.throttle import LoginThrottle, SharedThrottle
+    from vigil.logins import LoginThrottle, SharedThrottle
 
     rules = LoginThrottle(max_per_account=3, max_per_address=100, lock_s=30, max_lock_s=120)
     nodes_ = [SharedThrottle(Catalog(catalog.url), rules) for _ in range(3)]

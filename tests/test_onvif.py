@@ -358,33 +358,48 @@ def test_digest_auth_accepts_the_right_response_only() -> None:
     import hashlib
 
     from vigil.catalog.accounts import rtsp_ha1
-    from vigil.media.rtsp_auth import DigestAuth, parse_authorization
+    from vigil.media.rtsp_auth import DigestAuth, Verdict, parse_authorization
 
     alice = (rtsp_ha1("alice", "s3cret-pass"), "the alice")
     auth = DigestAuth("Vigil", lambda user: alice if user == "alice" else None)
-    challenge = parse_authorization(auth.challenge())
+    challenge = parse_authorization(auth.challenge(bound="conn1"))
     assert challenge is not None and challenge["realm"] == "Vigil" and challenge["qop"] == "auth"
+    url = "rtsp://h/cam1"
 
-    def header(password: str, user: str = "alice", nonce: str = challenge["nonce"]) -> str:
+    def header(password: str, user: str = "alice", nonce: str = challenge["nonce"], uri: str = url,
+               nc: int = 1) -> str:
         md5 = lambda s: hashlib.md5(s.encode()).hexdigest()  # noqa: E731
-        ha1, ha2 = md5(f"{user}:Vigil:{password}"), md5("DESCRIBE:rtsp://h/cam1")
-        resp = md5(f"{ha1}:{nonce}:00000001:abc:auth:{ha2}")
-        return (f'Digest username="{user}", realm="Vigil", nonce="{nonce}", uri="rtsp://h/cam1", '
-                f'response="{resp}", qop=auth, nc=00000001, cnonce="abc"')
+        ha1, ha2 = md5(f"{user}:Vigil:{password}"), md5(f"DESCRIBE:{uri}")
+        resp = md5(f"{ha1}:{nonce}:{nc:08x}:abc:auth:{ha2}")
+        return (f'Digest username="{user}", realm="Vigil", nonce="{nonce}", uri="{uri}", '
+                f'response="{resp}", qop=auth, nc={nc:08x}, cnonce="abc"')
 
-    assert auth.check("DESCRIBE", header("s3cret-pass")) == ("the alice", False)  # whom the lookup found
-    assert auth.check("DESCRIBE", header("wrong")) == (None, False)
-    assert auth.check("DESCRIBE", header("s3cret-pass", user="bob")) == (None, False)
+    def check(h: str | None, bound: str = "conn1", counts: dict[str, int] | None = None,
+              on: str = url) -> Verdict[str]:
+        return auth.check("DESCRIBE", on, h, bound, counts)
+
+    assert check(header("s3cret-pass")) == Verdict("the alice", username="alice")  # whom the lookup found
+    assert check(header("wrong")) == Verdict(failed=True, username="alice")
+    assert check(header("s3cret-pass", user="bob")) == Verdict(failed=True, username="bob")
     # A nonce this server did not issue (another node's, before its redirect): the right digest is asked to answer
-    # a fresh challenge (stale), a wrong one is refused.
-    foreign = DigestAuth("Vigil", lambda user: alice if user == "alice" else None)._nonce()
-    assert auth.check("DESCRIBE", header("s3cret-pass", nonce=foreign)) == (None, True)
-    assert auth.check("DESCRIBE", header("wrong", nonce=foreign)) == (None, False)
-    assert auth.check("DESCRIBE", header("wrong", nonce="0" + challenge["nonce"][1:])) == (None, False)
-    old = auth._nonce(int(time.time()) - 3600)
-    assert auth.check("DESCRIBE", header("s3cret-pass", nonce=old)) == (None, True)  # stale: ask again, silently
-    assert auth.check("DESCRIBE", "Basic YWxpY2U6czNjcmV0") == (None, False)
-    assert auth.check("DESCRIBE", None) == (None, False)
+    # a fresh challenge (stale), a wrong one is refused and counted.
+    foreign = DigestAuth("Vigil", lambda user: alice if user == "alice" else None)._nonce(bound="conn1")
+    assert check(header("s3cret-pass", nonce=foreign)).stale
+    assert check(header("wrong", nonce=foreign)).failed
+    assert check(header("wrong", nonce="0" + challenge["nonce"][1:])).failed
+    old = auth._nonce(int(time.time()) - 3600, "conn1")
+    assert check(header("s3cret-pass", nonce=old)).stale  # stale: ask again, silently
+    assert check("Basic YWxpY2U6czNjcmV0") == Verdict() and check(None) == Verdict()
+    # A captured header is worth nothing elsewhere: on another connection it only earns a fresh challenge, for
+    # another path it is refused, and the same nc twice is a replay.
+    good = header("s3cret-pass")
+    assert check(good, bound="conn2").user is None and check(good, bound="conn2").stale
+    assert check(good, on="rtsp://h/door").failed
+    assert check(header("s3cret-pass", uri="/cam1")).user == "the alice"  # a path alone names it too
+    counts: dict[str, int] = {}
+    assert check(good, counts=counts).user == "the alice"
+    assert check(good, counts=counts).failed
+    assert check(header("s3cret-pass", nc=2), counts=counts).user == "the alice"
 
 
 def test_stream_format_reads_annexb_and_avcc_extradata(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ from vigil.events.plates import CameraPlates
 from vigil.events.snapshot_mirror import SnapshotMirror
 from vigil.ipfilter import IpFilter
 from vigil.log import get_logger
+from vigil.logins import LoginGuard, LoginThrottle, SharedThrottle
 from vigil.media.export import Exporter, SegmentHolds
 from vigil.media.live import LiveReader, LiveStream
 from vigil.media.rtsp_auth import DigestAuth
@@ -100,6 +101,11 @@ class Vigil:
                                       self._hand_over, self._node_details)
             self.relay_events = EventRelay(self.catalog, self.bus, self.node_id)
             self.bus.listen(self.relay_events.announce)
+        api = cfg.api
+        rules = LoginThrottle(api.login_max_failures, api.login_max_failures_per_address, api.login_lock_seconds)
+        # A cluster's nodes count failed logins together (in the catalog); a single Vigil keeps them in memory.
+        self.logins = LoginGuard(SharedThrottle(self.catalog, rules) if self.keeper is not None else rules,
+                                 self._audit_login)
         # Event pictures for every node (a single Vigil with a bucket keeps them on its disk, as before).
         self.mirror = SnapshotMirror(self.storage, self.store) if self.keeper and self.store else None
         if self.mirror is not None:
@@ -353,7 +359,23 @@ class Vigil:
         for relay in self.relays.values():
             relay.loop = loop
 
-    async def rtsp_stream(self, url: str, user: User | None) -> Broadcaster | Redirect | None:
+    def _audit_login(self, action: str, username: str | None, address: str, details: dict[str, Any]) -> None:
+        try:
+            AuditLog(self.catalog).add(action, username, address, None, None, details)
+        except Exception as err:  # a full disk must not turn a refused login into a crash
+            log.error("audit_write_failed", action=action, error=repr(err))
+
+    def rtsp_allowed(self, user: User, url: str) -> bool:
+        """Whether a playing RTSP client may go on: the account still exists, is enabled and still has the
+        camera (checked every second: a removed right ends the stream)."""
+        camera_id = RtspServer.path_of(url).partition("/")[0]
+        found = rtsp_user(self.catalog, user.username)
+        if found is None or camera_id not in self.cameras:
+            return False
+        now = found[1]
+        return now.cameras is None or camera_id in now.cameras
+
+    async def rtsp_stream(self, url: str, user: User | None, address: str = "") -> Broadcaster | Redirect | None:
         """What rtsp://…/<camera>[/sub][?start=T] plays for this user: live, or the recordings from T; None (404)
         for a camera they do not have, or no recording from T on. In a cluster, live video of a camera another
         node records is a redirect to that node (recordings play from any node: they are in the bucket)."""
@@ -364,7 +386,7 @@ class Vigil:
         if user is not None:
             if user.cameras is not None and camera_id not in user.cameras:
                 return None
-            await asyncio.to_thread(AuditLog(self.catalog).add, "rtsp", user.username, "", camera_id, None,
+            await asyncio.to_thread(AuditLog(self.catalog).add, "rtsp", user.username, address, camera_id, None,
                                     {"url": RtspServer.path_of(url), "query": urlsplit(url).query})
         start = parse_qs(urlsplit(url).query).get("start")
         if start:
@@ -511,6 +533,13 @@ class Vigil:
         self.catalog.close()
 
 
+def proxy_settings(trusted: list[str]) -> dict[str, Any]:
+    """uvicorn believes X-Forwarded-For from loopback by default: anyone on the box (or a proxy passing the
+    header on) could then pick the address the login limits, the audit log and the IP filter see. Only the
+    proxies named in api.trusted_proxies are believed."""
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": ",".join(trusted) if trusted else None}
+
+
 async def serve(cfg: Config) -> None:
     import uvicorn
 
@@ -533,7 +562,7 @@ async def serve(cfg: Config) -> None:
         ssl = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
     server = _Server(
         uvicorn.Config(create_app(vigil), host=cfg.api.host, port=cfg.api.port, log_level="warning",
-                       lifespan="off", **ssl)  # type: ignore[arg-type]
+                       lifespan="off", **proxy_settings(cfg.api.trusted_proxies), **ssl)  # type: ignore[arg-type]
     )
     redirect = None
     if tls.enabled and tls.redirect_http:
@@ -584,7 +613,8 @@ async def _start_rtsp_out(vigil: Vigil) -> RtspServer:
 
     ip_filter = IpFilter(vigil.cfg.api.ip_allow, vigil.cfg.api.ip_block)
     auth = DigestAuth(RTSP_REALM, partial(rtsp_user, vigil.catalog))
-    server = RtspServer(cfg.host, cfg.port, resolve=vigil.rtsp_stream, auth=auth, allow=ip_filter.allows)
+    server = RtspServer(cfg.host, cfg.port, resolve=vigil.rtsp_stream, auth=auth, allow=ip_filter.allows,
+                        guard=vigil.logins, still_allowed=vigil.rtsp_allowed)
     try:
         await server.start()
     except OSError as err:

@@ -497,7 +497,45 @@ def users_list(config: ConfigOpt = None) -> None:
 
     _, cat = _catalog(config)
     for u in list_users(cat):
-        typer.echo(f"{u.username}\t{u.role}")
+        typer.echo(f"{u.username}\t{u.role}" + ("\tdisabled" if u.disabled else ""))
+
+
+def _set_disabled(username: str, disabled: bool, config: Path | None) -> None:
+    from vigil.catalog.accounts import set_user
+
+    _, cat = _catalog(config)
+    try:
+        set_user(cat, username, disabled=disabled)
+    except VigilError as err:
+        _fail(err)
+
+
+@users_app.command("disable")
+def users_disable(username: str, config: ConfigOpt = None) -> None:
+    """Disable a user: no more logins; their sessions, tokens and open streams end (the account and its audit
+    trail stay; `vigil users enable` undoes it)."""
+    _set_disabled(username, True, config)
+    typer.echo(f"user {username!r} disabled")
+
+
+@users_app.command("enable")
+def users_enable(username: str, config: ConfigOpt = None) -> None:
+    """Enable a disabled user again."""
+    _set_disabled(username, False, config)
+    typer.echo(f"user {username!r} enabled")
+
+
+@users_app.command("delete")
+def users_delete(username: str, config: ConfigOpt = None) -> None:
+    """Delete a user, their sessions and tokens (their audit rows stay)."""
+    from vigil.catalog.accounts import delete_user
+
+    _, cat = _catalog(config)
+    try:
+        delete_user(cat, username)
+    except VigilError as err:
+        _fail(err)
+    typer.echo(f"user {username!r} deleted")
 
 
 def _faces(config: Path | None) -> Any:

@@ -276,13 +276,17 @@ class ApiConfig(_Listening):
     ip_allow: list[str] = Field(default_factory=list, description="addresses/networks that may connect to the API, "
                                 "its WebSockets and RTSP out; empty: all")
     ip_block: list[str] = Field(default_factory=list, description="addresses/networks refused even when allowed")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="addresses/networks of reverse proxies whose X-Forwarded-For / "
+        "X-Forwarded-Proto Vigil believes (the client address for the login limits, the audit log and the IP "
+        "filter); empty: forwarded headers are ignored and the address is the connection's own")
 
-    @field_validator("ip_allow", "ip_block")
+    @field_validator("ip_allow", "ip_block", "trusted_proxies")
     @classmethod
     def _check_networks(cls, v: list[str]) -> list[str]:
         from vigil.ipfilter import parse_networks
 
-        parse_networks(v, "api.ip_allow / ip_block")
+        parse_networks(v, "api.ip_allow / ip_block / trusted_proxies")
         return v
     login_max_failures: int = Field(default=5, ge=1, le=1000)  # per account in 15 min, then logins wait
     login_max_failures_per_address: int = Field(default=20, ge=1, le=100_000)  # per client address
@@ -419,8 +423,24 @@ class AlarmsConfig(_Strict):
         return self
 
 
+def _removable_media() -> list[Path]:
+    return [Path("/media"), Path("/mnt"), Path("/run/media")]
+
+
+class ExportsConfig(_Strict):
+    """Where operators may export to (admins may export anywhere): a folder export must lie inside one of
+    `folders`; an S3 export goes to AWS (no endpoint_url) or to one of `s3_endpoints`. Without these limits an
+    operator could write files anywhere the service may, and make the server connect to any address."""
+
+    folders: list[Path] = Field(default_factory=_removable_media,
+                                description="folders (and everything below them) operators may export to")
+    s3_endpoints: list[str] = Field(default_factory=list,
+                                    description="S3-compatible endpoint URLs operators may export to")
+
+
 class Config(_Strict):
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    exports: ExportsConfig = Field(default_factory=ExportsConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     alarms: AlarmsConfig = Field(default_factory=AlarmsConfig)
     catalog: CatalogConfig = Field(default_factory=CatalogConfig)

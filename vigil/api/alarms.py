@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from vigil.api.deps import RowId, current_user, get_vigil, require_visible
+from vigil.api.rights import may_see
 from vigil.api.schemas import EventOut
 from vigil.catalog.store import now_ms
 from vigil.config import redact_url
@@ -55,6 +56,11 @@ def acknowledge(event_id: RowId, request: Request) -> Any:
     """Marks an event as seen by the calling user (who and when, in `details.ack`)."""
     vigil = get_vigil(request)
     user = request.state.user
+    # The same answer for an event of a camera the user may not see as for no event: nothing is recorded, and
+    # nothing tells them it exists.
+    found = vigil.catalog.event(event_id)
+    if found is None or not may_see(user, found.camera_id):
+        raise HTTPException(404, f"no event {event_id}")
     row = vigil.bus.update(event_id, details={"ack": {"by": user.username, "at_ms": now_ms()}})
     if row is None:
         raise HTTPException(404, f"no event {event_id}")

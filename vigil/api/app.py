@@ -34,7 +34,6 @@ from vigil.api.audit import AuditMiddleware
 from vigil.api.deps import SESSION_COOKIE, current_user, get_vigil
 from vigil.api.hardening import Hardening
 from vigil.api.schemas import Health
-from vigil.api.throttle import LoginThrottle, SharedThrottle
 from vigil.catalog.store import now_ms
 from vigil.errors import ConfigError, FaceImageError, NotFoundError, OnvifError, VigilError
 from vigil.ipfilter import IpFilter
@@ -55,9 +54,6 @@ def create_app(vigil: Vigil) -> FastAPI:
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.vigil = vigil
     api = vigil.cfg.api
-    rules = LoginThrottle(api.login_max_failures, api.login_max_failures_per_address, api.login_lock_seconds)
-    # A cluster's nodes count failed logins together (in the catalog); a single Vigil keeps them in memory.
-    app.state.throttle = SharedThrottle(vigil.catalog, rules) if vigil.keeper is not None else rules
 
     @app.exception_handler(HTTPException)
     async def _http(_req: Request, err: HTTPException) -> JSONResponse:
@@ -72,6 +68,12 @@ def create_app(vigil: Vigil) -> FastAPI:
     async def _overflow(_req: Request, err: OverflowError) -> JSONResponse:
         # A number the request carried that no catalog column holds (SQLite and PostgreSQL: 64-bit integers).
         return _problem(422, f"a number in the request is too large ({err}); ids and times fit in 64 bits")
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def _surrogate(_req: Request, err: UnicodeEncodeError) -> JSONResponse:
+        # JSON may carry a lone UTF-16 surrogate ("\ud800"): valid JSON, but no text a password hash or a
+        # database can hold.
+        return _problem(422, f"the request holds text that is not valid Unicode ({err.reason} at {err.start})")
 
     @app.exception_handler(VigilError)
     async def _vigil(_req: Request, err: VigilError) -> JSONResponse:

@@ -3,45 +3,32 @@
 
 from __future__ import annotations
 
-import time
-
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from vigil.api.audit import record
 from vigil.api.deps import SESSION_COOKIE, CurrentUser, current_user, get_vigil
 from vigil.api.schemas import LoginRequest, TokenOut, TokenRequest, UserOut
-from vigil.api.throttle import LoginThrottle, SharedThrottle
 from vigil.catalog.accounts import User, issue, revoke, sessions, set_password, verify
 
 public = APIRouter(prefix="/api/auth", tags=["auth"])
 router = APIRouter(prefix="/api/auth", tags=["auth"], dependencies=[Depends(current_user)])
 
 
-def _throttle(request: Request) -> LoginThrottle | SharedThrottle:
-    t: LoginThrottle | SharedThrottle = request.app.state.throttle
-    return t
-
-
 def _check_password(request: Request, username: str, password: str, action: str = "login") -> User:
     """The user, or 401; too many failures for the account or from the address first answer 429."""
     vigil = get_vigil(request)
-    throttle = _throttle(request)
     address = request.client.host if request.client else ""
-    keys = [f"user:{username.lower()}", f"addr:{address or '?'}"]
-    wait, key = throttle.wait(keys, time.time())
+    wait, what = vigil.logins.wait(username, address, "web")
     if wait > 0:
-        what = "this account" if key and key.startswith("user:") else "this address"
-        record(vigil.catalog, "login_throttled", None, address, details={"username": username[:64]})
         raise HTTPException(429, f"too many failed logins for {what}: try again in {int(wait) + 1} s",
                             headers={"Retry-After": str(int(wait) + 1)})
     user = verify(vigil.catalog, username, password)
     if user is None:
-        throttle.failed(keys, time.time())
-        record(vigil.catalog, f"{action}_failed", None, address, details={"username": username[:64]})
+        vigil.logins.failed(username, address, "web", f"{action}_failed")
         # One message for a wrong name and a wrong password: no hint which part was wrong.
         raise HTTPException(401, "invalid user name or password")
-    throttle.succeeded(keys[0])
+    vigil.logins.succeeded(username)
     if action == "login":  # a password change records itself (POST /api/auth/password) in the audit middleware
         record(vigil.catalog, "login", user.username, address)
     return user

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Request, WebSocket
 
@@ -109,3 +110,35 @@ async def ws_user(ws: WebSocket) -> User | None:
     elif token := ws.query_params.get("token"):
         user = await asyncio.to_thread(resolve, vigil.catalog, token, "token")
     return None if user is None or user.must_change_password else user
+
+
+RECHECK_S = 1.0  # how often an open stream's right to go on is checked again
+
+
+async def while_allowed(ws: WebSocket, work: Coroutine[Any, Any, None], camera_id: str | None = None,
+                        update: Callable[[User], None] | None = None) -> None:
+    """Runs `work` (a stream to this WebSocket) while its user may go on. Every second the session or token is
+    looked up again: a revoked session, a deleted or disabled account, or a camera taken from the user closes the
+    socket (4401 / 4404) at once. `update` gets the user as they are now (a changed camera set)."""
+    vigil = ws.app.state.vigil
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=RECHECK_S)
+            if done:
+                task.result()
+                return
+            user = await ws_user(ws)
+            if user is None:
+                code, reason = 4401, "signed out: the session ended or the account was disabled"
+            elif camera_id is not None and (camera_id not in vigil.cameras or not may_see(user, camera_id)):
+                code, reason = 4404, f"no camera {camera_id!r}"
+            else:
+                if update is not None:
+                    update(user)
+                continue
+            task.cancel()
+            await ws.close(code=code, reason=reason)
+            return
+    finally:
+        task.cancel()

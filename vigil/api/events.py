@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, WebSocket
 from fastapi.responses import Response
 
 from vigil.analytics.rules import TARGETS
-from vigil.api.deps import CurrentUser, RowId, current_user, get_vigil, parse_time, ws_user
+from vigil.api.deps import CurrentUser, RowId, current_user, get_vigil, parse_time, while_allowed, ws_user
 from vigil.api.rights import may_see
 from vigil.api.schemas import EventOut
 from vigil.catalog.store import EventFilter
@@ -79,16 +79,21 @@ async def live_events(ws: WebSocket, camera: str | None = None) -> None:
         return
     bus = ws.app.state.vigil.bus
     sub = bus.subscribe(asyncio.get_running_loop())
-    try:
+    rights = {"user": user}  # as they are now: a camera taken away stops its events at once
+
+    async def forward() -> None:
         while True:
             try:
                 kind, row = await asyncio.wait_for(sub.queue.get(), 15)
             except TimeoutError:
                 await ws.send_json({"kind": "ping"})
                 continue
-            if (camera and row.camera_id != camera) or not may_see(user, row.camera_id):
+            if (camera and row.camera_id != camera) or not may_see(rights["user"], row.camera_id):
                 continue
             await ws.send_json({"kind": kind, "event": EventOut.of(row).model_dump()})
+
+    try:
+        await while_allowed(ws, forward(), camera, lambda u: rights.update(user=u))
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -13,6 +14,16 @@ from vigil.errors import NotFoundError
 from vigil.media.export import ExportJob, FolderTarget, S3Target, Target
 
 router = APIRouter(prefix="/api/exports", tags=["export"], dependencies=[Depends(current_user)])
+
+
+def confine_folder(path: Path, roots: list[Path]) -> None:
+    """403 unless `path`, with every `..` and link resolved, lies inside one of `roots` (the same answer whether
+    or not it exists: the refusal tells nothing about the disk)."""
+    real = Path(os.path.realpath(path))
+    if not any(real.is_relative_to(os.path.realpath(r)) for r in roots):
+        raise HTTPException(403, "operators may export only inside " + (", ".join(str(r) for r in roots) or
+                                                                        "no folder") + " (exports.folders in "
+                                 "vigil.yml); ask an admin for another place")
 
 
 def _out(job: ExportJob) -> ExportOut:
@@ -28,14 +39,21 @@ def create(body: ExportIn, request: Request) -> ExportOut:
         require_visible(request, cam)
     t0, t1 = time_window(body.start, body.end, now_ms())
     t = body.target
+    admin = request.state.user.role == "admin"
     target: Target
     if t.type == "folder":
         if not t.path or not Path(t.path).is_absolute():
             raise HTTPException(422, "target.path must be an absolute folder path, e.g. /media/usb0/exports")
+        if not admin:
+            confine_folder(Path(t.path), vigil.cfg.exports.folders)
         target = FolderTarget(Path(t.path))
     else:
         if not t.bucket:
             raise HTTPException(422, "target.bucket is required for an S3 export")
+        if not admin and t.endpoint_url is not None and t.endpoint_url.rstrip("/") not in {
+                e.rstrip("/") for e in vigil.cfg.exports.s3_endpoints}:
+            raise HTTPException(403, "operators may export only to AWS or to the endpoints in exports.s3_endpoints "
+                                     "of vigil.yml; ask an admin")
         target = S3Target(t.bucket, t.prefix, t.endpoint_url, t.access_key, t.secret_key, t.region)
     try:
         job = vigil.exporter.submit(body.cameras, t0, t1, target)

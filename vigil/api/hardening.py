@@ -1,7 +1,8 @@
 """Web hardening for every HTTP answer: a strict Content-Security-Policy (the UI is plain same-origin ES modules:
 no inline script, no other origin), no MIME sniffing, no framing, no referrer; and a cross-site request check —
 a state-changing request that rides on the session cookie must come from Vigil's own pages (its Origin, or
-Referer, is this host). Bearer-token clients (scripts) are not browsers and are not checked.
+Referer, is this host). Bearer-token clients (scripts) are not browsers and are not checked. WebSocket upgrades
+from another site's page are refused; request bodies are limited before they are read (api/body_limit.py).
 
 A plain ASGI middleware, so streamed answers (MP4, HLS, exports) pass through unbuffered.
 """
@@ -13,6 +14,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from vigil.api.body_limit import counting, declared_too_large, limit_for
 from vigil.ipfilter import IpFilter
 
 Scope = MutableMapping[str, Any]
@@ -54,10 +56,28 @@ def cross_site(scope: Scope, session_cookie: str) -> str | None:
     return None
 
 
-async def _refuse(send: Send, detail: str) -> None:
-    body = json.dumps({"detail": detail, "status": 403}).encode()
-    await send({"type": "http.response.start", "status": 403, "headers": [
-        (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
+def same_origin(scope: Scope) -> str | None:
+    """Why a WebSocket upgrade must be refused as coming from another site's page, or None. Browsers always send
+    Origin on an upgrade and let any page open a socket to any host, cookies included; scripts send none."""
+    origin = _header(scope, b"origin")
+    if origin is None:
+        return None
+    if origin == "null" or urlsplit(origin).netloc != (_header(scope, b"host") or ""):
+        return f"a WebSocket from another site ({origin})"
+    return None
+
+
+def _security_headers(csp: str) -> list[tuple[bytes, bytes]]:
+    return [(b"content-security-policy", csp.encode()), (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer")]
+
+
+async def _problem(send: Send, status: int, detail: str) -> None:
+    """An answer made here (refusals, the last-resort 500), with the same security headers as every other."""
+    body = json.dumps({"detail": detail, "status": status}).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
+        *_security_headers(CSP)]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -76,23 +96,37 @@ class Hardening:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
             else:
-                await _refuse(send, f"{client[0]} may not connect to this Vigil (api.ip_allow / ip_block)")
+                await _problem(send, 403, f"{client[0]} may not connect to this Vigil (api.ip_allow / ip_block)")
             return
         if scope["type"] != "http":
+            if same_origin(scope) is not None:
+                await send({"type": "websocket.close", "code": 1008})
+                return
             await self.app(scope, receive, send)
             return
         why = cross_site(scope, self.session_cookie)
         if why is not None:
-            await _refuse(send, f"refused {why}: use Vigil's own pages, or an API token")
+            await _problem(send, 403, f"refused {why}: use Vigil's own pages, or an API token")
+            return
+        limit = limit_for(scope, self.session_cookie)
+        if (too_large := declared_too_large(scope, limit)) is not None:
+            await _problem(send, 413, too_large)  # before a byte of the body is read
             return
         csp = DOCS_CSP if scope.get("path") == "/api/docs" else CSP
+        started = False
 
         async def with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += [(b"content-security-policy", csp.encode()), (b"x-content-type-options", b"nosniff"),
-                            (b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer")]
-                message["headers"] = headers
+                started = True
+                message["headers"] = [*message.get("headers", []), *_security_headers(csp)]
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        try:
+            await self.app(scope, counting(receive, limit), with_headers)
+        except Exception:
+            # Starlette's last-resort 500 is made outside every middleware, without these headers: answer here,
+            # and let the error go on to be logged.
+            if not started:
+                await _problem(send, 500, "internal error: the server log has the details")
+            raise

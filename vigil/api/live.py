@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from vigil.api.audit import record
-from vigil.api.deps import SESSION_COOKIE, ws_user
+from vigil.api.deps import SESSION_COOKIE, while_allowed, ws_user
 from vigil.api.rights import may_see
 
 router = APIRouter(tags=["live"])
@@ -36,11 +36,11 @@ async def live(ws: WebSocket, camera_id: str, stream: str = "sub") -> None:
             # A cluster: another node records this camera; its viewers are served through this connection.
             there = await asyncio.to_thread(vigil.other_holder, camera_id)
             if there is not None and there.url:
-                await _proxy(ws, there.url, camera_id, stream)
+                await while_allowed(ws, _proxy(ws, there.url, camera_id, stream), camera_id)
                 return
             await ws.send_json({"type": "state", "online": False, "state": "moving", "error": None})
             await asyncio.sleep(STATE_EVERY_S)
-        await _serve(ws, vigil, camera_id, stream)
+        await while_allowed(ws, _serve(ws, vigil, camera_id, stream), camera_id)
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:

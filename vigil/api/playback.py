@@ -97,6 +97,8 @@ def fragment(seg_id: RowId, index: Annotated[int, Path(ge=0, le=1_000_000)], req
     vigil = get_vigil(request)
     seg = _segment(request, seg_id)
     origin_ms = parse_time(origin, seg.start_ms, "origin")
+    if not 0 <= origin_ms <= 2**53:
+        raise HTTPException(422, f"origin {origin_ms} is not a wall time: give epoch milliseconds after 1970")
     try:
         frags = fragments_of(vigil.files, seg)
         if not 0 <= index < len(frags):

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from vigil.analytics.colors import COLORS
 from vigil.api.deps import CurrentUser, current_user, get_vigil, parse_time
 from vigil.api.events import class_labels
-from vigil.api.rights import visible
+from vigil.api.rights import RANK, minimum_role, visible
 from vigil.api.schemas import EventOut
 from vigil.catalog.accounts import User
 from vigil.catalog.faces import FaceCatalog
@@ -48,16 +48,19 @@ def _limit(user: User, vigil: Any) -> tuple[str, ...]:
     return tuple(visible(user, sorted(vigil.cameras))) or ("\x00none",)
 
 
-def _persons(faces: FaceCatalog, values: tuple[str, ...]) -> tuple[int, ...]:
-    """Person ids, or names (matched case-insensitively, as a part of the name)."""
+def _persons(faces: FaceCatalog, values: tuple[str, ...], user: User) -> tuple[int, ...]:
+    """Person ids, or whole names (case aside). Names are the face databases' personal data: searching by them
+    needs the role that may read those databases, and a name must be known in full (no guessing by parts)."""
+    if values and RANK[user.role] < RANK[minimum_role("GET", "/api/faces/persons")]:
+        raise HTTPException(403, "searching by person needs the operator role (face databases hold personal data)")
     ids: list[int] = []
     for v in values:
         if v.isdigit():
             ids.append(int(v))
             continue
-        found = [p.id for p in faces.persons(name=v)]
+        found = [p.id for p in faces.persons(name=v, exact=True)]
         if not found:
-            raise HTTPException(422, f"no person called {v!r} in any face database")
+            raise HTTPException(422, f"no person called {v!r} in any face database (give the whole name or the id)")
         ids += found
     return tuple(ids)
 
@@ -74,7 +77,8 @@ async def search_events(
     body: Annotated[Color | None, Query(description="a vehicle's body colour")] = None,
     color: Annotated[Color | None, Query(description="any of the three colours")] = None,
     plate: str | None = Query(None, max_length=40, description="plate text; * matches any run, ? one character"),
-    person: Annotated[list[str] | None, Query(description="face identity: person id or (part of a) name")] = None,
+    person: Annotated[list[str] | None, Query(description="face identity: person id or whole name "
+                                                          "(operators and admins)")] = None,
     gender: Literal["female", "male"] | None = None,
     age_min: int | None = Query(None, ge=0, le=120), age_max: int | None = Query(None, ge=0, le=120),
     expression: Literal["smiling", "neutral"] | None = None,
@@ -92,7 +96,7 @@ async def search_events(
         start_ms=t0, end_ms=t1, cameras=_split(camera) or _limit(user, vigil), types=_split(type),
         rules=_split(rule), labels=labels,
         upper_color=upper, lower_color=lower, body_color=body, color=color, plate=plate,
-        person_ids=_persons(faces, _split(person)), gender=gender, age_min=age_min, age_max=age_max,
+        person_ids=_persons(faces, _split(person), user), gender=gender, age_min=age_min, age_max=age_max,
         expression=expression, source=source, sort=sort, order=order, limit=limit, offset=offset)
     try:
         page = await run_in_threadpool(search, vigil.catalog, q)

@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from vigil.api.deps import CurrentUser, current_user, get_vigil, seen
-from vigil.catalog.accounts import add_user, list_users, set_user
+from vigil.catalog.accounts import add_user, delete_user, list_users, set_user
 from vigil.catalog.store import now_ms
 from vigil.config import check_stream_url
 from vigil.errors import ConfigError
@@ -71,6 +71,8 @@ class UserChange(BaseModel):
     role: str | None = None
     cameras: list[str] | None = Field(None, description="the only cameras this user sees")
     all_cameras: bool = Field(False, description="true: no camera limit")
+    disabled: bool | None = Field(None, description="true: the account can no longer log in; its sessions, "
+                                                    "tokens and open streams end at once (false: enabled again)")
 
 
 @router.get("/api/system/arm", response_model=ArmState)
@@ -138,7 +140,7 @@ def cluster_nodes(request: Request) -> list[NodeOut]:
 def users(request: Request, user: CurrentUser) -> list[dict[str, Any]]:
     if user.role != "admin":
         raise HTTPException(403, "only an admin can see users")
-    return [{"username": u.username, "role": u.role, "cameras": u.cameras}
+    return [{"username": u.username, "role": u.role, "cameras": u.cameras, "disabled": u.disabled}
             for u in list_users(get_vigil(request).catalog)]
 
 
@@ -157,10 +159,19 @@ def create_user(body: NewUser, request: Request, user: CurrentUser) -> dict[str,
 def change_user(username: str, body: UserChange, request: Request) -> dict[str, Any]:
     """A user's role and camera set (admins)."""
     try:
-        u = set_user(get_vigil(request).catalog, username, body.role, body.cameras, body.all_cameras)
+        u = set_user(get_vigil(request).catalog, username, body.role, body.cameras, body.all_cameras, body.disabled)
     except ConfigError as err:
         raise HTTPException(422, str(err)) from None
-    return {"username": u.username, "role": u.role, "cameras": u.cameras}
+    return {"username": u.username, "role": u.role, "cameras": u.cameras, "disabled": u.disabled}
+
+
+@router.delete("/api/users/{username}", status_code=204)
+def remove_user(username: str, request: Request) -> None:
+    """Deletes an account (admins): its sessions, tokens and open streams end at once; its audit rows stay."""
+    try:
+        delete_user(get_vigil(request).catalog, username)
+    except ConfigError as err:
+        raise HTTPException(422, str(err)) from None
 
 
 def _grab(url: str, timeout: float) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -27,10 +28,11 @@ class User:
     role: str
     cameras: list[str] | None = None
     must_change_password: bool = False
+    disabled: bool = False
 
 
 def _user(row: UserModel) -> User:
-    return User(row.username, row.role, row.cameras, bool(row.must_change_password))
+    return User(row.username, row.role, row.cameras, bool(row.must_change_password), bool(row.disabled))
 
 
 RTSP_REALM = "Vigil"
@@ -66,23 +68,54 @@ def add_user(catalog: Catalog, username: str, password: str, role: str = "admin"
     return User(username, role, cameras, must_change)
 
 
+def _keep_an_admin(s: Any, username: str) -> None:
+    others = s.scalars(select(UserModel.username).where(UserModel.role == "admin", UserModel.username != username,
+                                                        UserModel.disabled.is_(False)).limit(1)).first()
+    if others is None:
+        raise ConfigError(f"{username!r} is the last enabled admin: make another admin first, or nobody could "
+                          "manage Vigil")
+
+
+def _end_credentials(s: Any, username: str) -> None:
+    s.execute(delete(CredentialModel).where(CredentialModel.username == username))
+
+
 def set_user(catalog: Catalog, username: str, role: str | None = None, cameras: list[str] | None = None,
-             all_cameras: bool = False) -> User:
-    """Changes a user's role and/or camera set (`all_cameras`: no limit). Their sessions continue, with the new
-    rights from their next request."""
+             all_cameras: bool = False, disabled: bool | None = None) -> User:
+    """Changes a user's role, camera set (`all_cameras`: no limit) or whether the account is disabled. Their
+    sessions continue with the new rights from their next request (open streams within a second); disabling
+    ends every session and token at once."""
     if role is not None and role not in ROLES:
         raise ConfigError(f"role {role!r} is not one of {', '.join(ROLES)}")
     with catalog.session() as s, s.begin():
         row = s.get(UserModel, username)
         if row is None:
             raise NotFoundError(f"no user {username!r}; `vigil users list` shows them")
+        if row.role == "admin" and ((role is not None and role != "admin") or disabled):
+            _keep_an_admin(s, username)
         if role is not None:
             row.role = role
         if all_cameras:
             row.cameras = None
         elif cameras is not None:
             row.cameras = sorted(set(cameras))
+        if disabled is not None:
+            row.disabled = disabled
+            if disabled:
+                _end_credentials(s, username)
         return _user(row)
+
+
+def delete_user(catalog: Catalog, username: str) -> None:
+    """Removes an account, its sessions and tokens. Its audit rows stay (they name it)."""
+    with catalog.session() as s, s.begin():
+        row = s.get(UserModel, username)
+        if row is None:
+            raise NotFoundError(f"no user {username!r}; `vigil users list` shows them")
+        if row.role == "admin":
+            _keep_an_admin(s, username)
+        _end_credentials(s, username)
+        s.delete(row)
 
 
 def set_password(catalog: Catalog, username: str, password: str) -> None:
@@ -140,7 +173,7 @@ def verify(catalog: Catalog, username: str, password: str) -> User | None:
             _hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
             return None
-        if row is None:
+        if row is None or row.disabled:
             return None
         if row.rtsp_ha1 is None:  # an account from before RTSP out: its Digest secret, now that we can make it
             row.rtsp_ha1 = rtsp_ha1(username, password)
@@ -151,7 +184,7 @@ def rtsp_user(catalog: Catalog, username: str) -> tuple[str, User] | None:
     """The user's Digest HA1 and the user, for RTSP out; None when unknown or never logged in since RTSP out."""
     with catalog.session() as s:
         row = s.get(UserModel, username)
-        if row is None or row.rtsp_ha1 is None:
+        if row is None or row.rtsp_ha1 is None or row.disabled:
             return None
         return row.rtsp_ha1, _user(row)
 
@@ -172,7 +205,7 @@ def resolve(catalog: Catalog, secret: str, kind: str) -> User | None:
         if cred is None or cred.kind != kind or (cred.expires_ms is not None and cred.expires_ms < now_ms()):
             return None
         user = s.get(UserModel, cred.username)
-        return _user(user) if user is not None else None
+        return _user(user) if user is not None and not user.disabled else None
 
 
 def revoke(catalog: Catalog, secret: str, hashed: bool = False) -> None:

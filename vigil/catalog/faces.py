@@ -116,13 +116,17 @@ class FaceCatalog:
 
     # persons
     def persons(self, db_id: int | None = None, name: str | None = None, limit: int = 1000,
-                offset: int = 0) -> list[PersonRow]:
+                offset: int = 0, exact: bool = False) -> list[PersonRow]:
+        """`name`: a part of the name (the face pages' filter), or with `exact` the whole name, case aside. `%` and
+        `_` are letters here, never wildcards."""
         with self.catalog.session() as s:
             q = select(PersonModel).order_by(PersonModel.id)
             if db_id is not None:
                 q = q.where(PersonModel.database_id == db_id)
-            if name:
-                q = q.where(PersonModel.name.ilike(f"%{name}%"))
+            if name and exact:
+                q = q.where(func.lower(PersonModel.name) == name.lower())
+            elif name:
+                q = q.where(PersonModel.name.icontains(name, autoescape=True))
             rows = list(s.scalars(q.limit(limit).offset(offset)))
             ids = [m.id for m in rows]
             imgs: dict[int, list[int]] = {}

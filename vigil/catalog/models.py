@@ -106,6 +106,7 @@ class UserModel(Base):
     # MD5(user:realm:password) for RTSP Digest; set with the password, or at the next login for older accounts.
     rtsp_ha1: Mapped[str | None] = mapped_column(String(32), nullable=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)  # the generated first password
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)  # kept (with its audit rows), unusable
 
 
 class CredentialModel(Base):

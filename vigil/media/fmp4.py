@@ -275,6 +275,8 @@ def patch_moof(moof: bytes, shifts: dict[int, int], sequence: int | None = None)
                 version, _ = _full_box(moof, child)
                 if version == 1:
                     value = struct.unpack_from(">Q", moof, child.body + 4)[0] + shifts.get(track, 0)
+                    if value >= 2**64:
+                        raise SegmentError("fragment decode time does not fit a version-1 tfdt")
                     struct.pack_into(">Q", out, child.body + 4, max(0, value))
                 else:
                     value = struct.unpack_from(">I", moof, child.body + 4)[0] + shifts.get(track, 0)

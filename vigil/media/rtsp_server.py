@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from vigil.log import get_logger
@@ -24,6 +26,7 @@ log = get_logger(__name__)
 
 CLOCK_RATE = 90_000
 MAX_CLIENT_BACKLOG = 8 * 1024 * 1024
+MAX_REQUEST_BODY = 64 * 1024
 
 
 @dataclass
@@ -141,11 +144,42 @@ class Broadcaster:
             log.warning("rtsp_client_too_slow", backlog=transport.get_write_buffer_size())
             self.clients.discard(client)
             transport.abort()
+            release_freed_memory()
             return
         ch = client.channel if channel is None else channel
-        client.writer.write(
-            b"".join(b"$" + bytes([ch]) + len(p).to_bytes(2, "big") + p for p in packets)
-        )
+        try:
+            client.writer.write(b"".join(b"$" + bytes([ch]) + len(p).to_bytes(2, "big") + p for p in packets))
+        except Exception as err:  # one client's trouble must never reach the producer or the other clients
+            log.warning("rtsp_client_dropped", error=repr(err))
+            self.clients.discard(client)
+            transport.abort()
+
+
+def release_freed_memory() -> None:
+    """Hands freed heap back to the system (glibc keeps it otherwise): a slow client's dropped backlog is many
+    mid-sized buffers, which would stay in the process's memory for good."""
+    global _libc
+    if _libc is None:
+        try:
+            _libc = ctypes.CDLL("libc.so.6")
+        except OSError:
+            _libc = False
+    if _libc:
+        _libc.malloc_trim(0)
+
+
+_libc: Any = None
+
+
+def parse_interleaved(transport: str) -> int | None:
+    """The first channel of `interleaved=N[-M]` in a SETUP's Transport (0 when absent); None when the channels
+    are not a pair the one-byte channel field can carry."""
+    m = re.search(r"(?:^|;)\s*interleaved=(\d{1,3})(?:-(\d{1,3}))?\s*(?:;|$)", transport)
+    if m is None:
+        return None if "interleaved" in transport else 0
+    first = int(m.group(1))
+    second = int(m.group(2)) if m.group(2) is not None else first + 1
+    return first if first <= 254 and second == first + 1 else None
 
 
 @dataclass(frozen=True)
@@ -155,8 +189,17 @@ class Redirect:
     location: str
 
 
-# (URL, whom the auth found or None) -> the stream, where it is instead, or None (404)
-Resolver = Callable[[str, Any], Awaitable[Broadcaster | Redirect | None]]
+# (URL, whom the auth found or None, the client's address) -> the stream, where it is instead, or None (404)
+Resolver = Callable[[str, Any, str], Awaitable[Broadcaster | Redirect | None]]
+RECHECK_S = 1.0  # how often a playing client's right to the stream is checked again
+
+
+class Guard(Protocol):
+    """The login limits and their audit, shared with the web login (vigil/logins.py)."""
+
+    def wait(self, username: str, address: str, via: str) -> tuple[float, str]: ...
+    def failed(self, username: str, address: str, via: str, action: str = ...) -> None: ...
+    def succeeded(self, username: str) -> None: ...
 
 
 class RtspServer:
@@ -165,8 +208,13 @@ class RtspServer:
 
     def __init__(self, host: str, port: int, streams: dict[str, Broadcaster] | None = None,
                  resolve: Resolver | None = None, auth: DigestAuth[Any] | None = None,
-                 allow: Callable[[str | None], bool] | None = None) -> None:
+                 allow: Callable[[str | None], bool] | None = None, guard: Guard | None = None,
+                 still_allowed: Callable[[Any, str], bool] | None = None) -> None:
+        """`guard` limits password guessing; `still_allowed(user, url)` is asked every second while a client
+        plays (a user deleted, disabled or no longer allowed the camera is hung up on)."""
         self.allow = allow  # the peer's address → may it connect (the IP filter)
+        self.guard = guard
+        self.still_allowed = still_allowed
         self.host = host
         self.port = port
         self.streams = streams if streams is not None else {}
@@ -195,10 +243,25 @@ class RtspServer:
                 path = path[: -len(track)].rstrip("/")
         return path
 
-    async def _stream_for(self, url: str, user: Any) -> Broadcaster | Redirect | None:
+    async def _stream_for(self, url: str, user: Any, address: str) -> Broadcaster | Redirect | None:
         if self._resolve is not None:
-            return await self._resolve(url, user)
+            return await self._resolve(url, user, address)
         return self.streams.get(self.path_of(url))
+
+    async def _watch(self, writer: asyncio.StreamWriter, user: Any, url: str) -> None:
+        """Hangs up on a playing client once its user may no longer watch this stream."""
+        assert self.still_allowed is not None
+        while not writer.transport.is_closing():
+            await asyncio.sleep(RECHECK_S)
+            try:
+                allowed = await asyncio.to_thread(self.still_allowed, user, url)
+            except Exception as err:  # the catalog briefly unreachable: ask again next time
+                log.warning("rtsp_recheck_failed", error=repr(err))
+                continue
+            if not allowed:
+                log.info("rtsp_client_revoked", path=self.path_of(url))
+                writer.transport.abort()
+                return
 
     async def _read_request(self, reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str]] | None:
         while True:
@@ -217,9 +280,11 @@ class RtspServer:
                 if ":" in line:
                     k, v = line.split(":", 1)
                     headers[k.strip().lower()] = v.strip()
-            length = int(headers.get("content-length", "0") or 0)
-            if length:
-                await reader.readexactly(length)
+            length = headers.get("content-length", "0") or "0"
+            if not length.isdigit() or int(length) > MAX_REQUEST_BODY:
+                return None  # nothing a client of this server sends: hang up
+            if int(length):
+                await reader.readexactly(int(length))
             return parts[0], parts[1], headers
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -227,7 +292,11 @@ class RtspServer:
         if self.allow is not None and not self.allow(peer[0] if peer else None):
             writer.transport.abort()  # not even a status line for an address that may not connect
             return
+        address = str(peer[0]) if peer else ""
         session = secrets.token_hex(8)
+        counts: dict[str, int] = {}  # Digest nc per nonce on this connection
+        signed_in: str | None = None
+        watcher: asyncio.Task[None] | None = None
         client: _Client | None = None
         stream: Broadcaster | None = None
         user: str | None = None
@@ -252,15 +321,31 @@ class RtspServer:
                     await writer.drain()
                     continue
                 if self.auth is not None:
-                    user, stale = await asyncio.to_thread(self.auth.check, method, headers.get("authorization"))
-                    if user is None:
-                        reply(cseq, "401 Unauthorized", {"WWW-Authenticate": self.auth.challenge(stale)})
+                    header = headers.get("authorization")
+                    name = self.auth.username(header)
+                    if name is not None and self.guard is not None:
+                        wait, what = await asyncio.to_thread(self.guard.wait, name, address, "rtsp")
+                        if wait > 0:  # as the web login answers: the right password waits too
+                            reply(cseq, "429 Too Many Requests", {"Retry-After": str(int(wait) + 1),
+                                                                  "X-Reason": f"too many failed logins for {what}"})
+                            await writer.drain()
+                            continue
+                    verdict = await asyncio.to_thread(self.auth.check, method, url, header, session, counts)
+                    if verdict.user is None:
+                        if verdict.failed and self.guard is not None:
+                            await asyncio.to_thread(self.guard.failed, verdict.username, address, "rtsp")
+                        reply(cseq, "401 Unauthorized",
+                              {"WWW-Authenticate": self.auth.challenge(verdict.stale, session)})
                         await writer.drain()
                         continue
+                    user = verdict.user
+                    if signed_in != verdict.username and self.guard is not None:
+                        signed_in = verdict.username
+                        await asyncio.to_thread(self.guard.succeeded, verdict.username)
                 if method == "SETUP" and described is not None and described[0] == self.path_of(url):
                     target: Broadcaster | Redirect | None = described[1]
                 elif method in ("DESCRIBE", "SETUP"):
-                    target = await self._stream_for(url, user)
+                    target = await self._stream_for(url, user, address)
                 else:
                     target = stream
                 if method == "GET_PARAMETER":
@@ -283,10 +368,13 @@ class RtspServer:
                     if "TCP" not in transport.upper():
                         reply(cseq, "461 Unsupported Transport")
                         continue
-                    channel = 0
-                    for item in transport.split(";"):
-                        if item.startswith("interleaved="):
-                            channel = int(item.split("=")[1].split("-")[0])
+                    parsed = parse_interleaved(transport)
+                    if parsed is None:
+                        reply(cseq, "461 Unsupported Transport", {"X-Reason": "interleaved channels must be a pair "
+                                                                  "n-(n+1) with n from 0 to 254"})
+                        await writer.drain()
+                        continue
+                    channel = parsed
                     if urlsplit(url).path.rstrip("/").endswith("trackID=1"):  # the audio track of this session
                         if client is None or stream is not target or target.audio is None:
                             reply(cseq, "455 Method Not Valid in This State")
@@ -312,6 +400,8 @@ class RtspServer:
                     reply(cseq, headers={"Session": session, "Range": "npt=0.000-", "RTP-Info": info})
                     stream.clients.add(client)
                     stream.play(client)
+                    if self.still_allowed is not None and user is not None and watcher is None:
+                        watcher = asyncio.create_task(self._watch(writer, user, url))
                 elif method == "TEARDOWN":
                     reply(cseq, headers={"Session": session})
                     break
@@ -320,7 +410,11 @@ class RtspServer:
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
+        except Exception as err:  # a request this server did not foresee ends this connection, no other
+            log.warning("rtsp_request_failed", peer=address, error=repr(err))
         finally:
+            if watcher is not None:
+                watcher.cancel()
             if client is not None and stream is not None:
                 stream.clients.discard(client)
             writer.close()

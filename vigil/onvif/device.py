@@ -103,6 +103,10 @@ class OnvifDevice:
             return await asyncio.wait_for(what, TIMEOUT_SECONDS)
         except (TimeoutError, zeep.exceptions.Error, _LibError, aiohttp.ClientError, httpx.HTTPError, OSError) as err:
             raise _describe(self.where, err) from err
+        except (AttributeError, KeyError, TypeError, ValueError) as err:
+            # A web server that is not an ONVIF device answers something the ONVIF library cannot walk.
+            raise OnvifError(f"{self.where}: the answer is not ONVIF ({type(err).__name__}: {err}) — is this the "
+                             "camera's ONVIF port? (often 80, 8000 or 8080)") from err
 
     async def connect(self) -> None:
         await self._call(self._cam.update_xaddrs())

@@ -215,7 +215,23 @@ export async function renderSettings(view) {
   const loadUsers = async () => {
     try {
       const users = await api('/api/users');
-      view.querySelector('#users').innerHTML = users.map((u) => `<li>${esc(u.username)} <span class="muted">${esc(u.role)}</span></li>`).join('');
+      const list = view.querySelector('#users');
+      list.innerHTML = users.map((u) => `<li data-user="${esc(u.username)}">${esc(u.username)} <span class="muted">${esc(u.role)}${u.disabled ? ' · disabled' : ''}</span>
+        <button type="button" data-act="${u.disabled ? 'enable' : 'disable'}">${u.disabled ? 'Enable' : 'Disable'}</button>
+        <button type="button" data-act="delete">Delete</button></li>`).join('');
+      list.querySelectorAll('button[data-act]').forEach((b) => {
+        b.onclick = async () => {
+          const name = b.closest('li').dataset.user;
+          const act = b.dataset.act;
+          if (act === 'delete' && !confirm(`Delete ${name}? Their sessions end now; their audit rows stay.`)) return;
+          try {
+            if (act === 'delete') await api(`/api/users/${encodeURIComponent(name)}`, { method: 'DELETE' });
+            else await api(`/api/users/${encodeURIComponent(name)}`, { method: 'PUT', json: { disabled: act === 'disable' } });
+            view.querySelector('#user-error').textContent = '';
+            loadUsers();
+          } catch (err) { view.querySelector('#user-error').textContent = err.message; }
+        };
+      });
     } catch (err) { view.querySelector('#users').innerHTML = `<li class="muted">${esc(err.message)}</li>`; }
   };
   view.querySelector('#user-form').onsubmit = async (e) => {

@@ -32,7 +32,7 @@ export async function renderSearch(view, params) {
       <label>Bottom <select name="lower">${options(COLORS)}</select></label>
       <label>Vehicle <select name="body">${options(COLORS)}</select></label>
       <label>Plate <input name="plate" size="9" placeholder="AB12*"></label>
-      <label>Person <input name="person" size="10" placeholder="name"></label>
+      <label>Person <input name="person" size="10" placeholder="whole name or id"></label>
       <label>Gender <select name="gender">${options(['female', 'male'])}</select></label>
       <label>By <select name="source"><option value="">anyone</option><option value="vigil">Vigil</option><option value="camera">the camera</option></select></label>
       <label>Sort <select name="sort"><option value="time">newest</option><option value="score">best match</option></select></label>

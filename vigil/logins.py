@@ -1,12 +1,17 @@
-"""Login throttling: after too many failed logins for an account, or from one address, further attempts wait
-a growing time (30 s, then doubling up to 15 min) — enough to stop password guessing, short enough that a
-user who mistyped is not locked out for long. `LoginThrottle` is pure (the caller passes the clock, in wall-clock
+"""Login throttling, and the one guard every password check passes (web, API, RTSP).
+
+After too many failed logins for an account, or from one address, further attempts wait a growing time (30 s,
+then doubling up to 15 min) — enough to stop password guessing, short enough that a user who mistyped is not
+locked out for long. `LoginThrottle` is pure (the caller passes the clock, in wall-clock
 seconds); `SharedThrottle` applies the same rules to failures kept in the catalog, for a cluster's nodes."""
 
 from __future__ import annotations
 
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from vigil.catalog import login_failures
 from vigil.catalog.store import Catalog
@@ -79,3 +84,36 @@ class SharedThrottle:
 
     def succeeded(self, key: str) -> None:
         login_failures.clear(self.catalog, key)
+
+
+Throttle = LoginThrottle | SharedThrottle
+
+
+class LoginGuard:
+    """The one path every password check Vigil answers goes through (web and API logins, RTSP Digest): the
+    same throttle for each account and client address, and the same audit rows with the client's address and
+    the channel. A guess on RTSP counts against the web login and the other way round."""
+
+    def __init__(self, throttle: Throttle, audit: Callable[[str, str | None, str, dict[str, Any]], None]) -> None:
+        self.throttle = throttle
+        self._audit = audit
+
+    @staticmethod
+    def keys(username: str, address: str) -> list[str]:
+        return [f"user:{username.lower()}", f"addr:{address or '?'}"]
+
+    def wait(self, username: str, address: str, via: str) -> tuple[float, str]:
+        """(seconds to wait, what is locked: 'this account' | 'this address') — (0, '') when a try may go on.
+        A refusal is audited."""
+        wait, key = self.throttle.wait(self.keys(username, address), time.time())
+        if wait <= 0:
+            return 0.0, ""
+        self._audit("login_throttled", None, address, {"username": username[:64], "via": via})
+        return wait, "this account" if key and key.startswith("user:") else "this address"
+
+    def failed(self, username: str, address: str, via: str, action: str = "login_failed") -> None:
+        self.throttle.failed(self.keys(username, address), time.time())
+        self._audit(action, None, address, {"username": username[:64], "via": via})
+
+    def succeeded(self, username: str) -> None:
+        self.throttle.succeeded(self.keys(username, "")[0])
