@@ -27,7 +27,7 @@ from vigil.catalog.rules import load_rules, save_rules
 from vigil.catalog.store import CameraRow, Catalog, EventRow, now_ms
 from vigil.cluster.keeper import LeaseKeeper
 from vigil.cluster.notify import EventRelay
-from vigil.config import CameraConfig, Config
+from vigil.config import ApiConfig, CameraConfig, Config
 from vigil.errors import ConfigError, NotFoundError
 from vigil.events.actions import LinkageRunner
 from vigil.events.analysis import CameraAnalysis, LockedDetector
@@ -540,6 +540,13 @@ def proxy_settings(trusted: list[str]) -> dict[str, Any]:
     return {"proxy_headers": bool(trusted), "forwarded_allow_ips": ",".join(trusted) if trusted else None}
 
 
+def http_settings(api: ApiConfig) -> dict[str, Any]:
+    """uvicorn's settings that bound what one client can hold: header deadline, forwarded headers."""
+    from vigil.api.http_protocol import with_header_timeout
+
+    return {"http": with_header_timeout(api.header_timeout_seconds), **proxy_settings(api.trusted_proxies)}
+
+
 async def serve(cfg: Config) -> None:
     import uvicorn
 
@@ -562,7 +569,7 @@ async def serve(cfg: Config) -> None:
         ssl = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
     server = _Server(
         uvicorn.Config(create_app(vigil), host=cfg.api.host, port=cfg.api.port, log_level="warning",
-                       lifespan="off", **proxy_settings(cfg.api.trusted_proxies), **ssl)  # type: ignore[arg-type]
+                       lifespan="off", **http_settings(cfg.api), **ssl)  # type: ignore[arg-type]
     )
     redirect = None
     if tls.enabled and tls.redirect_http:

@@ -281,6 +281,9 @@ class ApiConfig(_Listening):
         "X-Forwarded-Proto Vigil believes (the client address for the login limits, the audit log and the IP "
         "filter); empty: forwarded headers are ignored and the address is the connection's own")
 
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300, description="a connection that has not sent "
+                                          "a request's headers this long after it began is closed")
+
     @field_validator("ip_allow", "ip_block", "trusted_proxies")
     @classmethod
     def _check_networks(cls, v: list[str]) -> list[str]:
