@@ -185,7 +185,7 @@ def test_bad_interleaved_channels_are_refused_and_other_clients_play_on(site: tu
         c = av.open(f"rtsp://admin:{ADMIN_PASSWORD}@127.0.0.1:{server.rtsp_port}/cam1",
                     options={"rtsp_transport": "tcp"}, timeout=10)
         try:
-            for p in c.demux(c.streams.video[0]):
+            for _ in c.demux(c.streams.video[0]):
                 got.append(time.monotonic())
                 if stop.is_set():
                     break
