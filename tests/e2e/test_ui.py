@@ -144,6 +144,17 @@ def test_pages_events_cameras_settings(page: Any, site: Site) -> None:
     page.wait_for_selector("#users li")
     assert "admin" in page.inner_text("#users")
     page.screenshot(path=str(ARTIFACTS / "settings.png"))
+    # A departed employee: disabled, then deleted, from the Settings page.
+    with site.srv.client() as c:
+        c.post("/api/users", json={"username": "leaver", "password": "leaver-password", "role": "viewer"})
+    page.reload()
+    page.click("#users li[data-user=leaver] button[data-act=disable]")
+    page.wait_for_selector("#users li[data-user=leaver]:has-text('disabled')")
+    assert any(u["username"] == "leaver" and u["disabled"] for u in site.srv.get("/api/users"))
+    page.once("dialog", lambda d: d.accept())
+    page.click("#users li[data-user=leaver] button[data-act=delete]")
+    page.wait_for_selector("#users li[data-user=leaver]", state="detached")
+    assert all(u["username"] != "leaver" for u in site.srv.get("/api/users"))
     page.click("#arm")
     page.wait_for_selector("#arm.armed")
     assert site.srv.get("/api/system/arm")["armed"] is True
