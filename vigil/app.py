@@ -143,8 +143,9 @@ class Vigil:
             log.info("recovery_done", segments=recovered)
         if self.keeper is not None:
             return  # a cluster node records the cameras it takes leases on (LeaseKeeper)
-        for cam in self.cameras.values():
-            self._start_camera(cam)
+        with self._lock:
+            for cam in self.cameras.values():
+                self._start_camera(cam)
 
     # cluster (LeaseKeeper callbacks, from its worker thread)
     def _cluster_cameras(self) -> list[str]:
@@ -224,15 +225,11 @@ class Vigil:
         return next((n for n in node_rows(self.catalog) if n.id == node), None)
 
     def _start_camera(self, cam: CameraConfig) -> None:
+        """(The caller holds _lock.)"""
         if not cam.enabled:
             self.catalog.set_camera_state(cam.id, "disabled")
             return
-        main = self.live.setdefault((cam.id, "main"), LiveStream(f"{cam.id}/main"))
-        rec = CameraRecorder(cam, self.storage, self.catalog, self.cfg.source, self.cfg.storage.fsync,
-                             self._storage_alarm, main, self._camera_state, self._audio_alarm,
-                             self.relay(cam.id, "main"))
-        self.recorders[cam.id] = rec
-        rec.start()
+        analysis = None
         if cam.analytics.enabled:
             faces = (CameraFaces(cam, self.cfg.analytics, self.faces(), self.bus, self.storage)
                      if cam.analytics.faces else None)
@@ -240,9 +237,21 @@ class Vigil:
             plates = (CameraPlates(cam, self.plate_reader(), self.bus, self.storage, quality)
                       if cam.analytics.plates else None)
             analysis = CameraAnalysis(cam, self.cfg.analytics, self.detector(), self.bus, self.storage,
-                                      [s.to_rule() for s in self.rules(cam.id)], self.cfg.source, faces, plates)
+                                      [s.to_rule() for s in self.rules(cam.id)], faces, plates)
             self.analyses[cam.id] = analysis
+        # One connection per stream: the recorder's main stream also feeds the live view, RTSP out and (without a
+        # sub-stream) the analysis; the sub-stream reader feeds the analysis, its live view and RTSP out.
+        main = self.live.setdefault((cam.id, "main"), LiveStream(f"{cam.id}/main"))
+        rec = CameraRecorder(cam, self.storage, self.catalog, self.cfg.source, self.cfg.storage.fsync,
+                             self._storage_alarm, main, self._camera_state, self._audio_alarm,
+                             self.relay(cam.id, "main"),
+                             analysis.frames if analysis is not None and analysis.uses_main else None)
+        self.recorders[cam.id] = rec
+        rec.start()
+        if analysis is not None:
             analysis.start()
+            if not analysis.uses_main:
+                self._read_sub(cam)
 
     def _record_on_event(self, _kind: str, row: EventRow) -> None:
         """Opens the gate of a camera recording in motion/intelligent mode when one of its events happens."""
@@ -342,7 +351,9 @@ class Vigil:
             assert cam.sub_url is not None
             stream = self.live.setdefault((cam.id, "sub"), LiveStream(f"{cam.id}/sub"))
             src = self.cfg.source
-            self._live_readers[cam.id] = LiveReader(cam.sub_url, [stream, self.relay(cam.id, "sub")],
+            analysis = self.analyses.get(cam.id)
+            frames = [analysis.frames] if analysis is not None and not analysis.uses_main else []
+            self._live_readers[cam.id] = LiveReader(cam.sub_url, [stream, self.relay(cam.id, "sub"), *frames],
                                                     f"{cam.id}/sub", src.open_timeout_seconds,
                                                     src.read_timeout_seconds)
 

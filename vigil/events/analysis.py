@@ -29,7 +29,7 @@ from vigil.analytics.rules import Firing, Rule, Target
 from vigil.analytics.tamper import Change, TamperDetector
 from vigil.analytics.tracker import Track
 from vigil.catalog.counts import CountStore
-from vigil.config import AnalyticsConfig, CameraConfig, SourceSettings
+from vigil.config import AnalyticsConfig, CameraConfig
 from vigil.events.bus import EventBus
 from vigil.log import get_logger
 from vigil.media.frames import Frame, FrameReader
@@ -147,16 +147,16 @@ def local_when(t_ms: int) -> tuple[int, int]:
 
 class CameraAnalysis:
     def __init__(self, cam: CameraConfig, cfg: AnalyticsConfig, detector: Detector, bus: EventBus,
-                 storage: Path, rules: Sequence[Rule], source: SourceSettings, faces: CameraFaces | None = None,
+                 storage: Path, rules: Sequence[Rule], faces: CameraFaces | None = None,
                  plates: CameraPlates | None = None) -> None:
         self.cam = cam
         self.cfg = cfg
         self.bus = bus
         self.storage = storage
         a = cam.analytics
-        url = cam.url if a.stream == "main" or not cam.sub_url else cam.sub_url
-        self.frames = FrameReader(url, a.fps, cfg.max_width, source.open_timeout_seconds,
-                                  source.read_timeout_seconds, name=cam.id)
+        # Fed by the stream's one reader (the recorder, or the sub-stream reader): see media/frames.py.
+        self.uses_main = a.stream == "main" or not cam.sub_url
+        self.frames = FrameReader(a.fps, cfg.max_width, name=cam.id)
         self.pipeline = Pipeline(detector, rules, MotionDetector(a.motion_sensitivity, a.motion_masks),
                                  gate=GateSettings(enabled=a.motion_gate))
         self._rules = {r.id: r for r in rules}

@@ -1,24 +1,30 @@
 """Decoded pictures for the analytics: the sub-stream (or the main stream, scaled down, when there is none),
 at a few frames per second, stamped on the recording clock.
 
-It has its own connection and decoder, so nothing it does can slow the recorder's packet path. The reader
-thread always keeps up with the camera and leaves only the newest picture in a one-slot mailbox: when the
-analysis is slower than the camera it skips pictures instead of falling behind real time.
+`FrameReader` opens no connection of its own: it is a packet sink of whoever already reads that stream (the
+recorder for a main stream, the sub-stream reader otherwise), so a camera gives Vigil one RTSP session per
+stream however many parts of Vigil use it. Packets are copied into a queue in the reader's thread (nothing the
+recorder does later to a packet can reach the decoder) and decoded in a thread of this reader's own, so a slow
+decode never delays the recording. That thread always keeps up with the camera and leaves only the newest
+picture in a one-slot mailbox: when the analysis is slower than the camera it skips pictures instead of falling
+behind real time.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import av
 import numpy as np
 
+from vigil.catalog.store import now_ms
 from vigil.log import get_logger
 from vigil.media.clock import CameraClock
-from vigil.media.source import CameraSource, Lost, Opened
 
 log = get_logger(__name__)
 
@@ -60,23 +66,83 @@ def to_bgr(picture: av.VideoFrame, max_width: int) -> np.ndarray:
     return picture.to_ndarray(format="bgr24", width=w, height=h)
 
 
+@dataclass(frozen=True)
+class _Opened:
+    codec: str
+    extradata: bytes | None
+    width: int
+    time_base: Fraction
+
+
+@dataclass(frozen=True)
+class _Packet:
+    data: bytes
+    pts: int
+    dts: int | None
+    keyframe: bool
+    arrival_ms: int  # the recording clock is set by when packets arrive, not when they are decoded
+
+
+_Item = _Opened | _Packet | None  # None: the stream was lost
+MAX_QUEUED = 250  # packets (10 s at 25 fps): a decoder this far behind starts again at the next keyframe
+
+
 class FrameReader:
-    def __init__(self, url: str, fps: float = 5.0, max_width: int = 640, open_timeout: float = 5.0,
-                 read_timeout: float = 3.0, on_state: Callable[[str, str | None], None] | None = None,
-                 name: str = "") -> None:
+    def __init__(self, fps: float = 5.0, max_width: int = 640,
+                 on_state: Callable[[str, str | None], None] | None = None, name: str = "") -> None:
         self.fps = fps
         self.max_width = max_width
         self._stop = threading.Event()
-        self._source = CameraSource(url, self._stop, open_timeout, read_timeout)
         self._clock = CameraClock()
         self._cond = threading.Condition()
         self._latest: Frame | None = None
+        self._queue: deque[_Item] = deque()
+        self._queued = threading.Condition()
+        self._synced = False  # the queue starts at a keyframe (a decoder needs one first)
         self._on_state = on_state
         self.decoded = 0
         self.delivered = 0
         self.dropped = 0
+        self.skipped_packets = 0  # lost to a decoder that fell 10 s behind
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"frames-{name}")
 
+    # PacketSink: called from the thread that reads the stream
+    def open(self, video: Any) -> None:
+        cc = video.codec_context
+        self._put(_Opened(cc.name, bytes(cc.extradata) if cc.extradata else None, int(cc.width),
+                          Fraction(video.time_base)))
+
+    def feed(self, packet: Any) -> None:
+        if packet.pts is None:
+            return
+        if not self._synced and not packet.is_keyframe:
+            return
+        self._synced = True
+        self._put(_Packet(bytes(packet), int(packet.pts), None if packet.dts is None else int(packet.dts),
+                          bool(packet.is_keyframe), now_ms()))
+
+    def close(self) -> None:
+        self._put(None)
+
+    def idle(self) -> bool:
+        return self._stop.is_set()
+
+    def _put(self, item: _Item) -> None:
+        with self._queued:
+            if isinstance(item, _Packet) and len(self._queue) >= MAX_QUEUED:
+                kept = [i for i in self._queue if not isinstance(i, _Packet)]
+                self.skipped_packets += len(self._queue) - len(kept)
+                self._queue = deque(kept)
+                self._synced = False
+                if not item.keyframe:
+                    return
+                self._synced = True
+            if not isinstance(item, _Packet):
+                self._synced = False
+            self._queue.append(item)
+            self._queued.notify()
+
+    # the analysis side
     def start(self) -> None:
         self._thread.start()
 
@@ -84,6 +150,8 @@ class FrameReader:
         self._stop.set()
         with self._cond:
             self._cond.notify_all()
+        with self._queued:
+            self._queued.notify_all()
 
     def join(self, timeout: float = 5.0) -> None:
         self._thread.join(timeout)
@@ -96,36 +164,49 @@ class FrameReader:
             frame, self._latest = self._latest, None
             return frame
 
+    def _take(self) -> _Item | bool:
+        """The next queued item; False when stopped."""
+        with self._queued:
+            while not self._queue and not self._stop.is_set():
+                self._queued.wait(1.0)
+            return self._queue.popleft() if not self._stop.is_set() else False
+
     def _run(self) -> None:
-        video: Any = None
+        decoder: Any = None
+        opened: _Opened | None = None
         pacer = Pacer(self.fps)
-        for item in self._source.events():
-            if isinstance(item, Opened):
-                video, pacer = item.video, Pacer(self.fps)
-                video.codec_context.thread_count = 2 if video.codec_context.width > 1280 else 1
+        while (item := self._take()) is not False:
+            if isinstance(item, _Opened):
+                opened, pacer = item, Pacer(self.fps)
+                decoder = av.CodecContext.create(item.codec, "r")
+                if item.extradata:
+                    decoder.extradata = item.extradata
+                decoder.thread_count = 2 if item.width > 1280 else 1
                 self._clock.reset()
                 if self._on_state:
                     self._on_state("online", None)
                 continue
-            if isinstance(item, Lost):
-                log.info("frames_lost", error=item.error)
+            if item is None:
+                decoder = opened = None
                 if self._on_state:
-                    self._on_state("offline", item.error)
+                    self._on_state("offline", None)
                 continue
-            if item.stream is not video:
+            if decoder is None or opened is None or not isinstance(item, _Packet):
                 continue
+            self._clock.track(int(item.pts * opened.time_base * 1000), item.arrival_ms)
+            packet = av.Packet(item.data)
+            packet.pts, packet.dts, packet.time_base = item.pts, item.dts, opened.time_base
             # Every packet is decoded (P-frames need their references) but only pictures that are due are
             # converted to BGR, which is the expensive part at 5 of 25 fps.
-            self._clock.track(int(item.pts * item.time_base * 1000))
             try:
-                pictures = item.decode()
+                pictures = decoder.decode(packet)
             except av.FFmpegError as err:
                 log.debug("frames_decode_error", error=err)
                 continue
             for pic in pictures:
                 self.decoded += 1
                 pts = pic.pts if pic.pts is not None else item.pts
-                t_ms = int(pts * item.time_base * 1000) + (self._clock.offset or 0)
+                t_ms = int(pts * opened.time_base * 1000) + (self._clock.offset or 0)
                 if pacer.due(t_ms):
                     self._deliver(Frame(t_ms, to_bgr(pic, self.max_width)))
 

@@ -215,8 +215,8 @@ class PacketSink(Protocol):
 
 
 class LiveReader:
-    """Reads a sub-stream while it has viewers (live view, RTSP out: one connection to the camera for all of
-    them), and stops after a while without any."""
+    """Reads a sub-stream while anything uses it (the analysis, live view, RTSP out: one connection to the camera
+    for all of them), and stops after a while without any."""
 
     def __init__(self, url: str, sinks: list[PacketSink], name: str, open_timeout: float = 5.0,
                  read_timeout: float = 3.0) -> None:

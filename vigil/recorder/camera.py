@@ -21,7 +21,7 @@ from vigil.errors import SegmentError, StorageError
 from vigil.log import get_logger
 from vigil.media.clock import CameraClock
 from vigil.media.fmp4 import scan_segment
-from vigil.media.live import LiveStream
+from vigil.media.live import LiveStream, PacketSink
 from vigil.media.rtsp_out import StreamRelay
 from vigil.media.segmenter import SegmentWriter, recordable_audio, segment_path
 from vigil.media.source import CameraSource, Lost, Opened
@@ -55,9 +55,11 @@ class CameraRecorder:
         on_state: Callable[[str, str, str | None], None] | None = None,
         on_audio: Callable[[str, AudioChange], None] | None = None,
         relay: StreamRelay | None = None,
+        frames: PacketSink | None = None,
     ) -> None:
         self.camera = camera
         self.relay = relay  # RTSP out
+        self.frames = frames  # the analysis of a camera without a sub-stream: pictures from this connection
         self._on_state = on_state
         self._on_audio = on_audio
         aa = camera.audio_alarm
@@ -150,6 +152,8 @@ class CameraRecorder:
             self.live.close()
         if self.relay is not None:
             self.relay.close()
+        if self.frames is not None:
+            self.frames.close()
         self._close_segment()
 
     # state
@@ -188,6 +192,8 @@ class CameraRecorder:
             self.live.open(opened.video)
         if self.relay is not None:
             self.relay.open(opened.video, opened.audio)
+        if self.frames is not None:
+            self.frames.open(opened.video)
         self._set_state("online")
         log.info("camera_online", camera=self.camera.id, stream=opened.description)
 
@@ -236,6 +242,8 @@ class CameraRecorder:
                 packet.duration = self._frame_delta
             if self.live is not None and self.live.subscribers:
                 self.live.feed(packet)  # before the segment writer, which re-stamps the packet
+            if self.frames is not None:
+                self.frames.feed(packet)  # copied there: the re-stamping below cannot reach it
             pts_ms = self._pts_ms(packet)
             self._clock.track(pts_ms)
             if self.gate is not None:

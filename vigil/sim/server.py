@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -284,6 +285,13 @@ class SimCameras:
             path = head.split(b" ")[1].decode()
             if path.startswith("/control/"):
                 await self._control(path, writer)
+                return
+            if path == "/sessions":  # how many RTSP clients play each path: what a camera would count
+                counts = {name: len(b.clients) for name, b in (self._rtsp.streams if self._rtsp else {}).items()}
+                body = json.dumps(counts)
+                writer.write(f"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
+                             f"\r\n\r\n{body}".encode())
+                await writer.drain()
                 return
             name = path.strip("/").removesuffix(".mjpg")
             if not name.startswith("cam") or name[3:] not in {str(i) for i in range(1, self.cfg.cameras + 1)}:
