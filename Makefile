@@ -31,6 +31,7 @@ demo: $(STAMP) face-photos
 lint: $(STAMP)
 	$(BIN)/ruff check vigil tests bench
 	$(BIN)/mypy --strict vigil
+	$(BIN)/lint-imports
 
 # Debian packages the tests need: Chromium for the web UI's end-to-end tests (no browser download at run time),
 # PostgreSQL,

@@ -25,8 +25,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.helpers import Server
 from vigil.catalog.store import Catalog, SegmentRow
+from vigil.layout import segment_path
 from vigil.media.fmp4 import scan_segment
-from vigil.media.segmenter import segment_path
 from vigil.sim.encode import StreamSpec, loop_clip
 
 DAY_MS = 86_400_000

@@ -12,9 +12,9 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from vigil.api.app import PUBLIC_PATHS, create_app
-from vigil.app import Vigil
 from vigil.catalog.accounts import add_user, set_password
 from vigil.config import parse_config
+from vigil.nvr import Vigil
 
 PASSWORD = "correct-horse-battery"
 

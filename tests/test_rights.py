@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from tests.test_auth import all_routes
 from vigil.api import rights
 from vigil.api.app import PUBLIC_PATHS, create_app
-from vigil.app import Vigil
 from vigil.catalog.accounts import add_user
 from vigil.config import parse_config
+from vigil.nvr import Vigil
 
 PASSWORD = "correct-horse-battery"
 

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from vigil.api.app import create_app
-from vigil.app import Vigil
 from vigil.config import CameraConfig, parse_config
 from vigil.errors import ConfigError
+from vigil.nvr import Vigil
 
 SECRET = "s3cr3t-cam-pw"
 

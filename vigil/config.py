@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from vigil.analytics.rulespec import Window
 from vigil.errors import ConfigError
+from vigil.schedule import Window
 
 URL_SCHEMES = ("rtsp", "rtsps", "http", "https", "file")
 CAMERA_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")

@@ -26,11 +26,11 @@ from vigil.catalog.faces import DB_KINDS, FaceCatalog, FaceDatabaseRow, FaceImag
 from vigil.catalog.store import Catalog
 from vigil.config import FacesConfig
 from vigil.errors import ConfigError, FaceImageError, NotFoundError
+from vigil.layout import face_photo_path
 from vigil.log import get_logger
 
 log = get_logger(__name__)
 
-FACES_DIR = "_faces"  # under the storage root, beside _events
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 MAX_ENROL_SIDE = 1280  # photos are scaled down to this before detection: a passport photo's face stays large
 SECOND_FACE = 0.4  # a second face this big (relative to the biggest) makes a photo ambiguous
@@ -221,7 +221,7 @@ class FaceService:
         x1, y1, x2, y2 = face.box
         m = 0.5 * (x2 - x1)
         crop = img[max(0, int(y1 - m)) : int(y2 + m), max(0, int(x1 - m)) : int(x2 + m)]
-        rel = Path(FACES_DIR) / str(person.database_id) / str(person_id) / f"{uuid.uuid4().hex[:16]}.jpg"
+        rel = face_photo_path(person.database_id, person_id, uuid.uuid4().hex[:16])
         path = self.storage / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         ok, jpg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 92])

@@ -8,36 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vigil.analytics.rules import MAX_RULES_PER_CAMERA, Rule, validate
+from vigil.schedule import Window
 
 RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
-HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
-
-
-class Window(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    days: list[int] = Field(default=[0, 1, 2, 3, 4, 5, 6], description="0 = Monday … 6 = Sunday")
-    start: str = Field(default="00:00", description="HH:MM, local time")
-    end: str = Field(default="24:00", description="HH:MM, local time; after start")
-
-    @field_validator("days")
-    @classmethod
-    def _days(cls, v: list[int]) -> list[int]:
-        if not v or any(not 0 <= d <= 6 for d in v):
-            raise ValueError("days are 0 (Monday) to 6 (Sunday)")
-        return v
-
-    @field_validator("start", "end")
-    @classmethod
-    def _time(cls, v: str) -> str:
-        if not HHMM.match(v) or (v.startswith("24") and v != "24:00"):
-            raise ValueError(f"{v!r} is not a time of day: use HH:MM, e.g. 22:30")
-        return v
-
-    def minutes(self) -> tuple[int, int]:
-        a, b = (int(x[:2]) * 60 + int(x[3:]) for x in (self.start, self.end))
-        return a, b
-
-
 class RuleSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(description="unique on the camera; letters, digits, '-' or '_'")

@@ -39,7 +39,7 @@ from vigil.errors import ConfigError, FaceImageError, NotFoundError, OnvifError,
 from vigil.ipfilter import IpFilter
 
 if TYPE_CHECKING:
-    from vigil.app import Vigil
+    from vigil.nvr import Vigil
 
 PUBLIC_PATHS = {"/api/health", "/api/auth/login", "/api/auth/session", "/", "/login"}
 

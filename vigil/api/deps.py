@@ -13,7 +13,7 @@ from vigil.api.rights import check_rights, may_see
 from vigil.catalog.accounts import User, resolve
 
 if TYPE_CHECKING:
-    from vigil.app import Vigil
+    from vigil.nvr import Vigil
 
 SESSION_COOKIE = "vigil_session"
 

@@ -11,7 +11,15 @@ from sqlalchemy.exc import IntegrityError
 
 from vigil.catalog.models import LeaseModel, NodeModel, SegmentModel
 from vigil.catalog.store import Catalog
-from vigil.cluster.plan import Lease
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who records a camera, until when (the cluster's plan reads these; catalog rows)."""
+    camera_id: str
+    node_id: str
+    since_ms: int
+    expires_ms: int
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Lease:
-    camera_id: str
-    node_id: str
-    since_ms: int
-    expires_ms: int
+from vigil.catalog.nodes import Lease
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ import httpx
 
 from vigil.catalog.store import EventRow, now_ms
 from vigil.config import AlarmsConfig, MqttSettings, SmtpSettings
-from vigil.events.analysis import save_snapshot
 from vigil.events.bus import EventBus
 from vigil.events.linkage import Action, LinkagePlanner
+from vigil.events.snapshots import save_snapshot
 from vigil.log import get_logger
 from vigil.media.segment_files import SegmentFiles
 from vigil.media.snapshot import picture_at

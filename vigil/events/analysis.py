@@ -31,6 +31,7 @@ from vigil.analytics.tracker import Track
 from vigil.catalog.counts import CountStore
 from vigil.config import AnalyticsConfig, CameraConfig
 from vigil.events.bus import EventBus
+from vigil.events.snapshots import save_snapshot
 from vigil.log import get_logger
 from vigil.media.frames import Frame, FrameReader
 
@@ -40,7 +41,6 @@ if TYPE_CHECKING:  # events.faces and events.plates import save_snapshot from he
 
 log = get_logger(__name__)
 
-SNAPSHOT_DIR = "_events"  # under the storage root; no camera id can start with "_"
 MOTION_MIN_FRAMES = 2  # consecutive moving frames before a motion event opens
 MOTION_HOLD_MS = 3000  # a motion event closes after this long without motion
 MOTION_MAX_MS = 300_000  # and is split after this long, so a windy day is not one endless event
@@ -415,20 +415,3 @@ class CameraAnalysis:
         cv2.rectangle(img, (x1, y1), (x2, y2), (0, 0, 255), 2)
         cv2.putText(img, label, (x1 + 2, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 255), 1)
         return save_snapshot(self.storage, self.cam.id, t_ms, f"{kind}-{track_id}", img, self.cfg.snapshot_quality)
-
-
-def save_snapshot(storage: Path, camera_id: str, t_ms: int, name: str, img: np.ndarray, quality: int) -> str | None:
-    """Writes an event picture under <storage>/_events/<camera>/<day>/; returns its path relative to storage."""
-    day = time.strftime("%Y-%m-%d", time.gmtime(t_ms / 1000))
-    rel = Path(SNAPSHOT_DIR) / camera_id / day / f"{t_ms}-{name}.jpg"
-    path = storage / rel
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ok, jpg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
-        if not ok:
-            return None
-        path.write_bytes(jpg.tobytes())
-    except OSError as err:  # a full disk loses the picture, not the event
-        log.warning("snapshot_failed", camera=camera_id, error=err)
-        return None
-    return str(rel)

@@ -17,8 +17,8 @@ from vigil.analytics.faces.tracks import FaceTrack, FaceTracks
 from vigil.analytics.pipeline import FrameResult
 from vigil.config import AnalyticsConfig, CameraConfig
 from vigil.errors import ConfigError
-from vigil.events.analysis import save_snapshot
 from vigil.events.bus import EventBus
+from vigil.events.snapshots import save_snapshot
 from vigil.log import get_logger
 from vigil.media.frames import Frame
 from vigil.recognition import FaceService, Match

@@ -15,6 +15,7 @@ from vigil.analytics.plates import PlateDecision, PlateReader, PlateTracks, vehi
 from vigil.catalog.plates import PlateLists, plate_event
 from vigil.config import CameraConfig
 from vigil.events.bus import EventBus
+from vigil.events.snapshots import save_snapshot
 from vigil.log import get_logger
 from vigil.media.frames import Frame
 
@@ -55,8 +56,6 @@ class CameraPlates:
         return plate
 
     def _publish(self, d: PlateDecision, colors: dict[str, str]) -> None:
-        from vigil.events.analysis import save_snapshot  # events.analysis imports this module
-
         picture = self._pictures.get(d.track_id)
         t_ms = picture[2] if picture else None
         now = t_ms if t_ms is not None else max(self._published.values(), default=0)

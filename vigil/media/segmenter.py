@@ -27,14 +27,6 @@ MP4_AUDIO = {"aac", "mp3"}
 INTRA_ONLY = {"mjpeg", "jpeg2000", "prores"}
 
 
-def segment_path(root: Path, camera: str, start_ms: int) -> Path:
-    """`<storage>/<camera>/<YYYY-MM-DD>/<HH>/<start-utc-ms>.mp4` (UTC)."""
-    import time
-
-    t = time.gmtime(start_ms / 1000)
-    return root / camera / time.strftime("%Y-%m-%d", t) / time.strftime("%H", t) / f"{start_ms}.mp4"
-
-
 @dataclass
 class StreamInfo:
     codec: str

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from vigil.catalog.store import now_ms
 from vigil.config import CameraConfig, OnvifSettings
 from vigil.errors import ConfigError, NotFoundError
-from vigil.events.camera_side import CameraSideEvents
 from vigil.log import get_logger
+from vigil.onvif.camera_side import CameraSideEvents
 from vigil.onvif.device import OnvifDevice, OnvifError
 from vigil.onvif.events import CameraEventListener, CameraSignal
 

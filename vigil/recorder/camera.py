@@ -18,12 +18,13 @@ from vigil.analytics.audio import AudioChange, AudioLevel
 from vigil.catalog.store import Catalog, now_ms
 from vigil.config import CameraConfig, SourceSettings, redact_url
 from vigil.errors import SegmentError, StorageError
+from vigil.layout import segment_path
 from vigil.log import get_logger
 from vigil.media.clock import CameraClock
 from vigil.media.fmp4 import scan_segment
 from vigil.media.live import LiveStream, PacketSink
 from vigil.media.rtsp_out import StreamRelay
-from vigil.media.segmenter import SegmentWriter, recordable_audio, segment_path
+from vigil.media.segmenter import SegmentWriter, recordable_audio
 from vigil.media.source import CameraSource, Lost, Opened
 from vigil.recorder.modes import TRIGGERS, PreBuffer, RecordGate
 

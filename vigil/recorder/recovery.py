@@ -11,6 +11,7 @@ from sqlalchemy import select
 from vigil.catalog.models import SegmentModel
 from vigil.catalog.store import Catalog, SegmentRow
 from vigil.errors import SegmentError
+from vigil.layout import SEGMENT_GLOB
 from vigil.log import get_logger
 from vigil.media.fmp4 import repair
 
@@ -90,6 +91,6 @@ def rebuild(catalog: Catalog, storage: Path) -> int:
     with catalog.session() as s, s.begin():
         s.query(SegmentModel).filter(*catalog.on_this_disk()).delete()
     count = 0
-    for f in sorted(storage.glob("*/*/*/*.mp4")):
+    for f in sorted(storage.glob(SEGMENT_GLOB)):
         count += index_file(catalog, storage, f) is not None
     return count

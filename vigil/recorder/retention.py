@@ -16,6 +16,7 @@ from pathlib import Path
 
 from vigil.catalog.store import Catalog, SegmentRow, now_ms
 from vigil.errors import StorageError
+from vigil.layout import SNAPSHOT_DIR
 from vigil.log import get_logger
 from vigil.objectstore import ObjectStore
 
@@ -92,7 +93,6 @@ def policy_from_config(cameras: Sequence[object], min_free_gb: float, min_free_p
     return Policy(quotas, floor)
 
 
-SNAPSHOT_DIR = "_events"
 
 
 def stale_snapshot_days(days: dict[str, list[str]], oldest_ms: dict[str, int], max_days: dict[str, float | None],

@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 
 from vigil.catalog.store import Catalog, SegmentRow
-from vigil.media.segmenter import SegmentWriter, segment_path
+from vigil.layout import segment_path
+from vigil.media.segmenter import SegmentWriter
 from vigil.recorder.recovery import index_file
 
 

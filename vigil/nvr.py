@@ -1,0 +1,539 @@
+"""Vigil as one object: the cameras, their recorders, analyses and live streams, the catalog, events and alarms,
+built from the config. `vigil/app.py` starts it and serves it; the API's routers reach it through
+`request.app.state.vigil`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from vigil.analytics.audio import AudioChange
+from vigil.analytics.engines import check_engine, make_detector
+from vigil.analytics.plates import PlateReader
+from vigil.analytics.rulespec import RuleSpec
+from vigil.catalog.accounts import User, ensure_admin, rtsp_user
+from vigil.catalog.audit import AuditLog
+from vigil.catalog.nodes import NodeRow
+from vigil.catalog.nodes import leases as lease_rows
+from vigil.catalog.nodes import nodes as node_rows
+from vigil.catalog.rules import load_rules, save_rules
+from vigil.catalog.store import CameraRow, Catalog, EventRow, now_ms
+from vigil.cluster.keeper import LeaseKeeper
+from vigil.cluster.notify import EventRelay
+from vigil.config import CameraConfig, Config
+from vigil.errors import ConfigError, NotFoundError
+from vigil.events.actions import LinkageRunner
+from vigil.events.analysis import CameraAnalysis, LockedDetector
+from vigil.events.bus import EventBus
+from vigil.events.faces import CameraFaces
+from vigil.events.plates import CameraPlates
+from vigil.events.snapshot_mirror import SnapshotMirror
+from vigil.log import get_logger
+from vigil.logins import LoginGuard, LoginThrottle, SharedThrottle
+from vigil.media.export import Exporter, SegmentHolds
+from vigil.media.live import LiveReader, LiveStream
+from vigil.media.rtsp_out import StreamRelay
+from vigil.media.rtsp_replay import Replay, parse_start
+from vigil.media.rtsp_server import Broadcaster, Redirect, RtspServer
+from vigil.media.segment_files import SegmentFiles
+from vigil.objectstore import ObjectStore
+from vigil.onvif.camera_side import CameraSideEvents
+from vigil.onvif.hub import OnvifHub
+from vigil.recognition import FaceService
+from vigil.recorder.camera import CameraRecorder
+from vigil.recorder.recovery import recover
+from vigil.recorder.retention import Retention
+from vigil.recorder.tiering import Tiering
+from vigil.secretbox import SecretBox
+from vigil.storage import check_storage
+
+log = get_logger(__name__)
+INSTANT = frozenset({"external"})  # events that never get an end: they record pre + post around their instant
+
+
+class Vigil:
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.storage = cfg.storage.path
+        check_storage(self.storage)  # first: a missing disk is the error the user must see
+        check_engine(cfg.analytics)  # a detector setting this machine cannot run stops start-up with its fix
+        self.node_id = cfg.node_id  # None: a single Vigil, which records every camera
+        self.catalog = Catalog(cfg.catalog_url, SecretBox.load(cfg.key_file), self.node_id)
+        self.store = ObjectStore(cfg.storage.s3) if cfg.storage.s3 is not None else None
+        self.files = SegmentFiles(self.storage, self.catalog, self.store)
+        self.tiering = (Tiering(self.catalog, self.storage, self.store, cfg.storage.s3.upload_after_hours)
+                        if self.store is not None and cfg.storage.s3 is not None else None)
+        self.cameras: dict[str, CameraConfig] = {c.id: c for c in cfg.cameras}
+        self.config_ids = set(self.cameras)
+        self.recorders: dict[str, CameraRecorder] = {}
+        self.holds = SegmentHolds()
+        self.exporter = Exporter(self.catalog, self.files, self.holds)
+        self.retention = Retention(
+            self.catalog, self.storage, lambda: list(self.cameras.values()), cfg.storage.min_free_gb,
+            cfg.storage.min_free_percent, self.holds.ids,
+            alarm=self._disk_alarm, clear=self._disk_clear, store=self.store,
+            bucket_snapshots=cfg.cluster.enabled,
+        )
+        self.keeper: LeaseKeeper | None = None
+        self.relay_events: EventRelay | None = None
+        self._cluster_view: tuple[float, dict[str, str], dict[str, CameraRow]] = (0.0, {}, {})
+        self._lock = threading.Lock()
+        self.live: dict[tuple[str, str], LiveStream] = {}
+        self._live_readers: dict[str, LiveReader] = {}
+        self.relays: dict[tuple[str, str], StreamRelay] = {}  # RTSP out, per camera and stream
+        self._loop: asyncio.AbstractEventLoop | None = None  # set when RTSP out serves
+        self.armed = False
+        self.bus = EventBus(self.catalog)
+        self.bus.listen(self._record_on_event)
+        if self.node_id is not None:
+            c = cfg.cluster
+            self.keeper = LeaseKeeper(self.catalog, self.node_id, cfg.advertise_url, c.lease_seconds,
+                                      c.renew_seconds, self._cluster_cameras, self._take_camera, self._drop_camera,
+                                      self._hand_over, self._node_details)
+            self.relay_events = EventRelay(self.catalog, self.bus, self.node_id)
+            self.bus.listen(self.relay_events.announce)
+        api = cfg.api
+        rules = LoginThrottle(api.login_max_failures, api.login_max_failures_per_address, api.login_lock_seconds)
+        # A cluster's nodes count failed logins together (in the catalog); a single Vigil keeps them in memory.
+        self.logins = LoginGuard(SharedThrottle(self.catalog, rules) if self.keeper is not None else rules,
+                                 self._audit_login)
+        # Event pictures for every node (a single Vigil with a bucket keeps them on its disk, as before).
+        self.mirror = SnapshotMirror(self.storage, self.store) if self.keeper and self.store else None
+        if self.mirror is not None:
+            self.bus.listen(self.mirror.listen)
+        # PTZ from any node; the camera's own events from the node that records it (else each node stores them).
+        self.onvif = OnvifHub(lambda: self.cameras, CameraSideEvents(self.bus),
+                              lambda camera_id: self.keeper is None or camera_id in self.recorders)
+        self.analyses: dict[str, CameraAnalysis] = {}
+        self._detector: LockedDetector | None = None
+        self._faces: FaceService | None = None
+        self._plate_reader: PlateReader | None = None
+        self.linkage: LinkageRunner | None = None
+        self._offline: dict[str, int] = {}  # camera -> its open camera_offline event
+        self._offline_lock = threading.Lock()
+        self._audio_events: dict[str, int] = {}  # camera -> its open audio event
+        self._faces_lock = threading.Lock()
+
+    def start(self) -> None:
+        """Migrate, recover after a crash, then start recording."""
+        self.catalog.migrate()
+        self.catalog.sync_cameras(self.cfg.cameras)
+        for data in self.catalog.api_cameras():
+            if data["id"] not in self.cameras:
+                cam = self.cameras[data["id"]] = CameraConfig.model_validate(data)
+                self.catalog.save_camera(cam, "api")  # rows of an older Vigil: sealed, in today's format
+        password = ensure_admin(self.catalog, os.environ.get("VIGIL_ADMIN_PASSWORD") or None)
+        if password:
+            # Printed once, on first start only; it is not kept anywhere in clear.
+            print(f"\nFirst start: created user 'admin' with password: {password}\n"
+                  "Change it with `vigil users passwd admin`.\n", flush=True)
+        if self.store is not None:
+            self.store.check()
+        recovered = recover(self.catalog, self.storage)
+        if recovered:
+            log.info("recovery_done", segments=recovered)
+        if self.keeper is not None:
+            return  # a cluster node records the cameras it takes leases on (LeaseKeeper)
+        with self._lock:
+            for cam in self.cameras.values():
+                self._start_camera(cam)
+
+    # cluster (LeaseKeeper callbacks, from its worker thread)
+    def _cluster_cameras(self) -> list[str]:
+        """The enabled cameras, with those another node added, changed or removed through its API."""
+        try:
+            stored = {d["id"]: d for d in self.catalog.api_cameras()}
+        except Exception as err:  # the keeper's round decides what a silent catalog means
+            log.error("camera_refresh_failed", error=str(err).splitlines()[0])
+            stored = None
+        if stored is not None:
+            with self._lock:
+                for cam_id in [c for c in self.cameras if c not in self.config_ids and c not in stored]:
+                    self._stop_camera(cam_id)
+                    del self.cameras[cam_id]
+                for cam_id, data in stored.items():
+                    if cam_id in self.config_ids:
+                        continue
+                    try:
+                        cam = CameraConfig.model_validate(data)
+                    except ValueError as err:  # a row another (newer?) node wrote: keep what runs, say why
+                        log.error("camera_row_invalid", camera=cam_id, error=str(err).splitlines()[0])
+                        continue
+                    old = self.cameras.get(cam_id)
+                    if old != cam:
+                        self.cameras[cam_id] = cam
+                        if old is not None and cam_id in self.recorders:
+                            self._stop_camera(cam_id)
+                            self._start_camera(cam)
+        return sorted(c.id for c in self.cameras.values() if c.enabled)
+
+    def _take_camera(self, camera_id: str) -> None:
+        with self._lock:
+            if camera_id in self.cameras and camera_id not in self.recorders:
+                self._start_camera(self.cameras[camera_id])
+
+    def _drop_camera(self, camera_id: str) -> None:
+        with self._lock:
+            self._stop_camera(camera_id)
+
+    def _hand_over(self, camera_id: str) -> float | None:
+        rec = self.recorders.get(camera_id)
+        if rec is None or rec.finished or rec.status.state != "online":
+            return None  # nothing being written: it can go now
+        rec.hand_over()
+        return self.cameras[camera_id].record.segment_seconds
+
+    def _node_details(self) -> dict[str, Any]:
+        online = sum(r.status.state == "online" for r in list(self.recorders.values()))
+        return {"online": online, "pid": os.getpid(), "rtsp": self.cfg.advertise_rtsp,
+                "uploaded": self.tiering.uploaded if self.tiering is not None else 0,
+                "events_relayed": self.relay_events.received if self.relay_events is not None else 0}
+
+    def holder(self, camera_id: str) -> tuple[str | None, CameraRow | None]:
+        """In a cluster: the node recording a camera and the camera's state as that node wrote it (cached 1 s)."""
+        t, holders, states = self._cluster_view
+        if time.monotonic() - t > 1.0:
+            now = now_ms()
+            holders = {x.camera_id: x.node_id for x in lease_rows(self.catalog) if x.expires_ms > now}
+            states = {c.id: c for c in self.catalog.cameras()}
+            self._cluster_view = (time.monotonic(), holders, states)
+        return holders.get(camera_id), states.get(camera_id)
+
+    def snapshot_bytes(self, rel: str) -> bytes | None:
+        """An event picture: from this node's disk, or (in a cluster) the copy in the bucket."""
+        path = (self.storage / rel).resolve()
+        if not path.is_relative_to(self.storage.resolve()):
+            return None
+        if path.is_file():
+            return path.read_bytes()
+        return self.store.get(rel) if self.mirror is not None and self.store is not None else None
+
+    def other_holder(self, camera_id: str) -> NodeRow | None:
+        """In a cluster: the other node that records this camera (its API and RTSP out addresses), if any."""
+        node, _state = self.holder(camera_id)
+        if node is None or node == self.node_id:
+            return None
+        return next((n for n in node_rows(self.catalog) if n.id == node), None)
+
+    def _start_camera(self, cam: CameraConfig) -> None:
+        """(The caller holds _lock.)"""
+        if not cam.enabled:
+            self.catalog.set_camera_state(cam.id, "disabled")
+            return
+        analysis = None
+        if cam.analytics.enabled:
+            faces = (CameraFaces(cam, self.cfg.analytics, self.faces(), self.bus, self.storage)
+                     if cam.analytics.faces else None)
+            quality = self.cfg.analytics.snapshot_quality
+            plates = (CameraPlates(cam, self.plate_reader(), self.bus, self.storage, quality)
+                      if cam.analytics.plates else None)
+            analysis = CameraAnalysis(cam, self.cfg.analytics, self.detector(), self.bus, self.storage,
+                                      [s.to_rule() for s in self.rules(cam.id)], faces, plates)
+            self.analyses[cam.id] = analysis
+        # One connection per stream: the recorder's main stream also feeds the live view, RTSP out and (without a
+        # sub-stream) the analysis; the sub-stream reader feeds the analysis, its live view and RTSP out.
+        main = self.live.setdefault((cam.id, "main"), LiveStream(f"{cam.id}/main"))
+        rec = CameraRecorder(cam, self.storage, self.catalog, self.cfg.source, self.cfg.storage.fsync,
+                             self._storage_alarm, main, self._camera_state, self._audio_alarm,
+                             self.relay(cam.id, "main"),
+                             analysis.frames if analysis is not None and analysis.uses_main else None)
+        self.recorders[cam.id] = rec
+        rec.start()
+        if analysis is not None:
+            analysis.start()
+            if not analysis.uses_main:
+                self._read_sub(cam)
+
+    def _record_on_event(self, _kind: str, row: EventRow) -> None:
+        """Opens the gate of a camera recording in motion/intelligent mode when one of its events happens."""
+        rec = self.recorders.get(row.camera_id or "")
+        if rec is not None and rec.gate is not None and row.type in rec.triggers:
+            rec.gate.event(row.id, row.start_ms, row.start_ms if row.type in INSTANT else row.end_ms)
+
+    def record_for(self, camera_id: str, e: EventRow) -> bool:
+        """Linkage "record": opens a camera's record gate for an event of any camera (pre-buffer included)."""
+        rec = self.recorders.get(camera_id)
+        if rec is None or rec.gate is None:
+            return False
+        # Another camera's event: its end is not forwarded here, so it records pre + post around its start.
+        rec.gate.event(e.id, e.start_ms, e.end_ms if e.end_ms is not None else e.start_ms)
+        return True
+
+    async def goto_preset(self, camera_id: str, preset: str) -> None:
+        """Linkage "go to preset": by the preset's name or token."""
+        device = await self.onvif.device(camera_id)
+        presets = await device.presets()
+        found = next((p for p in presets if preset in (p.token, p.name)), None)
+        if found is None:
+            names = ", ".join(p.name for p in presets) or "none"
+            raise NotFoundError(f"camera {camera_id!r} has no PTZ preset {preset!r} (it has: {names})")
+        await device.goto_preset(found.token)
+
+    def plate_reader(self) -> PlateReader:
+        """One OCR engine for every ANPR camera, loaded on first use."""
+        if self._plate_reader is None:
+            self._plate_reader = PlateReader()
+        return self._plate_reader
+
+    def detector(self) -> LockedDetector:
+        """Loaded on first use: a Vigil without analytics never pays for the network."""
+        if self._detector is None:
+            self._detector = LockedDetector(make_detector(self.cfg.analytics))
+        return self._detector
+
+    def faces(self) -> FaceService:
+        """Face databases and recognition, loaded on first use (the index is rebuilt from the catalog)."""
+        with self._faces_lock:
+            if self._faces is None:
+                service = FaceService(self.catalog, self.storage, self.cfg.analytics.faces)
+                service.load()
+                self._faces = service
+            return self._faces
+
+    def rules(self, camera_id: str) -> list[RuleSpec]:
+        out = []
+        for data in load_rules(self.catalog, camera_id):
+            try:
+                out.append(RuleSpec.model_validate(data))
+            except ValueError as err:  # a rule saved by an older version: skip it, say so
+                log.error("rule_invalid", camera=camera_id, rule=data.get("id"), error=str(err))
+        return out
+
+    def set_rules(self, camera_id: str, specs: list[RuleSpec]) -> None:
+        if camera_id not in self.cameras:
+            raise NotFoundError(f"no camera {camera_id!r}; GET /api/cameras lists them")
+        save_rules(self.catalog, camera_id, [s.model_dump() for s in specs])
+        analysis = self.analyses.get(camera_id)
+        if analysis is not None:
+            analysis.set_rules([s.to_rule() for s in specs])
+
+    def _stop_camera(self, camera_id: str) -> None:
+        rec = self.recorders.pop(camera_id, None)
+        if rec is not None:
+            rec.stop()
+        analysis = self.analyses.pop(camera_id, None)
+        if analysis is not None:
+            analysis.stop()
+            analysis.join()
+        reader = self._live_readers.pop(camera_id, None)
+        if reader is not None:
+            reader.stop()
+        with self._offline_lock:  # a camera taken away (or reconfigured) is no longer "offline"
+            open_id = self._offline.pop(camera_id, None)
+        if open_id is not None:
+            self.bus.update(open_id, end_ms=now_ms(), details={"stopped": True})
+
+    def live_stream(self, camera_id: str, kind: str) -> LiveStream:
+        """The live stream a viewer asked for: the recorder's main stream, or the sub-stream, read on demand.
+        A camera without a sub-stream serves its main stream for both."""
+        cam = self.cameras[camera_id]
+        if kind != "sub" or not cam.sub_url:
+            return self.live.setdefault((camera_id, "main"), LiveStream(f"{camera_id}/main"))
+        with self._lock:
+            stream = self.live.setdefault((camera_id, "sub"), LiveStream(f"{camera_id}/sub"))
+            stream.last_viewer = time.monotonic()
+            self._read_sub(cam)
+            return stream
+
+    def _read_sub(self, cam: CameraConfig) -> None:
+        """One reader of a camera's sub-stream for its live viewers and RTSP clients alike (caller holds _lock)."""
+        reader = self._live_readers.get(cam.id)
+        if reader is None or not reader.alive:
+            assert cam.sub_url is not None
+            stream = self.live.setdefault((cam.id, "sub"), LiveStream(f"{cam.id}/sub"))
+            src = self.cfg.source
+            analysis = self.analyses.get(cam.id)
+            frames = [analysis.frames] if analysis is not None and not analysis.uses_main else []
+            self._live_readers[cam.id] = LiveReader(cam.sub_url, [stream, self.relay(cam.id, "sub"), *frames],
+                                                    f"{cam.id}/sub", src.open_timeout_seconds,
+                                                    src.read_timeout_seconds)
+
+    def relay(self, camera_id: str, kind: str) -> StreamRelay:
+        relay = self.relays.get((camera_id, kind))
+        if relay is None:
+            relay = self.relays[(camera_id, kind)] = StreamRelay(f"{camera_id}/{kind}")
+            relay.loop = self._loop
+        return relay
+
+    def serve_relays(self, loop: asyncio.AbstractEventLoop) -> None:
+        """RTSP out is on: relays may hand packets to this loop from now on."""
+        self._loop = loop
+        for relay in self.relays.values():
+            relay.loop = loop
+
+    def _audit_login(self, action: str, username: str | None, address: str, details: dict[str, Any]) -> None:
+        try:
+            AuditLog(self.catalog).add(action, username, address, None, None, details)
+        except Exception as err:  # a full disk must not turn a refused login into a crash
+            log.error("audit_write_failed", action=action, error=repr(err))
+
+    def rtsp_allowed(self, user: User, url: str) -> bool:
+        """Whether a playing RTSP client may go on: the account still exists, is enabled and still has the
+        camera (checked every second: a removed right ends the stream)."""
+        camera_id = RtspServer.path_of(url).partition("/")[0]
+        found = rtsp_user(self.catalog, user.username)
+        if found is None or camera_id not in self.cameras:
+            return False
+        now = found[1]
+        return now.cameras is None or camera_id in now.cameras
+
+    async def rtsp_stream(self, url: str, user: User | None, address: str = "") -> Broadcaster | Redirect | None:
+        """What rtsp://…/<camera>[/sub][?start=T] plays for this user: live, or the recordings from T; None (404)
+        for a camera they do not have, or no recording from T on. In a cluster, live video of a camera another
+        node records is a redirect to that node (recordings play from any node: they are in the bucket)."""
+        camera_id, _, kind = RtspServer.path_of(url).partition("/")
+        cam = self.cameras.get(camera_id)
+        if cam is None or kind not in ("", "sub", "main"):
+            return None
+        if user is not None:
+            if user.cameras is not None and camera_id not in user.cameras:
+                return None
+            await asyncio.to_thread(AuditLog(self.catalog).add, "rtsp", user.username, address, camera_id, None,
+                                    {"url": RtspServer.path_of(url), "query": urlsplit(url).query})
+        start = parse_qs(urlsplit(url).query).get("start")
+        if start:
+            try:
+                loop = asyncio.get_running_loop()
+                replay = Replay(self.catalog, self.files, camera_id, parse_start(start[0]), loop)
+                return await asyncio.to_thread(replay.prepare)
+            except (ValueError, NotFoundError) as err:
+                log.info("rtsp_replay_refused", camera=camera_id, error=str(err))
+                return None
+        if self.keeper is not None and camera_id not in self.recorders:
+            there = await asyncio.to_thread(self.other_holder, camera_id)
+            rtsp = there.details.get("rtsp") if there is not None else None
+            if isinstance(rtsp, str) and rtsp:
+                parts = urlsplit(url)
+                return Redirect(f"{rtsp}{parts.path}" + (f"?{parts.query}" if parts.query else ""))
+        if kind == "sub" and cam.sub_url:
+            relay = self.relay(camera_id, "sub")
+            relay.want()
+            with self._lock:
+                self._read_sub(cam)
+            return await relay.ready(self.cfg.source.open_timeout_seconds + 1)
+        relay = self.relay(camera_id, "main")
+        # A camera just added or reconnecting gets the time its recorder has to open it.
+        broadcaster = await relay.ready(self.cfg.source.open_timeout_seconds + 1)
+        if broadcaster is None and relay.error:
+            log.warning("rtsp_out_unsupported", camera=camera_id, error=relay.error)
+        return broadcaster
+
+    # runtime camera changes (the API calls these from a worker thread)
+    def add_camera(self, cam: CameraConfig) -> None:
+        with self._lock:
+            if cam.id in self.cameras:
+                raise ConfigError(f"camera {cam.id!r} exists already; use PUT /api/cameras/{cam.id} to change it")
+            self.catalog.save_camera(cam, "api")
+            self.cameras[cam.id] = cam
+            if self.keeper is None:  # in a cluster the least-loaded node takes it
+                self._start_camera(cam)
+
+    def _check_editable(self, camera_id: str) -> None:
+        if camera_id not in self.cameras:
+            raise NotFoundError(f"no camera {camera_id!r}; GET /api/cameras lists them")
+        if camera_id in self.config_ids:
+            raise ConfigError(f"camera {camera_id!r} is defined in the config file; change it there and restart")
+
+    def update_camera(self, cam: CameraConfig) -> None:
+        with self._lock:
+            self._check_editable(cam.id)
+            running = cam.id in self.recorders or self.keeper is None
+            self._stop_camera(cam.id)
+            self.catalog.save_camera(cam, "api")
+            self.cameras[cam.id] = cam
+            if running:
+                self._start_camera(cam)
+
+    def remove_camera(self, camera_id: str) -> None:
+        """Stops recording and forgets the camera; its recordings stay until retention removes them."""
+        with self._lock:
+            self._check_editable(camera_id)
+            self._stop_camera(camera_id)
+            self.catalog.delete_camera(camera_id)
+            del self.cameras[camera_id]
+
+    def _camera_state(self, camera_id: str, state: str, error: str | None) -> None:
+        """Video loss: a `camera_offline` alarm when a camera goes offline (or cannot be opened), closed when it
+        is back; the message says whether the network or the camera refused (see media/source.describe_error)."""
+        with self._offline_lock:  # its own lock: add/remove camera hold self._lock while joining recorders
+            open_id = self._offline.get(camera_id)
+            if state == "offline" and open_id is None:
+                row = self.bus.publish("camera_offline", f"camera {camera_id} offline: {error or 'no picture'}",
+                                       camera_id=camera_id, severity="alarm", details={"error": error})
+                self._offline[camera_id] = row.id
+            elif state == "online" and open_id is not None:
+                del self._offline[camera_id]
+                self.bus.update(open_id, end_ms=now_ms(), details={"back": True})
+
+    def _audio_alarm(self, camera_id: str, c: AudioChange) -> None:
+        with self._offline_lock:
+            if c.what == "start":
+                text = "loud sound" if c.reason == "loud" else "sudden sound"
+                row = self.bus.publish("audio", f"{text} ({c.level_db:.0f} dBFS)", camera_id=camera_id,
+                                       severity="warning", start_ms=c.since_ms,
+                                       details={"reason": c.reason, "level_db": c.level_db})
+                self._audio_events[camera_id] = row.id
+            elif (event_id := self._audio_events.pop(camera_id, None)) is not None:
+                self.bus.update(event_id, end_ms=c.t_ms, details={"peak_db": c.level_db})
+
+    def _disk_alarm(self, kind: str, message: str, severity: str, camera_id: str | None) -> int:
+        return self.bus.publish(kind, message, severity=severity, camera_id=camera_id).id
+
+    def _disk_clear(self, event_id: int) -> None:
+        self.bus.update(event_id, end_ms=now_ms())
+
+    def _storage_alarm(self, camera_id: str, message: str) -> None:
+        try:
+            self.bus.publish("disk_error", message, camera_id=camera_id, severity="critical")
+        except Exception as err:  # the alarm must not take the recorder down with it
+            log.error("alarm_failed", error=repr(err))
+
+    async def tiering_loop(self) -> None:
+        assert self.tiering is not None
+        every = min(60.0, max(2.0, self.tiering.after_ms / 4000))  # a quarter of the wait, 2 s to 1 min
+        while True:
+            try:
+                moved = await asyncio.to_thread(self.tiering.run_once)
+            except Exception as err:
+                log.error("tiering_failed", error=repr(err))
+                moved = 0
+            if not moved:
+                await asyncio.sleep(every)
+
+    async def retention_loop(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.retention.run_once)
+            except Exception as err:
+                log.error("retention_failed", error=repr(err))
+            await asyncio.sleep(self.cfg.storage.retention_interval_seconds)
+
+    def stop(self) -> None:
+        if self.relay_events is not None:
+            self.relay_events.stop()
+        if self.mirror is not None:
+            self.mirror.stop()
+        if self.keeper is not None:
+            self.keeper.shutdown()  # closes its segments, then gives the cameras back
+        if self.tiering is not None and self.keeper is not None:
+            try:  # the last segments too, so the other nodes can play them while this one is down
+                self.tiering.run_once()
+            except Exception as err:
+                log.error("tiering_failed", error=repr(err))
+        for reader in self._live_readers.values():
+            reader.stop()
+        for analysis in self.analyses.values():
+            analysis.stop()
+        for analysis in self.analyses.values():
+            analysis.join()
+        for rec in self.recorders.values():
+            rec.request_stop()
+        for rec in self.recorders.values():
+            rec.stop()
+        if self._faces is not None:
+            self._faces.engine.close()
+        self.catalog.close()

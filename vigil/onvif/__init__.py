@@ -1,0 +1,1 @@
+"""ONVIF: the client side (device, discovery, events, the hub that keeps devices per camera)."""
