@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 from bench.record import cpu_now
 from tests.helpers import Server, wait_for
 from tests.scale import LEASE_S, RENEW_S, SEGMENT_S, Cluster, cluster
-from vigil.catalog.store import now_ms
+from vigil.clock import now_ms
 
 
 def pg_counters(url: str) -> tuple[int, int]:

@@ -50,7 +50,7 @@ class Cluster:
     def holders(self) -> dict[str, str]:
         """camera -> node, from the live leases."""
         from vigil.catalog.nodes import leases
-        from vigil.catalog.store import now_ms
+        from vigil.clock import now_ms
 
         cat = self.catalog()
         try:

@@ -20,7 +20,7 @@ import pytest
 
 from tests.helpers import ADMIN_PASSWORD, Server, listen_events, wait_for
 from tests.scale import LEASE_S, SEGMENT_S, Cluster, cluster, handover_gap, overlaps
-from vigil.catalog.store import now_ms
+from vigil.clock import now_ms
 
 
 @pytest.fixture(scope="module")

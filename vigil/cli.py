@@ -600,19 +600,16 @@ def faces_import(
 
 def _when(text: str, now_ms: int) -> int:
     """"2h", "3d", "45m" ago, epoch ms, or ISO-8601 (UTC unless it says otherwise)."""
-    import datetime as dt
+    from vigil.clock import parse_time
 
     units = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}
     if text[:-1].isdigit() and text[-1:] in units:
         return now_ms - int(text[:-1]) * units[text[-1]]
-    if text.isdigit():
-        return int(text)
     try:
-        t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        _fail(ValueError(f"bad time {text!r}: give 2h / 3d / 45m (ago), epoch ms or ISO-8601"))
+        return parse_time(text)
+    except ValueError as err:
+        _fail(ValueError(f"{err} (or 2h / 3d / 45m ago)"))
         raise AssertionError from None
-    return int((t if t.tzinfo else t.replace(tzinfo=dt.UTC)).timestamp() * 1000)
 
 
 @app.command("search")
@@ -645,7 +642,7 @@ def search_cmd(
     from vigil.analytics.rules import TARGETS
     from vigil.catalog.faces import FaceCatalog
     from vigil.catalog.search import SearchError, SearchQuery, search
-    from vigil.catalog.store import now_ms
+    from vigil.clock import now_ms
 
     _, cat = _catalog(config)
     for name, value in (("upper", upper), ("lower", lower), ("body", body), ("color", color)):
@@ -694,7 +691,7 @@ def export_cmd(
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     from vigil.api.deps import time_window
-    from vigil.catalog.store import now_ms
+    from vigil.clock import now_ms
     from vigil.media.export import Exporter, ExportJob, FolderTarget, S3Target, SegmentHolds, Target
 
     cfg, cat = _catalog(config)
@@ -738,7 +735,7 @@ def nodes_cmd(
     from rich.table import Table
 
     from vigil.catalog.nodes import leases, nodes, segments_written
-    from vigil.catalog.store import now_ms
+    from vigil.clock import now_ms
 
     cfg, cat = _catalog(config)
     if not cfg.cluster.enabled:

@@ -21,7 +21,8 @@ from vigil.catalog.nodes import NodeRow
 from vigil.catalog.nodes import leases as lease_rows
 from vigil.catalog.nodes import nodes as node_rows
 from vigil.catalog.rules import load_rules, save_rules
-from vigil.catalog.store import CameraRow, Catalog, EventRow, now_ms
+from vigil.catalog.store import CameraRow, Catalog, EventRow
+from vigil.clock import now_ms
 from vigil.cluster.keeper import LeaseKeeper
 from vigil.cluster.notify import EventRelay
 from vigil.config import CameraConfig, Config

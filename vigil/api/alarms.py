@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from vigil.api.deps import RowId, current_user, get_vigil, require_visible
 from vigil.api.rights import may_see
 from vigil.api.schemas import EventOut
-from vigil.catalog.store import now_ms
+from vigil.clock import now_ms
 from vigil.config import redact_url
 
 router = APIRouter(tags=["alarms"], dependencies=[Depends(current_user)])

@@ -34,7 +34,7 @@ from vigil.api.audit import AuditMiddleware
 from vigil.api.deps import SESSION_COOKIE, current_user, get_vigil
 from vigil.api.hardening import Hardening
 from vigil.api.schemas import Health
-from vigil.catalog.store import now_ms
+from vigil.clock import now_ms
 from vigil.errors import ConfigError, FaceImageError, NotFoundError, OnvifError, VigilError
 from vigil.ipfilter import IpFilter
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from vigil.api.deps import CurrentUser, current_user, get_vigil, parse_time
 from vigil.api.hardening import ASGIApp, Message, Receive, Scope, Send
 from vigil.catalog.audit import AuditLog, AuditRow
-from vigil.catalog.store import now_ms
+from vigil.clock import now_ms
 from vigil.log import get_logger
 
 log = get_logger(__name__)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from vigil.api.deps import CurrentUser, current_user, get_vigil, parse_time, require_camera, time_window
 from vigil.api.rights import visible
 from vigil.api.schemas import AnalysisLoad, CameraOut, EventOut, OnvifOut, Range, Recordings, SegmentOut, Timeline
-from vigil.catalog.store import now_ms
+from vigil.clock import now_ms
 from vigil.config import CameraConfig, redact_url
 from vigil.media.snapshot import picture_at, to_jpeg
 from vigil.recorder.ranges import NOT_INTERESTING, interest_ranges, merge_ranges

@@ -16,7 +16,7 @@ from vigil.analytics.counting import aggregate, local_day_start
 from vigil.analytics.heatmap import hottest, render
 from vigil.api.deps import current_user, get_vigil, require_camera, time_window
 from vigil.catalog.counts import CountStore
-from vigil.catalog.store import now_ms
+from vigil.clock import now_ms
 from vigil.media.snapshot import picture_at
 
 router = APIRouter(prefix="/api/cameras", tags=["counting"], dependencies=[Depends(current_user)])

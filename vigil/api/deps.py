@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Request, WebSocket
 
+from vigil import clock
 from vigil.api.rights import check_rights, may_see
 from vigil.catalog.accounts import User, resolve
 
@@ -24,22 +24,15 @@ def get_vigil(request: Request) -> Vigil:
 
 
 def parse_time(value: str | None, default: int | None, name: str = "time") -> int:
-    """Epoch milliseconds, or an ISO-8601 time (UTC unless it says otherwise)."""
+    """Epoch milliseconds, or an ISO-8601 time (UTC unless it says otherwise); 422 saying what to give."""
     if value is None or value == "":
         if default is None:
             raise HTTPException(422, f"{name} is required: epoch milliseconds or ISO-8601")
         return default
-    if value.lstrip("-").isdigit():
-        return int(value)
     try:
-        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise HTTPException(
-            422, f"bad {name} {value!r}: give epoch milliseconds or ISO-8601, e.g. 2026-11-25T21:00:00Z"
-        ) from None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.UTC)
-    return int(t.timestamp() * 1000)
+        return clock.parse_time(value, name)
+    except ValueError as err:
+        raise HTTPException(422, str(err)) from None
 
 
 def time_window(start: str | None, end: str | None, now: int, default_span_ms: int = 86_400_000) -> tuple[int, int]:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 
 from vigil.api.deps import current_user, get_vigil, require_visible, seen, time_window
 from vigil.api.schemas import ExportIn, ExportOut
-from vigil.catalog.store import now_ms
+from vigil.clock import now_ms
 from vigil.errors import NotFoundError
 from vigil.media.export import ExportJob, FolderTarget, S3Target, Target
 

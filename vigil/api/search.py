@@ -16,7 +16,7 @@ from vigil.api.schemas import EventOut
 from vigil.catalog.accounts import User
 from vigil.catalog.faces import FaceCatalog
 from vigil.catalog.search import SearchError, SearchQuery, search
-from vigil.catalog.store import now_ms
+from vigil.clock import now_ms
 
 router = APIRouter(prefix="/api/search", tags=["search"], dependencies=[Depends(current_user)])
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from vigil.api.deps import CurrentUser, current_user, get_vigil, seen
 from vigil.catalog.accounts import add_user, delete_user, list_users, set_user
-from vigil.catalog.store import now_ms
+from vigil.clock import now_ms
 from vigil.config import check_stream_url
 from vigil.errors import ConfigError
 from vigil.media.snapshot import to_jpeg

@@ -13,7 +13,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from vigil.catalog.models import CredentialModel, UserModel
-from vigil.catalog.store import Catalog, now_ms
+from vigil.catalog.store import Catalog
+from vigil.clock import now_ms
 from vigil.errors import ConfigError, NotFoundError
 
 ROLES = ("admin", "operator", "viewer")

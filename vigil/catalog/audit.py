@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import select
 
 from vigil.catalog.models import AuditModel
-from vigil.catalog.store import Catalog, now_ms
+from vigil.catalog.store import Catalog
+from vigil.clock import now_ms
 
 
 @dataclass(frozen=True)

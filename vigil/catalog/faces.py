@@ -10,7 +10,8 @@ import numpy as np
 from sqlalchemy import delete, func, select
 
 from vigil.catalog.models import FaceDatabaseModel, FaceImageModel, FaceSightingModel, PersonModel
-from vigil.catalog.store import Catalog, now_ms
+from vigil.catalog.store import Catalog
+from vigil.clock import now_ms
 from vigil.errors import NotFoundError
 
 DB_KINDS = ("allow", "block", "info")

@@ -8,7 +8,8 @@ from sqlalchemy import delete, select
 
 from vigil.analytics.plates import normalise
 from vigil.catalog.models import PlateListModel
-from vigil.catalog.store import Catalog, now_ms
+from vigil.catalog.store import Catalog
+from vigil.clock import now_ms
 
 LISTS = ("allow", "block")
 

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from vigil.catalog.models import RuleModel
-from vigil.catalog.store import Catalog, now_ms
+from vigil.catalog.store import Catalog
+from vigil.clock import now_ms
 
 
 def load_rules(catalog: Catalog, camera_id: str) -> list[dict[str, Any]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -17,14 +16,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vigil.catalog.models import CameraModel, EventModel, SegmentModel, SettingModel
+from vigil.clock import now_ms
 from vigil.config import redact_url
 from vigil.errors import ConfigError
 from vigil.secretbox import PREFIX as SEALED
 from vigil.secretbox import SecretBox
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 
 from vigil.catalog.models import TagModel
-from vigil.catalog.store import Catalog, now_ms
+from vigil.catalog.store import Catalog
+from vigil.clock import now_ms
 from vigil.errors import NotFoundError
 
 

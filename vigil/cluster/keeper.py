@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from vigil.catalog import nodes as rows
-from vigil.catalog.store import Catalog, now_ms
+from vigil.catalog.store import Catalog
+from vigil.clock import now_ms
 from vigil.cluster.plan import plan_leases
 from vigil.log import get_logger
 

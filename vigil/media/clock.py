@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vigil.catalog.store import now_ms
+from vigil.clock import now_ms
 
 # Re-anchor the camera's clock to ours when they disagree by more than this (camera clock jumps).
 MAX_CLOCK_SKEW_MS = 5000

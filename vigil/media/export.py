@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vigil.catalog.store import Catalog, now_ms
+from vigil.catalog.store import Catalog
+from vigil.clock import now_ms
 from vigil.errors import NotFoundError, StorageError, VigilError
 from vigil.log import get_logger
 from vigil.media.playback import Part, Plan, iso, mp4_parts, plan_range, read_parts

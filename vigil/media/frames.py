@@ -22,7 +22,7 @@ from typing import Any
 import av
 import numpy as np
 
-from vigil.catalog.store import now_ms
+from vigil.clock import now_ms
 from vigil.log import get_logger
 from vigil.media.clock import CameraClock
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import threading
 import time
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import av
 
 from vigil.catalog.store import Catalog, SegmentRow
+from vigil.clock import parse_time
 from vigil.errors import NotFoundError
 from vigil.log import get_logger
 from vigil.media.rtp import split_access_unit, stream_format
@@ -30,17 +30,8 @@ JOIN_SECONDS = 15.0  # a replay nobody PLAYs within this is dropped
 
 
 def parse_start(value: str) -> int:
-    """Epoch milliseconds, or an ISO-8601 time (UTC when it has no offset)."""
-    v = value.strip()
-    if v.isdigit():
-        return int(v)
-    try:
-        t = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"start={value!r}: give epoch milliseconds or an ISO-8601 time") from None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.UTC)
-    return int(t.timestamp() * 1000)
+    """`?start=`: epoch milliseconds or an ISO-8601 time (UTC when it has no offset)."""
+    return parse_time(value, "start")
 
 
 class Replay:

@@ -10,7 +10,7 @@ import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from vigil.catalog.store import now_ms
+from vigil.clock import now_ms
 from vigil.config import CameraConfig, OnvifSettings
 from vigil.errors import ConfigError, NotFoundError
 from vigil.log import get_logger

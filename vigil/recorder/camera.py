@@ -15,7 +15,8 @@ import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 
 from vigil.analytics.audio import AudioChange, AudioLevel
-from vigil.catalog.store import Catalog, now_ms
+from vigil.catalog.store import Catalog
+from vigil.clock import now_ms
 from vigil.config import CameraConfig, SourceSettings, redact_url
 from vigil.errors import SegmentError, StorageError
 from vigil.layout import segment_path

@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vigil.catalog.store import Catalog, SegmentRow, now_ms
+from vigil.catalog.store import Catalog, SegmentRow
+from vigil.clock import now_ms
 from vigil.errors import StorageError
 from vigil.layout import SNAPSHOT_DIR
 from vigil.log import get_logger

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vigil.catalog.store import Catalog, now_ms
+from vigil.catalog.store import Catalog
+from vigil.clock import now_ms
 from vigil.errors import StorageError
 from vigil.log import get_logger
 from vigil.objectstore import ObjectStore
