@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 
 from vigil.catalog import login_failures, nodes
 from vigil.catalog.accounts import add_user, issue, resolve, set_user, verify
-from vigil.catalog.store import Catalog, EventFilter, SegmentRow
+from vigil.catalog.search import SearchQuery, search
+from vigil.catalog.store import Catalog, EventRow, SegmentRow
 from vigil.catalog.tags import add_tag, find_tags
 from vigil.errors import ConfigError
 
@@ -56,11 +58,15 @@ def test_events_filters_and_updates(catalog: Catalog) -> None:
     assert catalog.update_event(e1.id, end_ms=1_500, details={"n": 2}) is not None
     got = catalog.event(e1.id)
     assert got is not None and got.end_ms == 1_500 and got.details["n"] == 2 and got.upper_color == "red"
-    assert [e.type for e in catalog.events(EventFilter(limit=10))] == ["disk_low", "motion", "tripwire"]
-    assert [e.id for e in catalog.events(EventFilter(camera_id="cam1"))] == [e1.id]
-    assert [e.type for e in catalog.events(EventFilter(labels=("person",)))] == ["tripwire"]
-    assert [e.type for e in catalog.events(EventFilter(start_ms=1_500, end_ms=2_500))] == ["motion"]
-    assert [e.type for e in catalog.events(EventFilter(cameras=("cam2",)))] == ["motion"]
+
+    def found(**q: Any) -> list[EventRow]:
+        return search(catalog, SearchQuery(**q)).hits
+
+    assert [e.type for e in found(limit=10)] == ["disk_low", "motion", "tripwire"]
+    assert [e.id for e in found(cameras=("cam1",))] == [e1.id]
+    assert [e.type for e in found(labels=("person",))] == ["tripwire"]
+    assert [e.type for e in found(start_ms=1_500, end_ms=2_500)] == ["motion"]
+    assert [e.type for e in found(cameras=("cam2",))] == ["motion"]
     with pytest.raises(ValueError, match="unknown event attributes"):
         catalog.add_event("x", "y", attributes={"shoe_size": "44"})
 

@@ -13,7 +13,7 @@ import pytest
 
 from vigil.analytics.plates import PlateReader, PlateTracks, plate_like, vehicle_crop
 from vigil.analytics.rules import Target
-from vigil.catalog.store import EventFilter
+from vigil.catalog.search import SearchQuery, search
 from vigil.sim.actors import photos_available, scaled
 from vigil.sim.plates import put_plate, real_plates
 
@@ -135,5 +135,5 @@ def test_one_event_per_plate_when_a_vehicles_track_breaks(tmp_path: Path) -> Non
                 result = FrameResult(t, MotionResult(0.1, [box]), True, targets=[Target(track, "car", box, 0.8)])
                 plates.process(Frame(t, img), result, lambda _: {})
             assert plates.track_ended(track, {}) == "KX19ABC"
-        events = catalog.events(EventFilter(type="plate_blocklist", camera_id=camera))
+        events = search(catalog, SearchQuery(types=("plate_blocklist",), cameras=(camera,))).hits
         assert len(events) == expected and events[0].plate == "KX19ABC" and events[0].snapshot, events

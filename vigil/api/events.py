@@ -13,7 +13,7 @@ from vigil.analytics.rules import TARGETS
 from vigil.api.deps import CurrentUser, RowId, current_user, get_vigil, parse_time, while_allowed, ws_user
 from vigil.api.rights import may_see
 from vigil.api.schemas import EventOut
-from vigil.catalog.store import EventFilter
+from vigil.catalog.search import SearchQuery, search
 
 router = APIRouter(prefix="/api/events", tags=["events"], dependencies=[Depends(current_user)])
 ws_router = APIRouter(tags=["events"])
@@ -40,9 +40,13 @@ def events(request: Request, user: CurrentUser,
     t1 = parse_time(end, None, "end") if end else None
     if t0 is not None and t1 is not None and t0 > t1:
         raise HTTPException(422, f"start ({t0}) must not be after end ({t1})")
-    f = EventFilter(type, camera, class_labels(cls), rule, t0, t1, limit,
-                    None if user.cameras is None else tuple(user.cameras))
-    return [EventOut.of(e) for e in get_vigil(request).catalog.events(f)]
+    cameras = (camera,) if camera else tuple(user.cameras) if user.cameras is not None else ()
+    if user.cameras is not None and not cameras:
+        return []  # a user limited to no camera sees no event
+    q = SearchQuery(start_ms=t0, end_ms=None if t1 is None else t1 + 1, cameras=cameras,  # end: inclusive
+                    types=(type,) if type else (), rules=(rule,) if rule else (), labels=class_labels(cls),
+                    limit=limit)
+    return [EventOut.of(e) for e in search(get_vigil(request).catalog, q, count=False).hits]
 
 
 @router.get("/{event_id}", response_model=EventOut)

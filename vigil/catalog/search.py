@@ -136,11 +136,13 @@ def ordered(q: SearchQuery) -> Select[EventModel]:
     return s.order_by(primary, tie).limit(q.limit).offset(q.offset)
 
 
-def search(catalog: Catalog, q: SearchQuery) -> SearchPage:
+def search(catalog: Catalog, q: SearchQuery, count: bool = True) -> SearchPage:
+    """A page of hits, and (with `count`) how many match, up to COUNT_CAP. The one event query: the event list
+    (`/api/events`), AI search (`/api/search`, `vigil search`) and the tests all go through it."""
     if not 1 <= q.limit <= 1000 or q.offset < 0:
         raise SearchError("limit is 1 to 1000 and offset 0 or more")
     counted = build(q).with_only_columns(EventModel.id).limit(COUNT_CAP + 1).subquery()
     with catalog.session() as s:
         hits = [EventRow.of(m) for m in s.scalars(ordered(q))]
-        total = int(s.execute(select(func.count()).select_from(counted)).scalar_one())
+        total = int(s.execute(select(func.count()).select_from(counted)).scalar_one()) if count else len(hits)
     return SearchPage(min(total, COUNT_CAP), total > COUNT_CAP, hits)

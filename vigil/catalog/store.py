@@ -86,18 +86,6 @@ class EventRow:
                         m.body_color, m.plate, m.source)
 
 
-@dataclass(frozen=True)
-class EventFilter:
-    type: str | None = None
-    camera_id: str | None = None
-    labels: tuple[str, ...] = ()  # target classes, any of
-    rule_id: str | None = None
-    start_ms: int | None = None
-    end_ms: int | None = None
-    limit: int = 100
-    cameras: tuple[str, ...] | None = None  # only these (a user limited to some cameras); None: all
-
-
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     # WAL lets the API read while recorders write; FULL makes each commit survive power loss.
@@ -425,23 +413,3 @@ class Catalog:
                 EventRow.of(r)
                 for r in s.scalars(q)
             ]
-
-    def events(self, f: EventFilter) -> list[EventRow]:
-        """Newest first."""
-        q = select(EventModel)
-        if f.type:
-            q = q.where(EventModel.type == f.type)
-        if f.camera_id:
-            q = q.where(EventModel.camera_id == f.camera_id)
-        if f.cameras is not None:
-            q = q.where(EventModel.camera_id.in_(f.cameras))
-        if f.labels:
-            q = q.where(EventModel.label.in_(f.labels))
-        if f.rule_id:
-            q = q.where(EventModel.rule_id == f.rule_id)
-        if f.start_ms is not None:
-            q = q.where(EventModel.start_ms >= f.start_ms)
-        if f.end_ms is not None:
-            q = q.where(EventModel.start_ms <= f.end_ms)
-        with self.session() as s:
-            return [EventRow.of(r) for r in s.scalars(q.order_by(EventModel.start_ms.desc()).limit(f.limit))]
