@@ -125,7 +125,7 @@ bench: $(STAMP) browser face-photos plate-photos real-clips
 # of 16-camera load.
 # `make test` runs the same routines short (tests/test_reliability.py).
 soak: $(STAMP)
-	VIGIL_FUZZ_PHASES=coverage,fuzzing,stateful VIGIL_FUZZ_EXAMPLES=50 $(BIN)/python -m pytest -q tests/test_bad_input.py
+	VIGIL_FUZZ_PHASES=examples,coverage,fuzzing,stateful VIGIL_FUZZ_EXAMPLES=50 $(BIN)/python -m pytest -q tests/test_bad_input.py
 	$(BIN)/python bench/soak.py all --crashes 20 --flaps 1000 --load-seconds 600
 
 clean:

@@ -91,9 +91,10 @@ def test_openapi_fuzz_finds_no_5xx_and_no_schema_violation(site: tuple[Server, B
         str(Path(sys.executable).parent / "schemathesis"), "run", server.base + "/api/openapi.json",
         "-H", f"Authorization: {server.headers['Authorization']}",
         "--checks", "not_a_server_error,response_schema_conformance",
-        # `make test`: generated requests only (~30 s); `make soak` adds the coverage phase (every boundary and
+        # `make test`: the schema's examples (with tests/fuzz_hooks.py's hostile values) and generated requests
+        # (~30 s); `make soak` adds the coverage phase (every boundary and
         # wrong type of every parameter, ~3,000 requests) and more examples.
-        "--phases", os.environ.get("VIGIL_FUZZ_PHASES", "fuzzing,stateful"),
+        "--phases", os.environ.get("VIGIL_FUZZ_PHASES", "examples,fuzzing,stateful"),
         "--max-examples", os.environ.get("VIGIL_FUZZ_EXAMPLES", "10"), "--seed", "20261126",
         # One worker: hypothesis parses lambdas' source with ast.parse, which CPython 3.11 cannot do from two
         # threads at once ("SystemError: AST constructor recursion depth mismatch", seen once in CI).
@@ -101,7 +102,12 @@ def test_openapi_fuzz_finds_no_5xx_and_no_schema_violation(site: tuple[Server, B
         "--exclude-path-regex", r"^/api/auth/(logout|password|sessions/\{session_id\})$",
         "--report", "json", "--report-json-path", str(report),
     ]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=server.tmp)  # its cache lands there
+    # The hostile values of tests/fuzz_hooks.py are examples in the schema it loads (the `examples` phase).
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz_hooks",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent),
+                                                       os.environ.get("PYTHONPATH")]))}
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=server.tmp,  # its cache lands there
+                         env=env)
     out = run.stdout + run.stderr
     (server.tmp / "schemathesis.txt").write_text(out)
     assert run.returncode == 0, out[-6000:]

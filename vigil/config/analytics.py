@@ -1,0 +1,55 @@
+"""`analytics:`: the detector engine and its settings, and face recognition."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from vigil.config.base import _Strict
+
+
+class FacesConfig(_Strict):
+    """Face detection and recognition, shared by all cameras that have `analytics.faces` on."""
+
+    # Cosine similarity of dlib embeddings at or above which a face is the enrolled person (dlib's own LFW
+    # threshold, a distance of 0.6, is 0.82; CCTV pictures of strangers come closer than LFW pairs do).
+    match_threshold: float = Field(default=0.93, gt=0, lt=1)
+    detection_threshold: float = Field(default=0.5, gt=0, lt=1)
+    min_face_px: int = Field(default=28, ge=12, le=400)  # smaller faces are not worth recognising
+    max_databases: int = Field(default=10, ge=1, le=1000)
+    decide_after_seconds: float = Field(default=2.5, gt=0, le=60)  # a followed face is recognised after this
+    debounce_seconds: float = Field(default=10.0, ge=0, le=3600)  # one event per person and camera in this time
+    # Processes that compute face embeddings (dlib's network uses one core each); 0: in the camera's own thread.
+    embed_workers: int = Field(default=0, ge=0, le=64)
+    providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"],
+                                 description="ONNX Runtime execution providers, in order of preference")
+
+
+Provider = Literal["cpu", "openvino", "cuda", "tensorrt", "coreml"]
+
+
+def _cpu_only() -> list[Provider]:
+    return ["cpu"]
+
+
+class AnalyticsConfig(_Strict):
+    """The detector shared by all cameras."""
+
+    model: Literal["yolov3-tiny"] = "yolov3-tiny"
+    engine: Literal["onnxruntime", "opencv"] = Field(
+        default="onnxruntime", description="onnxruntime (default, faster here) or opencv (OpenCV's DNN module)")
+    providers: list[Provider] = Field(
+        default_factory=_cpu_only, min_length=1,
+        description="ONNX Runtime execution providers, in order of preference; one this installation lacks "
+                    "stops start-up with what to install")
+    precision: Literal["fp32", "int8"] = Field(
+        default="fp32", description="int8: the statically quantized model `vigil models build` makes (faster, "
+                                    "and less accurate on real footage: see the README)")
+    confidence: float = Field(default=0.25, gt=0, lt=1)
+    max_width: int = Field(default=640, ge=160, le=1920)  # analysed pictures are scaled down to this width
+    input_width: int = Field(default=544, ge=160, le=1920, multiple_of=32,
+                             description="the detector's input width (its height keeps the picture's shape); "
+                             "larger finds smaller, farther people at more CPU")
+    snapshot_quality: int = Field(default=85, ge=10, le=100)
+    faces: FacesConfig = Field(default_factory=FacesConfig)
