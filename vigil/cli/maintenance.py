@@ -1,0 +1,57 @@
+"""`vigil catalog rebuild` and `vigil models build`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vigil.cli.common import ConfigOpt, _fail, _load, app
+from vigil.errors import VigilError
+from vigil.log import setup_logging
+
+catalog_app = typer.Typer(help="Maintain the catalog (the index of recordings).", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+
+models_app = typer.Typer(help="Detection models: build the INT8 model.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@catalog_app.command("rebuild")
+def catalog_rebuild(config: ConfigOpt = None) -> None:
+    """Recreate the segment index from the files on disk alone (Vigil must be stopped)."""
+    from vigil.catalog.store import Catalog
+    from vigil.recorder.recovery import rebuild
+
+    cfg = _load(config)
+    setup_logging("WARNING")
+    cat = Catalog(cfg.catalog_url)
+    try:
+        cat.migrate()
+        t = time.monotonic()
+        n = rebuild(cat, cfg.storage.path)
+    except VigilError as err:
+        _fail(err)
+        return
+    typer.echo(f"indexed {n} segment(s) from {cfg.storage.path} in {time.monotonic() - t:.1f} s")
+
+
+@models_app.command("build")
+def models_build(
+    out: Annotated[Path | None, typer.Option(help="where to write it (default: the models folder)")] = None,
+    photos: Annotated[Path, typer.Option(help="calibration photographs (*.jpg)")] = Path("/usr/share/darknet/data"),
+    video: Annotated[list[Path] | None, typer.Option(help="calibration footage (frames are sampled)")] = None,
+) -> None:
+    """Build the INT8 detector (ONNX Runtime static quantization, calibrated on real pictures)."""
+    from vigil.analytics.quantize import build_int8, calibration_pictures
+
+    try:
+        pictures = calibration_pictures(sorted(photos.glob("*.jpg")), [v for v in video or [] if v.exists()])
+        path = build_int8(pictures, out)
+    except VigilError as err:
+        _fail(err)
+        return
+    typer.echo(f"INT8 model: {path} (calibrated on {len(pictures)} pictures)")
