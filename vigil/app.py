@@ -74,8 +74,8 @@ async def serve(cfg: Config) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, _exit)
     redirecting = asyncio.create_task(redirect.serve()) if redirect is not None else None
-    retention = asyncio.create_task(vigil.retention_loop())
-    tiering = asyncio.create_task(vigil.tiering_loop()) if vigil.tiering is not None else None
+    retention = asyncio.create_task(vigil.retention.loop(cfg.storage.retention_interval_seconds))
+    tiering = asyncio.create_task(vigil.tiering.loop()) if vigil.tiering is not None else None
     keeper = asyncio.create_task(vigil.keeper.run()) if vigil.keeper is not None else None
     if vigil.relay_events is not None:
         vigil.relay_events.start()
@@ -108,14 +108,14 @@ async def _start_rtsp_out(vigil: Vigil) -> RtspServer:
 
     ip_filter = IpFilter(vigil.cfg.api.ip_allow, vigil.cfg.api.ip_block)
     auth = DigestAuth(RTSP_REALM, partial(rtsp_user, vigil.catalog))
-    server = RtspServer(cfg.host, cfg.port, resolve=vigil.rtsp_stream, auth=auth, allow=ip_filter.allows,
-                        guard=vigil.logins, still_allowed=vigil.rtsp_allowed)
+    server = RtspServer(cfg.host, cfg.port, resolve=vigil.streams.rtsp_stream, auth=auth, allow=ip_filter.allows,
+                        guard=vigil.logins, still_allowed=vigil.streams.rtsp_allowed)
     try:
         await server.start()
     except OSError as err:
         raise ConfigError(f"rtsp_out: cannot listen on {cfg.listen}: {err.strerror} — another program (an RTSP "
                           "server, the sim?) has that port; set rtsp_out.listen to a free one, or "
                           "rtsp_out.enabled: false") from None
-    vigil.serve_relays(asyncio.get_running_loop())
+    vigil.streams.serve_relays(asyncio.get_running_loop())
     log.info("rtsp_out", url=f"rtsp://{cfg.listen}/<camera>")
     return server

@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vigil.catalog import login_failures
+from vigil.catalog.audit import AuditLog
 from vigil.catalog.store import Catalog
+from vigil.log import get_logger
 
+log = get_logger(__name__)
 WINDOW_S = 900.0  # failures older than this are forgotten
 
 
@@ -87,6 +90,19 @@ class SharedThrottle:
 
 
 Throttle = LoginThrottle | SharedThrottle
+Audit = Callable[[str, str | None, str, dict[str, Any]], None]
+
+
+def audit_to(catalog: Catalog) -> Audit:
+    """Login audit rows into the catalog's audit log; a failure to write one is logged, never raised (a full disk
+    must not turn a refused login into a crash)."""
+    def write(action: str, username: str | None, address: str, details: dict[str, Any]) -> None:
+        try:
+            AuditLog(catalog).add(action, username, address, None, None, details)
+        except Exception as err:
+            log.error("audit_write_failed", action=action, error=repr(err))
+
+    return write
 
 
 class LoginGuard:
@@ -94,7 +110,7 @@ class LoginGuard:
     same throttle for each account and client address, and the same audit rows with the client's address and
     the channel. A guess on RTSP counts against the web login and the other way round."""
 
-    def __init__(self, throttle: Throttle, audit: Callable[[str, str | None, str, dict[str, Any]], None]) -> None:
+    def __init__(self, throttle: Throttle, audit: Audit) -> None:
         self.throttle = throttle
         self._audit = audit
 

@@ -4,19 +4,15 @@ built from the config. `vigil/app.py` starts it and serves it; the API's routers
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 import time
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-from vigil.analytics.audio import AudioChange
 from vigil.analytics.engines import check_engine, make_detector
 from vigil.analytics.plates import PlateReader
 from vigil.analytics.rulespec import RuleSpec
-from vigil.catalog.accounts import User, ensure_admin, rtsp_user
-from vigil.catalog.audit import AuditLog
+from vigil.catalog.accounts import ensure_admin
 from vigil.catalog.nodes import NodeRow
 from vigil.catalog.nodes import leases as lease_rows
 from vigil.catalog.nodes import nodes as node_rows
@@ -34,12 +30,9 @@ from vigil.events.faces import CameraFaces
 from vigil.events.plates import CameraPlates
 from vigil.events.snapshot_mirror import SnapshotMirror
 from vigil.log import get_logger
-from vigil.logins import LoginGuard, LoginThrottle, SharedThrottle
+from vigil.logins import LoginGuard, LoginThrottle, SharedThrottle, audit_to
 from vigil.media.export import Exporter, SegmentHolds
-from vigil.media.live import LiveReader, LiveStream
-from vigil.media.rtsp_out import StreamRelay
-from vigil.media.rtsp_replay import Replay, parse_start
-from vigil.media.rtsp_server import Broadcaster, Redirect, RtspServer
+from vigil.media.live import PacketSink
 from vigil.media.segment_files import SegmentFiles
 from vigil.objectstore import ObjectStore
 from vigil.onvif.camera_side import CameraSideEvents
@@ -50,6 +43,8 @@ from vigil.recorder.recovery import recover
 from vigil.recorder.retention import Retention
 from vigil.recorder.tiering import Tiering
 from vigil.secretbox import SecretBox
+from vigil.services.streams import StreamHub
+from vigil.services.system_alarms import SystemAlarms
 from vigil.storage import check_storage
 
 log = get_logger(__name__)
@@ -72,23 +67,20 @@ class Vigil:
         self.config_ids = set(self.cameras)
         self.recorders: dict[str, CameraRecorder] = {}
         self.holds = SegmentHolds()
+        self.bus = EventBus(self.catalog)
+        self.alarms = SystemAlarms(self.bus)
         self.exporter = Exporter(self.catalog, self.files, self.holds)
         self.retention = Retention(
             self.catalog, self.storage, lambda: list(self.cameras.values()), cfg.storage.min_free_gb,
             cfg.storage.min_free_percent, self.holds.ids,
-            alarm=self._disk_alarm, clear=self._disk_clear, store=self.store,
+            alarm=self.alarms.disk, clear=self.alarms.disk_clear, store=self.store,
             bucket_snapshots=cfg.cluster.enabled,
         )
         self.keeper: LeaseKeeper | None = None
         self.relay_events: EventRelay | None = None
         self._cluster_view: tuple[float, dict[str, str], dict[str, CameraRow]] = (0.0, {}, {})
         self._lock = threading.Lock()
-        self.live: dict[tuple[str, str], LiveStream] = {}
-        self._live_readers: dict[str, LiveReader] = {}
-        self.relays: dict[tuple[str, str], StreamRelay] = {}  # RTSP out, per camera and stream
-        self._loop: asyncio.AbstractEventLoop | None = None  # set when RTSP out serves
         self.armed = False
-        self.bus = EventBus(self.catalog)
         self.bus.listen(self._record_on_event)
         if self.node_id is not None:
             c = cfg.cluster
@@ -101,7 +93,10 @@ class Vigil:
         rules = LoginThrottle(api.login_max_failures, api.login_max_failures_per_address, api.login_lock_seconds)
         # A cluster's nodes count failed logins together (in the catalog); a single Vigil keeps them in memory.
         self.logins = LoginGuard(SharedThrottle(self.catalog, rules) if self.keeper is not None else rules,
-                                 self._audit_login)
+                                 audit_to(self.catalog))
+        self.analyses: dict[str, CameraAnalysis] = {}
+        self.streams = StreamHub(self.catalog, self.files, cfg.source, lambda: self.cameras, self._lock,
+                                 self._sub_frames, self._elsewhere if self.keeper is not None else None)
         # Event pictures for every node (a single Vigil with a bucket keeps them on its disk, as before).
         self.mirror = SnapshotMirror(self.storage, self.store) if self.keeper and self.store else None
         if self.mirror is not None:
@@ -109,14 +104,10 @@ class Vigil:
         # PTZ from any node; the camera's own events from the node that records it (else each node stores them).
         self.onvif = OnvifHub(lambda: self.cameras, CameraSideEvents(self.bus),
                               lambda camera_id: self.keeper is None or camera_id in self.recorders)
-        self.analyses: dict[str, CameraAnalysis] = {}
         self._detector: LockedDetector | None = None
         self._faces: FaceService | None = None
         self._plate_reader: PlateReader | None = None
         self.linkage: LinkageRunner | None = None
-        self._offline: dict[str, int] = {}  # camera -> its open camera_offline event
-        self._offline_lock = threading.Lock()
-        self._audio_events: dict[str, int] = {}  # camera -> its open audio event
         self._faces_lock = threading.Lock()
 
     def start(self) -> None:
@@ -220,6 +211,15 @@ class Vigil:
             return None
         return next((n for n in node_rows(self.catalog) if n.id == node), None)
 
+    def _elsewhere(self, camera_id: str) -> NodeRow | None:
+        """In a cluster: the node that records a camera this node does not."""
+        return None if camera_id in self.recorders else self.other_holder(camera_id)
+
+    def _sub_frames(self, camera_id: str) -> PacketSink | None:
+        """The analysis its sub-stream feeds, if any."""
+        analysis = self.analyses.get(camera_id)
+        return analysis.frames if analysis is not None and not analysis.uses_main else None
+
     def _start_camera(self, cam: CameraConfig) -> None:
         """(The caller holds _lock.)"""
         if not cam.enabled:
@@ -237,17 +237,17 @@ class Vigil:
             self.analyses[cam.id] = analysis
         # One connection per stream: the recorder's main stream also feeds the live view, RTSP out and (without a
         # sub-stream) the analysis; the sub-stream reader feeds the analysis, its live view and RTSP out.
-        main = self.live.setdefault((cam.id, "main"), LiveStream(f"{cam.id}/main"))
+        main = self.streams.main_stream(cam.id)
         rec = CameraRecorder(cam, self.storage, self.catalog, self.cfg.source, self.cfg.storage.fsync,
-                             self._storage_alarm, main, self._camera_state, self._audio_alarm,
-                             self.relay(cam.id, "main"),
+                             self.alarms.storage_error, main, self.alarms.camera_state, self.alarms.audio,
+                             self.streams.relay(cam.id, "main"),
                              analysis.frames if analysis is not None and analysis.uses_main else None)
         self.recorders[cam.id] = rec
         rec.start()
         if analysis is not None:
             analysis.start()
             if not analysis.uses_main:
-                self._read_sub(cam)
+                self.streams.read_sub(cam)
 
     def _record_on_event(self, _kind: str, row: EventRow) -> None:
         """Opens the gate of a camera recording in motion/intelligent mode when one of its events happens."""
@@ -320,110 +320,9 @@ class Vigil:
         if analysis is not None:
             analysis.stop()
             analysis.join()
-        reader = self._live_readers.pop(camera_id, None)
-        if reader is not None:
-            reader.stop()
-        with self._offline_lock:  # a camera taken away (or reconfigured) is no longer "offline"
-            open_id = self._offline.pop(camera_id, None)
-        if open_id is not None:
-            self.bus.update(open_id, end_ms=now_ms(), details={"stopped": True})
+        self.streams.stop_reader(camera_id)
+        self.alarms.camera_stopped(camera_id)
 
-    def live_stream(self, camera_id: str, kind: str) -> LiveStream:
-        """The live stream a viewer asked for: the recorder's main stream, or the sub-stream, read on demand.
-        A camera without a sub-stream serves its main stream for both."""
-        cam = self.cameras[camera_id]
-        if kind != "sub" or not cam.sub_url:
-            return self.live.setdefault((camera_id, "main"), LiveStream(f"{camera_id}/main"))
-        with self._lock:
-            stream = self.live.setdefault((camera_id, "sub"), LiveStream(f"{camera_id}/sub"))
-            stream.last_viewer = time.monotonic()
-            self._read_sub(cam)
-            return stream
-
-    def _read_sub(self, cam: CameraConfig) -> None:
-        """One reader of a camera's sub-stream for its live viewers and RTSP clients alike (caller holds _lock)."""
-        reader = self._live_readers.get(cam.id)
-        if reader is None or not reader.alive:
-            assert cam.sub_url is not None
-            stream = self.live.setdefault((cam.id, "sub"), LiveStream(f"{cam.id}/sub"))
-            src = self.cfg.source
-            analysis = self.analyses.get(cam.id)
-            frames = [analysis.frames] if analysis is not None and not analysis.uses_main else []
-            self._live_readers[cam.id] = LiveReader(cam.sub_url, [stream, self.relay(cam.id, "sub"), *frames],
-                                                    f"{cam.id}/sub", src.open_timeout_seconds,
-                                                    src.read_timeout_seconds)
-
-    def relay(self, camera_id: str, kind: str) -> StreamRelay:
-        relay = self.relays.get((camera_id, kind))
-        if relay is None:
-            relay = self.relays[(camera_id, kind)] = StreamRelay(f"{camera_id}/{kind}")
-            relay.loop = self._loop
-        return relay
-
-    def serve_relays(self, loop: asyncio.AbstractEventLoop) -> None:
-        """RTSP out is on: relays may hand packets to this loop from now on."""
-        self._loop = loop
-        for relay in self.relays.values():
-            relay.loop = loop
-
-    def _audit_login(self, action: str, username: str | None, address: str, details: dict[str, Any]) -> None:
-        try:
-            AuditLog(self.catalog).add(action, username, address, None, None, details)
-        except Exception as err:  # a full disk must not turn a refused login into a crash
-            log.error("audit_write_failed", action=action, error=repr(err))
-
-    def rtsp_allowed(self, user: User, url: str) -> bool:
-        """Whether a playing RTSP client may go on: the account still exists, is enabled and still has the
-        camera (checked every second: a removed right ends the stream)."""
-        camera_id = RtspServer.path_of(url).partition("/")[0]
-        found = rtsp_user(self.catalog, user.username)
-        if found is None or camera_id not in self.cameras:
-            return False
-        now = found[1]
-        return now.cameras is None or camera_id in now.cameras
-
-    async def rtsp_stream(self, url: str, user: User | None, address: str = "") -> Broadcaster | Redirect | None:
-        """What rtsp://…/<camera>[/sub][?start=T] plays for this user: live, or the recordings from T; None (404)
-        for a camera they do not have, or no recording from T on. In a cluster, live video of a camera another
-        node records is a redirect to that node (recordings play from any node: they are in the bucket)."""
-        camera_id, _, kind = RtspServer.path_of(url).partition("/")
-        cam = self.cameras.get(camera_id)
-        if cam is None or kind not in ("", "sub", "main"):
-            return None
-        if user is not None:
-            if user.cameras is not None and camera_id not in user.cameras:
-                return None
-            await asyncio.to_thread(AuditLog(self.catalog).add, "rtsp", user.username, address, camera_id, None,
-                                    {"url": RtspServer.path_of(url), "query": urlsplit(url).query})
-        start = parse_qs(urlsplit(url).query).get("start")
-        if start:
-            try:
-                loop = asyncio.get_running_loop()
-                replay = Replay(self.catalog, self.files, camera_id, parse_start(start[0]), loop)
-                return await asyncio.to_thread(replay.prepare)
-            except (ValueError, NotFoundError) as err:
-                log.info("rtsp_replay_refused", camera=camera_id, error=str(err))
-                return None
-        if self.keeper is not None and camera_id not in self.recorders:
-            there = await asyncio.to_thread(self.other_holder, camera_id)
-            rtsp = there.details.get("rtsp") if there is not None else None
-            if isinstance(rtsp, str) and rtsp:
-                parts = urlsplit(url)
-                return Redirect(f"{rtsp}{parts.path}" + (f"?{parts.query}" if parts.query else ""))
-        if kind == "sub" and cam.sub_url:
-            relay = self.relay(camera_id, "sub")
-            relay.want()
-            with self._lock:
-                self._read_sub(cam)
-            return await relay.ready(self.cfg.source.open_timeout_seconds + 1)
-        relay = self.relay(camera_id, "main")
-        # A camera just added or reconnecting gets the time its recorder has to open it.
-        broadcaster = await relay.ready(self.cfg.source.open_timeout_seconds + 1)
-        if broadcaster is None and relay.error:
-            log.warning("rtsp_out_unsupported", camera=camera_id, error=relay.error)
-        return broadcaster
-
-    # runtime camera changes (the API calls these from a worker thread)
     def add_camera(self, cam: CameraConfig) -> None:
         with self._lock:
             if cam.id in self.cameras:
@@ -457,62 +356,6 @@ class Vigil:
             self.catalog.delete_camera(camera_id)
             del self.cameras[camera_id]
 
-    def _camera_state(self, camera_id: str, state: str, error: str | None) -> None:
-        """Video loss: a `camera_offline` alarm when a camera goes offline (or cannot be opened), closed when it
-        is back; the message says whether the network or the camera refused (see media/source.describe_error)."""
-        with self._offline_lock:  # its own lock: add/remove camera hold self._lock while joining recorders
-            open_id = self._offline.get(camera_id)
-            if state == "offline" and open_id is None:
-                row = self.bus.publish("camera_offline", f"camera {camera_id} offline: {error or 'no picture'}",
-                                       camera_id=camera_id, severity="alarm", details={"error": error})
-                self._offline[camera_id] = row.id
-            elif state == "online" and open_id is not None:
-                del self._offline[camera_id]
-                self.bus.update(open_id, end_ms=now_ms(), details={"back": True})
-
-    def _audio_alarm(self, camera_id: str, c: AudioChange) -> None:
-        with self._offline_lock:
-            if c.what == "start":
-                text = "loud sound" if c.reason == "loud" else "sudden sound"
-                row = self.bus.publish("audio", f"{text} ({c.level_db:.0f} dBFS)", camera_id=camera_id,
-                                       severity="warning", start_ms=c.since_ms,
-                                       details={"reason": c.reason, "level_db": c.level_db})
-                self._audio_events[camera_id] = row.id
-            elif (event_id := self._audio_events.pop(camera_id, None)) is not None:
-                self.bus.update(event_id, end_ms=c.t_ms, details={"peak_db": c.level_db})
-
-    def _disk_alarm(self, kind: str, message: str, severity: str, camera_id: str | None) -> int:
-        return self.bus.publish(kind, message, severity=severity, camera_id=camera_id).id
-
-    def _disk_clear(self, event_id: int) -> None:
-        self.bus.update(event_id, end_ms=now_ms())
-
-    def _storage_alarm(self, camera_id: str, message: str) -> None:
-        try:
-            self.bus.publish("disk_error", message, camera_id=camera_id, severity="critical")
-        except Exception as err:  # the alarm must not take the recorder down with it
-            log.error("alarm_failed", error=repr(err))
-
-    async def tiering_loop(self) -> None:
-        assert self.tiering is not None
-        every = min(60.0, max(2.0, self.tiering.after_ms / 4000))  # a quarter of the wait, 2 s to 1 min
-        while True:
-            try:
-                moved = await asyncio.to_thread(self.tiering.run_once)
-            except Exception as err:
-                log.error("tiering_failed", error=repr(err))
-                moved = 0
-            if not moved:
-                await asyncio.sleep(every)
-
-    async def retention_loop(self) -> None:
-        while True:
-            try:
-                await asyncio.to_thread(self.retention.run_once)
-            except Exception as err:
-                log.error("retention_failed", error=repr(err))
-            await asyncio.sleep(self.cfg.storage.retention_interval_seconds)
-
     def stop(self) -> None:
         if self.relay_events is not None:
             self.relay_events.stop()
@@ -525,8 +368,7 @@ class Vigil:
                 self.tiering.run_once()
             except Exception as err:
                 log.error("tiering_failed", error=repr(err))
-        for reader in self._live_readers.values():
-            reader.stop()
+        self.streams.stop()
         for analysis in self.analyses.values():
             analysis.stop()
         for analysis in self.analyses.values():

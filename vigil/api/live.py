@@ -49,7 +49,7 @@ async def live(ws: WebSocket, camera_id: str, stream: str = "sub") -> None:
 
 
 async def _serve(ws: WebSocket, vigil: Any, camera_id: str, stream: str) -> None:
-    live_stream = vigil.live_stream(camera_id, "main" if stream == "main" else "sub")
+    live_stream = vigil.streams.live_stream(camera_id, "main" if stream == "main" else "sub")
     sub = live_stream.subscribe(asyncio.get_running_loop())
     try:
         while True:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import time
@@ -144,6 +145,15 @@ class Retention:
         event_id = self._open.pop(kind, None)
         if event_id is not None:
             self._clear(event_id)
+
+    async def loop(self, every_s: float) -> None:
+        """Runs every `every_s` seconds, forever; a failed round is logged and the next one tries again."""
+        while True:
+            try:
+                await asyncio.to_thread(self.run_once)
+            except Exception as err:
+                log.error("retention_failed", error=repr(err))
+            await asyncio.sleep(every_s)
 
     def run_once(self) -> list[Deletion]:
         if not self.storage.is_dir():

@@ -6,6 +6,7 @@ again (media/segment_files.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from vigil.catalog.store import Catalog
@@ -27,6 +28,19 @@ class Tiering:
         self.after_ms = int(after_hours * 3_600_000)
         self.uploaded = 0
         self.failures = 0
+
+    async def loop(self) -> None:
+        """Uploads in the background, forever: at once while there is work, else every quarter of the wait
+        (2 s to 1 min)."""
+        every = min(60.0, max(2.0, self.after_ms / 4000))
+        while True:
+            try:
+                moved = await asyncio.to_thread(self.run_once)
+            except Exception as err:
+                log.error("tiering_failed", error=repr(err))
+                moved = 0
+            if not moved:
+                await asyncio.sleep(every)
 
     def run_once(self) -> int:
         """Uploads up to BATCH due segments, oldest first; returns how many moved."""
