@@ -70,7 +70,10 @@ def logged_in(browser: Any, srv: Server, enforce_csp: bool = False) -> tuple[Any
                               bypass_csp=not enforce_csp)
     pg = ctx.new_page()
     errors: list[str] = []
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    failed: list[str] = []  # answers ≥ 400, named in the message when the console reports an error
+    pg.on("response", lambda r: failed.append(f"{r.status} {r.request.method} {r.url}") if r.status >= 400 else None)
+    pg.on("console", lambda m: errors.append(m.text + (f" (answers ≥ 400 so far: {failed[-5:]})" if failed else ""))
+          if m.type == "error" else None)
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.goto(srv.base + "/")
     pg.fill("input[name=username]", "admin")
