@@ -134,4 +134,7 @@ async def while_allowed(ws: WebSocket, work: Coroutine[Any, Any, None], camera_i
             await ws.close(code=code, reason=reason)
             return
     finally:
+        # Awaited, not only cancelled: on Python 3.11 a cancel can lose to a send that was about to run, and
+        # the stream's "cannot send once closed" would otherwise surface as an unretrieved task exception.
         task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

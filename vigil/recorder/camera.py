@@ -82,6 +82,7 @@ class CameraRecorder:
         self._writer: SegmentWriter | None = None
         self._seg_id = 0
         self._clock = CameraClock()
+        self._wall_ms: int | None = None  # the last video packet's wall time
         self._seg_first_pts_ms = 0
         self._video: Any = None
         self._audio: Any = None
@@ -187,6 +188,7 @@ class CameraRecorder:
             log.info("audio_not_recorded", camera=self.camera.id, codec=opened.audio.codec_context.name,
                      reason="the MP4 container carries AAC/MP3 only")
         self._clock.reset()
+        self._wall_ms = None
         self._pre.drain()  # packets of the previous connection belong to a closed stream
         self._last_dts = None
         self.status.stream = opened.description
@@ -247,7 +249,7 @@ class CameraRecorder:
             if self.frames is not None:
                 self.frames.feed(packet)  # copied there: the re-stamping below cannot reach it
             pts_ms = self._pts_ms(packet)
-            self._clock.track(pts_ms)
+            self._wall_ms = self._clock.track(pts_ms)
             if self.gate is not None:
                 self._on_packet_gated(packet, True, pts_ms)
                 return
@@ -277,7 +279,9 @@ class CameraRecorder:
         """Motion/intelligent modes: buffer while idle; on an event, open a segment at the oldest buffered
         keyframe (pre-event video) and keep writing until the gate closes, then stop at a keyframe."""
         assert self.gate is not None
-        wanted = self.gate.wanted(now_ms())
+        # Asked at the packet's own time, not the clock's: a recorder running behind would otherwise close the
+        # gate on packets from before the post-event time and cut the recording short.
+        wanted = self.gate.wanted(self._wall_ms if self._wall_ms is not None else now_ms())
         key = video and packet.is_keyframe
         if self._writer is not None:
             if key and (not wanted or self._writer.elapsed_seconds(packet.pts) >= self.camera.record.segment_seconds):
