@@ -38,7 +38,7 @@ from vigil.analytics.onnx_detector import INT8_FILE, OnnxYolo, models_dir
 from vigil.analytics.pipeline import GateSettings, Pipeline
 from vigil.analytics.tracker import Tracker
 from vigil.config import AnalyticsConfig
-from vigil.events.analysis import LockedDetector
+from vigil.events.analysis_load import LockedDetector
 from vigil.sim.scripted import SCRIPTS, Actor, Script, ScriptedScene
 
 FPS = 5

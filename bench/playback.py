@@ -24,7 +24,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.helpers import Server
-from vigil.catalog.store import Catalog, SegmentRow
+from vigil.catalog.rows import SegmentRow
+from vigil.catalog.store import Catalog
 from vigil.layout import segment_path
 from vigil.media.fmp4 import scan_segment
 from vigil.sim.encode import StreamSpec, loop_clip

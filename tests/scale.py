@@ -12,7 +12,8 @@ from pathlib import Path
 
 from tests.helpers import Server, Sim, running, wait_for
 from tests.services import fresh_database, postgres_server, s3_server
-from vigil.catalog.store import Catalog, SegmentRow
+from vigil.catalog.rows import SegmentRow
+from vigil.catalog.store import Catalog
 
 SEGMENT_S = 3.0
 LEASE_S = 6.0

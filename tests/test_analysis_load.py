@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from vigil.events.analysis import FairLock, LoadMeter
+from vigil.events.analysis_load import FairLock, LoadMeter
 
 
 def test_fair_lock_serves_in_the_order_asked() -> None:

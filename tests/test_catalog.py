@@ -9,8 +9,9 @@ import pytest
 
 from vigil.catalog import login_failures, nodes
 from vigil.catalog.accounts import add_user, issue, resolve, set_user, verify
+from vigil.catalog.rows import EventRow, SegmentRow
 from vigil.catalog.search import SearchQuery, search
-from vigil.catalog.store import Catalog, EventRow, SegmentRow
+from vigil.catalog.store import Catalog
 from vigil.catalog.tags import add_tag, find_tags
 from vigil.errors import ConfigError
 

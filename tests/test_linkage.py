@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests.helpers import Server, Sim, free_port, wait_for
-from vigil.catalog.store import EventRow
+from vigil.catalog.rows import EventRow
 from vigil.config import LinkageRule
 from vigil.events.linkage import LinkagePlanner, in_schedule
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from tests.helpers import Server, Sim, running, wait_for
-from vigil.catalog.store import SegmentRow
+from vigil.catalog.rows import SegmentRow
 from vigil.recorder.retention import DAY_MS, Policy, Quota, plan_deletions
 
 

@@ -16,15 +16,17 @@ from vigil.catalog.accounts import ensure_admin
 from vigil.catalog.nodes import NodeRow
 from vigil.catalog.nodes import leases as lease_rows
 from vigil.catalog.nodes import nodes as node_rows
+from vigil.catalog.rows import CameraRow, EventRow
 from vigil.catalog.rules import load_rules, save_rules
-from vigil.catalog.store import CameraRow, Catalog, EventRow
+from vigil.catalog.store import Catalog
 from vigil.clock import now_ms
 from vigil.cluster.keeper import LeaseKeeper
 from vigil.cluster.notify import EventRelay
 from vigil.config import CameraConfig, Config
 from vigil.errors import ConfigError, NotFoundError
 from vigil.events.actions import LinkageRunner
-from vigil.events.analysis import CameraAnalysis, LockedDetector
+from vigil.events.analysis import CameraAnalysis
+from vigil.events.analysis_load import LockedDetector
 from vigil.events.bus import EventBus
 from vigil.events.faces import CameraFaces
 from vigil.events.plates import CameraPlates
@@ -43,6 +45,7 @@ from vigil.recorder.recovery import recover
 from vigil.recorder.retention import Retention
 from vigil.recorder.tiering import Tiering
 from vigil.secretbox import SecretBox
+from vigil.services.camera_state import CameraState, merge_state
 from vigil.services.streams import StreamHub
 from vigil.services.system_alarms import SystemAlarms
 from vigil.storage import check_storage
@@ -194,6 +197,12 @@ class Vigil:
             states = {c.id: c for c in self.catalog.cameras()}
             self._cluster_view = (time.monotonic(), holders, states)
         return holders.get(camera_id), states.get(camera_id)
+
+    def camera_state(self, camera_id: str) -> CameraState:
+        rec, analysis = self.recorders.get(camera_id), self.analyses.get(camera_id)
+        return merge_state(self.cameras[camera_id], rec.status if rec else None, self.node_id,
+                           self.holder(camera_id) if self.keeper is not None else (None, None),
+                           analysis.status if analysis else None)
 
     def snapshot_bytes(self, rel: str) -> bytes | None:
         """An event picture: from this node's disk, or (in a cluster) the copy in the bucket."""

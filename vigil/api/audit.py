@@ -10,8 +10,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
+from vigil.api.asgi import SAFE_METHODS, ASGIApp, Message, Receive, Scope, Send
 from vigil.api.deps import CurrentUser, current_user, get_vigil, parse_time
-from vigil.api.hardening import ASGIApp, Message, Receive, Scope, Send
 from vigil.catalog.audit import AuditLog, AuditRow
 from vigil.clock import now_ms
 from vigil.log import get_logger
@@ -19,7 +19,6 @@ from vigil.log import get_logger
 log = get_logger(__name__)
 WATCH_ROUTES = frozenset({"/api/cameras/{camera_id}/playlist.m3u8", "/api/cameras/{camera_id}/playback.mp4",
                           "/api/segments/{seg_id}.mp4", "/api/tags/{tag_id}/playlist.m3u8"})
-SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def client_address(scope: Scope) -> str:
@@ -55,7 +54,7 @@ class AuditMiddleware:
         user = (scope.get("state") or {}).get("user")
         route = getattr(scope.get("route"), "path", None)
         method = scope.get("method", "GET")
-        if user is None or route is None or (method in SAFE and route not in WATCH_ROUTES):
+        if user is None or route is None or (method in SAFE_METHODS and route not in WATCH_ROUTES):
             return
         params = dict(scope.get("path_params") or {})
         query = {k: v for k, v in _query(scope).items() if k != "token"}

@@ -9,14 +9,10 @@ bytes), so it gets 64 KB — an attacker without a password cannot make the serv
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
 from starlette.exceptions import HTTPException
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
+from vigil.api.asgi import Message, Receive, Scope, has_session_cookie, header, uses_token
 
 ANONYMOUS_BYTES = 64 * 1024
 DEFAULT_BYTES = 1024 * 1024
@@ -24,18 +20,9 @@ PHOTO_BYTES = 20 * 1024 * 1024
 PHOTO_ROUTES = re.compile(r"^/api/faces/(persons/\d+/images|search)$")
 
 
-def _header(scope: Scope, name: bytes) -> str:
-    for k, v in scope.get("headers", []):
-        if k == name:
-            return bytes(v).decode("latin-1")
-    return ""
-
-
 def limit_for(scope: Scope, session_cookie: str) -> int:
     """The most bytes this request's body may have (pure: the scope's path and headers decide)."""
-    credentials = (f"{session_cookie}=" in _header(scope, b"cookie")
-                   or _header(scope, b"authorization").lower().startswith("bearer "))
-    if not credentials:
+    if not (has_session_cookie(scope, session_cookie) or uses_token(scope)):
         return ANONYMOUS_BYTES
     return PHOTO_BYTES if PHOTO_ROUTES.match(scope.get("path", "")) else DEFAULT_BYTES
 
@@ -47,7 +34,7 @@ def _too_large(limit: int) -> str:
 
 def declared_too_large(scope: Scope, limit: int) -> str | None:
     """The refusal when the request says (Content-Length) it is larger than `limit`, else None."""
-    declared = _header(scope, b"content-length")
+    declared = header(scope, b"content-length") or ""
     return _too_large(limit) if declared.isdigit() and int(declared) > limit else None
 
 

@@ -23,26 +23,14 @@ def camera_out(request: Request, cam_id: str) -> CameraOut:
     vigil = get_vigil(request)
     require_camera(vigil, cam_id)
     cfg = vigil.cameras[cam_id]
-    rec = vigil.recorders.get(cam_id)
-    status = rec.status if rec else None
-    node, remote = vigil.holder(cam_id) if vigil.keeper is not None else (None, None)
-    since: int | None
-    if status is None and remote is not None:  # recorded by another node: its state as that node wrote it
-        recording, state = bool(node and cfg.record.enabled), remote.state if node else "unassigned"
-        last_error, since, stream, written = remote.last_error, remote.state_since_ms, "", 0
-    else:
-        node = vigil.node_id
-        recording, state = bool(rec and cfg.record.enabled), status.state if status else "disabled"
-        last_error, since = (status.last_error, status.since_ms) if status else (None, None)
-        stream, written = (status.stream, status.segments_written) if status else ("", 0)
-    a = vigil.analyses.get(cam_id)
-    load = AnalysisLoad(fps=cfg.analytics.fps, analysed_fps=a.status.analysed_fps,
-                        dropped_percent=a.status.dropped_percent) if a is not None else None
+    st = vigil.camera_state(cam_id)
+    load = AnalysisLoad(fps=cfg.analytics.fps, analysed_fps=st.analysis.analysed_fps,
+                        dropped_percent=st.analysis.dropped_percent) if st.analysis is not None else None
     return CameraOut(
         id=cfg.id, name=cfg.name, url=redact_url(cfg.url), sub_url=redact_url(cfg.sub_url) if cfg.sub_url else None,
-        enabled=cfg.enabled, recording=recording, source="config" if cam_id in vigil.config_ids else "api",
-        state=state, last_error=last_error, state_since_ms=since, stream=stream, segments_written=written,
-        analytics=cfg.analytics.enabled, node=node, analysis=load,
+        enabled=cfg.enabled, recording=st.recording, source="config" if cam_id in vigil.config_ids else "api",
+        state=st.state, last_error=st.last_error, state_since_ms=st.since_ms, stream=st.stream,
+        segments_written=st.segments_written, analytics=cfg.analytics.enabled, node=st.node, analysis=load,
         onvif=OnvifOut(host=cfg.onvif.host, port=cfg.onvif.port, username=cfg.onvif.username,
                        events=cfg.onvif.events) if cfg.onvif else None,
     )

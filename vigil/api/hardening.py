@@ -10,18 +10,22 @@ A plain ASGI middleware, so streamed answers (MP4, HLS, exports) pass through un
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 from urllib.parse import urlsplit
 
+from vigil.api.asgi import (
+    SAFE_METHODS,
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    foreign_source,
+    has_session_cookie,
+    header,
+    uses_token,
+)
 from vigil.api.body_limit import counting, declared_too_large, limit_for
 from vigil.ipfilter import IpFilter
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
        "media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -30,28 +34,20 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; style-src 'self' "
             "'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
             "frame-ancestors 'none'")
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for k, v in scope.get("headers", []):
-        if k == name:
-            return bytes(v).decode("latin-1")
-    return None
 
 
 def cross_site(scope: Scope, session_cookie: str) -> str | None:
     """Why a request must be refused as cross-site, or None."""
     if scope.get("method", "GET") in SAFE_METHODS:
         return None
-    cookies = _header(scope, b"cookie") or ""
-    if f"{session_cookie}=" not in cookies or (_header(scope, b"authorization") or "").lower().startswith("bearer "):
+    if not has_session_cookie(scope, session_cookie) or uses_token(scope):
         return None
-    host = _header(scope, b"host") or ""
-    source = _header(scope, b"origin") or _header(scope, b"referer")
-    if source is None or source == "null":
-        return None if source is None else "a request from an opaque origin"
-    if urlsplit(source).netloc != host:
+    source = header(scope, b"origin") or header(scope, b"referer")
+    if source is None:
+        return None
+    if source == "null":
+        return "a request from an opaque origin"
+    if foreign_source(scope, source):
         return f"a request from another site ({urlsplit(source).netloc or source}) with your session"
     return None
 
@@ -59,10 +55,10 @@ def cross_site(scope: Scope, session_cookie: str) -> str | None:
 def same_origin(scope: Scope) -> str | None:
     """Why a WebSocket upgrade must be refused as coming from another site's page, or None. Browsers always send
     Origin on an upgrade and let any page open a socket to any host, cookies included; scripts send none."""
-    origin = _header(scope, b"origin")
+    origin = header(scope, b"origin")
     if origin is None:
         return None
-    if origin == "null" or urlsplit(origin).netloc != (_header(scope, b"host") or ""):
+    if foreign_source(scope, origin):
         return f"a WebSocket from another site ({origin})"
     return None
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from fastapi.responses import FileResponse, StreamingResponse
 
 from vigil.api.deps import RowId, current_user, get_vigil, parse_time, require_camera, seen, time_window
-from vigil.catalog.store import SegmentRow
+from vigil.catalog.rows import SegmentRow
 from vigil.clock import now_ms
 from vigil.errors import NotFoundError, SegmentError
 from vigil.media.playback import Plan, fragment_bytes, fragments_of, hls_playlist, mp4_parts, plan_range, read_init

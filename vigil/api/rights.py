@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from fastapi import HTTPException, Request
 
+from vigil.api.asgi import SAFE_METHODS
 from vigil.catalog.accounts import User
 
 RANK = {"viewer": 0, "operator": 1, "admin": 2}
-SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # Changes an operator may make; every other change is an admin's.
 OPERATOR_CHANGES = frozenset({
@@ -34,7 +34,7 @@ READ_ADMIN = ("/api/users", "/api/audit", "/api/onvif/", "/api/system/process", 
 
 
 def minimum_role(method: str, route: str) -> str:
-    if method in SAFE:
+    if method in SAFE_METHODS:
         if route.startswith(READ_ADMIN):
             return "admin"
         if route.startswith(READ_OPERATOR):

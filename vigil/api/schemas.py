@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from vigil.catalog.store import EventRow
+from vigil.catalog.rows import EventRow
 
 
 class Problem(BaseModel):

@@ -1,5 +1,6 @@
 """The catalog: cameras, segments and events in SQL (SQLite by default, PostgreSQL by URL)."""
 
-from vigil.catalog.store import Catalog, SegmentRow
+from vigil.catalog.rows import SegmentRow
+from vigil.catalog.store import Catalog
 
 __all__ = ["Catalog", "SegmentRow"]

@@ -15,7 +15,8 @@ from typing import Literal
 from sqlalchemy import Select, func, or_, select
 
 from vigil.catalog.models import EventModel, FaceSightingModel
-from vigil.catalog.store import Catalog, EventRow
+from vigil.catalog.rows import EventRow
+from vigil.catalog.store import Catalog
 
 COUNT_CAP = 10_000
 PLATE_PATTERN = re.compile(r"^[A-Z0-9*?]{1,20}$")

@@ -1,9 +1,9 @@
-"""Catalog queries. Synchronous SQLAlchemy: recorder threads and the API (via threads) share it."""
+"""Catalog queries (the rows they return: `catalog/rows.py`). Synchronous SQLAlchemy: recorder threads and
+the API (via threads) share it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,74 +16,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vigil.catalog.models import CameraModel, EventModel, SegmentModel, SettingModel
+from vigil.catalog.rows import CameraRow, EventRow, SegmentRow
 from vigil.clock import now_ms
 from vigil.config import redact_url
 from vigil.errors import ConfigError
 from vigil.secretbox import PREFIX as SEALED
 from vigil.secretbox import SecretBox
-
-
-@dataclass(frozen=True)
-class SegmentRow:
-    id: int
-    camera_id: str
-    start_ms: int
-    end_ms: int
-    bytes: int
-    path: str
-    codec: str = ""
-    width: int = 0
-    height: int = 0
-    status: str = "closed"
-    node_id: str | None = None  # whose disk holds the file (None: this single node's)
-    stored: str = "local"  # local | s3
-
-    @staticmethod
-    def of(m: SegmentModel) -> SegmentRow:
-        return SegmentRow(
-            m.id, m.camera_id, m.start_ms, m.end_ms, m.bytes, m.path, m.codec, m.width, m.height, m.status,
-            m.node_id, m.stored,
-        )
-
-
-@dataclass(frozen=True)
-class CameraRow:
-    id: str
-    name: str
-    url: str
-    sub_url: str | None
-    enabled: bool
-    state: str
-    last_error: str | None
-    state_since_ms: int
-
-
-@dataclass(frozen=True)
-class EventRow:
-    id: int
-    camera_id: str | None
-    type: str
-    severity: str
-    start_ms: int
-    end_ms: int | None
-    message: str
-    details: dict[str, Any]
-    rule_id: str | None = None
-    label: str | None = None
-    score: float | None = None
-    track_id: int | None = None
-    snapshot: str | None = None
-    upper_color: str | None = None
-    lower_color: str | None = None
-    body_color: str | None = None
-    plate: str | None = None
-    source: str | None = None  # None: Vigil's own; "camera": the camera's analytics (ONVIF)
-
-    @staticmethod
-    def of(m: EventModel) -> EventRow:
-        return EventRow(m.id, m.camera_id, m.type, m.severity, m.start_ms, m.end_ms, m.message, m.details,
-                        m.rule_id, m.label, m.score, m.track_id, m.snapshot, m.upper_color, m.lower_color,
-                        m.body_color, m.plate, m.source)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -162,13 +100,18 @@ class Catalog:
     def _sync_cameras(self, cameras: list[Any]) -> None:
         with self.session() as s, s.begin():
             for cam in cameras:
-                row = s.get(CameraModel, cam.id)
-                if row is None:
-                    row = CameraModel(id=cam.id, state="connecting", state_since_ms=now_ms(), settings={})
-                    s.add(row)
-                row.name, row.enabled = cam.name, cam.enabled
-                row.url, row.sub_url = self._seal_url(cam.url) or "", self._seal_url(cam.sub_url)
+                row = self._camera_row(s, cam)
                 row.settings, row.source = cam.record.model_dump(), "config"
+
+    def _camera_row(self, s: Session, cam: Any) -> CameraModel:
+        """The camera's row (made if new) with its name, state of use and sealed URLs set."""
+        row = s.get(CameraModel, cam.id)
+        if row is None:
+            row = CameraModel(id=cam.id, state="connecting", state_since_ms=now_ms(), settings={})
+            s.add(row)
+        row.name, row.enabled = cam.name, cam.enabled
+        row.url, row.sub_url = self._seal_url(cam.url) or "", self._seal_url(cam.sub_url)
+        return row
 
     def _seal_url(self, url: str | None) -> str | None:
         return self.box.seal_url(url) if self.box is not None else url
@@ -182,12 +125,7 @@ class Catalog:
 
     def save_camera(self, cam: Any, source: str = "api") -> None:
         with self.session() as s, s.begin():
-            row = s.get(CameraModel, cam.id)
-            if row is None:
-                row = CameraModel(id=cam.id, state="connecting", state_since_ms=now_ms(), settings={})
-                s.add(row)
-            row.name, row.enabled = cam.name, cam.enabled
-            row.url, row.sub_url = self._seal_url(cam.url) or "", self._seal_url(cam.sub_url)
+            row = self._camera_row(s, cam)
             # Everything else a camera has (recording, analytics, audio alarm, ONVIF), so it survives restarts.
             settings = cam.model_dump(mode="json", exclude={"id", "name", "url", "sub_url", "enabled"},
                                       exclude_none=True)

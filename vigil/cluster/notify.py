@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from vigil.catalog.store import Catalog, EventRow
+from vigil.catalog.rows import EventRow
+from vigil.catalog.store import Catalog
 from vigil.events.bus import EventBus
 from vigil.log import get_logger
 

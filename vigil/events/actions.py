@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from vigil.catalog.store import EventRow
+from vigil.catalog.rows import EventRow
 from vigil.clock import now_ms
 from vigil.config import AlarmsConfig, MqttSettings, SmtpSettings
 from vigil.events.bus import EventBus

@@ -9,7 +9,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from vigil.catalog.store import Catalog, EventRow
+from vigil.catalog.rows import EventRow
+from vigil.catalog.store import Catalog
 from vigil.log import get_logger
 
 log = get_logger(__name__)

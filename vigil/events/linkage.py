@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from vigil.catalog.store import EventRow
+from vigil.catalog.rows import EventRow
 from vigil.config import LinkageRule
 
 ALWAYS_ARMED = frozenset({"disk_error", "disk_low", "disk_missing", "disk_quota", "disk_full", "camera_offline"})

@@ -8,7 +8,7 @@ import queue
 import threading
 from pathlib import Path
 
-from vigil.catalog.store import EventRow
+from vigil.catalog.rows import EventRow
 from vigil.errors import StorageError
 from vigil.log import get_logger
 from vigil.objectstore import ObjectStore

@@ -16,7 +16,8 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from vigil.catalog.store import Catalog, SegmentRow
+from vigil.catalog.rows import SegmentRow
+from vigil.catalog.store import Catalog
 from vigil.errors import NotFoundError, SegmentError
 from vigil.media.fmp4 import SegmentScan, patch_moof, scan_file
 from vigil.media.segment_files import SegmentFiles

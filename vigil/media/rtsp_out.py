@@ -16,7 +16,7 @@ from typing import Any
 
 from vigil.log import get_logger
 from vigil.media.rtp import parameter_sets, split_access_unit, stream_format
-from vigil.media.rtsp_server import AccessUnit, AudioTrack, Broadcaster
+from vigil.media.rtsp_broadcast import AccessUnit, AudioTrack, Broadcaster
 
 log = get_logger(__name__)
 WARM_SECONDS = 15.0  # after a DESCRIBE, keep the GOP cache filled this long for the client's PLAY

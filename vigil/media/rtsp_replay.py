@@ -16,13 +16,14 @@ from typing import Any
 
 import av
 
-from vigil.catalog.store import Catalog, SegmentRow
+from vigil.catalog.rows import SegmentRow
+from vigil.catalog.store import Catalog
 from vigil.clock import parse_time
 from vigil.errors import NotFoundError
 from vigil.log import get_logger
 from vigil.media.rtp import split_access_unit, stream_format
+from vigil.media.rtsp_broadcast import AccessUnit, Broadcaster
 from vigil.media.rtsp_out import CODECS
-from vigil.media.rtsp_server import AccessUnit, Broadcaster
 from vigil.media.segment_files import SegmentFiles
 
 log = get_logger(__name__)

@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
-from vigil.catalog.store import Catalog, SegmentRow
+from vigil.catalog.rows import SegmentRow
+from vigil.catalog.store import Catalog
 from vigil.errors import NotFoundError
 from vigil.objectstore import ObjectStore
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from vigil.catalog.store import SegmentRow
+from vigil.catalog.rows import SegmentRow
 
 
 def merge_ranges(segments: Iterable[SegmentRow], tolerance_ms: int = 1000) -> list[tuple[int, int]]:

@@ -9,7 +9,8 @@ import av
 from sqlalchemy import select
 
 from vigil.catalog.models import SegmentModel
-from vigil.catalog.store import Catalog, SegmentRow
+from vigil.catalog.rows import SegmentRow
+from vigil.catalog.store import Catalog
 from vigil.errors import SegmentError
 from vigil.layout import SEGMENT_GLOB
 from vigil.log import get_logger

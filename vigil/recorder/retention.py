@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vigil.catalog.store import Catalog, SegmentRow
+from vigil.catalog.rows import SegmentRow
+from vigil.catalog.store import Catalog
 from vigil.clock import now_ms
 from vigil.errors import StorageError
 from vigil.layout import SNAPSHOT_DIR

@@ -21,9 +21,10 @@ from vigil.config import CameraConfig, SourceSettings
 from vigil.errors import NotFoundError
 from vigil.log import get_logger
 from vigil.media.live import LiveReader, LiveStream, PacketSink
+from vigil.media.rtsp_broadcast import Broadcaster
 from vigil.media.rtsp_out import StreamRelay
 from vigil.media.rtsp_replay import Replay, parse_start
-from vigil.media.rtsp_server import Broadcaster, Redirect, RtspServer
+from vigil.media.rtsp_server import Redirect, RtspServer
 from vigil.media.segment_files import SegmentFiles
 
 log = get_logger(__name__)

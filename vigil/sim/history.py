@@ -15,7 +15,8 @@ import av
 import cv2
 import numpy as np
 
-from vigil.catalog.store import Catalog, SegmentRow
+from vigil.catalog.rows import SegmentRow
+from vigil.catalog.store import Catalog
 from vigil.layout import segment_path
 from vigil.media.segmenter import SegmentWriter
 from vigil.recorder.recovery import index_file

@@ -1,6 +1,6 @@
 """The simulated cameras' ONVIF side: device, media, PTZ and events services over real SOAP (WS-Security
-UsernameToken digests checked), and a WS-Discovery responder, so Vigil's ONVIF code is tested against a
-device as a camera would answer it.
+UsernameToken digests checked, `sim/soap.py`; WS-Discovery in `sim/discovery.py`), so Vigil's ONVIF code is
+tested against a device as a camera would answer it.
 
 Each camera has its own HTTP port (`onvif_port + i - 1`) because ONVIF clients expect the device service at
 `http://host:port/onvif/device_service`. Camera-side analytics events are raised over the sim's control
@@ -10,15 +10,9 @@ port: `GET /control/cam1?event=motion` (see `EVENT_TOPICS`).
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import datetime as dt
-import hashlib
 import itertools
-import re
-import secrets
-import socket
-import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,29 +24,9 @@ from lxml import etree
 
 from vigil.log import get_logger
 from vigil.sim.ptz import PtzHead
+from vigil.sim.soap import NS, SoapFault, check_username_token, envelope, fault, iso_duration, utc_iso
 
 log = get_logger(__name__)
-
-NS = {
-    "s": "http://www.w3.org/2003/05/soap-envelope",
-    "tds": "http://www.onvif.org/ver10/device/wsdl",
-    "trt": "http://www.onvif.org/ver10/media/wsdl",
-    "tptz": "http://www.onvif.org/ver20/ptz/wsdl",
-    "tev": "http://www.onvif.org/ver10/events/wsdl",
-    "tt": "http://www.onvif.org/ver10/schema",
-    "wsnt": "http://docs.oasis-open.org/wsn/b-2",
-    "wsa": "http://www.w3.org/2005/08/addressing",
-    "tns1": "http://www.onvif.org/ver10/topics",
-    "ter": "http://www.onvif.org/ver10/error",
-    "wsse": "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd",
-    "wsu": "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd",
-    "d": "http://schemas.xmlsoap.org/ws/2005/04/discovery",
-    "wsa4": "http://schemas.xmlsoap.org/ws/2004/08/addressing",
-    "dn": "http://www.onvif.org/ver10/network/wsdl",
-}
-_DECL = " ".join(f'xmlns:{k}="{v}"' for k, v in NS.items())
-DISCOVERY_GROUP = "239.255.255.250"
-DISCOVERY_PORT = 3702
 
 # What `?event=` raises: (topic, source items, data item name, value when active, pulse?)
 EVENT_TOPICS: dict[str, tuple[str, str, bool]] = {
@@ -63,64 +37,6 @@ EVENT_TOPICS: dict[str, tuple[str, str, bool]] = {
     "face": ("tns1:RuleEngine/FaceDetection/Face", "Likelihood", True),
     "plate": ("tns1:RuleEngine/LicensePlateRecognition/Plate", "PlateNumber", True),
 }
-
-
-def _iso(t: float | None = None) -> str:
-    return dt.datetime.fromtimestamp(time.time() if t is None else t, dt.UTC).strftime(
-        "%Y-%m-%dT%H:%M:%SZ")
-
-
-def _duration(text: str | None, default: float) -> float:
-    """ISO 8601 duration (PT5S, PT1M) in seconds."""
-    m = re.fullmatch(r"P(?:T(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?)?", (text or "").strip())
-    if not m:
-        return default
-    h, mi, s = m.groups()
-    return int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)
-
-
-def envelope(body: str, header: str = "") -> str:
-    return (f'<?xml version="1.0" encoding="UTF-8"?><s:Envelope {_DECL}><s:Header>{header}</s:Header>'
-            f"<s:Body>{body}</s:Body></s:Envelope>")
-
-
-def fault(code: str, subcode: str, reason: str) -> str:
-    """A SOAP 1.2 fault; `subcode` may nest (ter:InvalidArgVal/ter:NoToken), as ONVIF's do."""
-    subs = ""
-    for part in reversed(subcode.split("/")):
-        subs = f"<s:Subcode><s:Value>{part}</s:Value>{subs}</s:Subcode>"
-    return envelope(f"<s:Fault><s:Code><s:Value>s:{code}</s:Value>{subs}</s:Code>"
-                    f'<s:Reason><s:Text xml:lang="en">{escape(reason)}</s:Text></s:Reason></s:Fault>')
-
-
-class SoapFault(Exception):
-    def __init__(self, subcode: str, reason: str, status: int = 400, code: str = "Sender") -> None:
-        super().__init__(reason)
-        self.subcode, self.reason, self.status, self.code = subcode, reason, status, code
-
-
-def check_username_token(root: Any, user: str, password: str, max_skew: float = 300.0) -> None:
-    """WS-Security UsernameToken with PasswordDigest = Base64(SHA-1(nonce + created + password))."""
-    token = root.find(".//wsse:UsernameToken", NS)
-    if token is None:
-        raise SoapFault("ter:NotAuthorized", "Sender not authorized: no WS-Security UsernameToken")
-    name = token.findtext("wsse:Username", default="", namespaces=NS)
-    pw = token.find("wsse:Password", NS)
-    nonce = token.findtext("wsse:Nonce", default="", namespaces=NS)
-    created = token.findtext("wsu:Created", default="", namespaces=NS)
-    if pw is None or name != user:
-        raise SoapFault("ter:NotAuthorized", "Sender not authorized")
-    if (pw.get("Type") or "").endswith("#PasswordText"):
-        ok = secrets.compare_digest(pw.text or "", password)
-    else:
-        digest = base64.b64encode(hashlib.sha1(base64.b64decode(nonce) + created.encode() + password.encode())
-                                  .digest()).decode()
-        ok = secrets.compare_digest(pw.text or "", digest)
-        with contextlib.suppress(ValueError):
-            when = dt.datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
-            ok = ok and abs(when - time.time()) < max_skew
-    if not ok:
-        raise SoapFault("ter:NotAuthorized", "Sender not authorized")
 
 
 @dataclass
@@ -334,7 +250,7 @@ class OnvifDevice:
         self._profile_token(req)
         p, t, z = self._vector(req.find("tptz:Velocity", NS))
         self.head.continuous_move(p or 0.0, t or 0.0, z or 0.0,
-                                  _duration(req.findtext("tptz:Timeout", namespaces=NS), 60.0))
+                                  iso_duration(req.findtext("tptz:Timeout", namespaces=NS), 60.0))
         return "<tptz:ContinuousMoveResponse/>"
 
     async def op_Stop(self, req: Any, r: web.Request) -> str:
@@ -353,7 +269,7 @@ class OnvifDevice:
         state = "MOVING" if self.head.moving() else "IDLE"
         return (f'<tptz:GetStatusResponse><tptz:PTZStatus><tt:Position><tt:PanTilt x="{p:.4f}" y="{t:.4f}"/>'
                 f'<tt:Zoom x="{z:.4f}"/></tt:Position><tt:MoveStatus><tt:PanTilt>{state}</tt:PanTilt>'
-                f"<tt:Zoom>{state}</tt:Zoom></tt:MoveStatus><tt:UtcTime>{_iso()}</tt:UtcTime></tptz:PTZStatus>"
+                f"<tt:Zoom>{state}</tt:Zoom></tt:MoveStatus><tt:UtcTime>{utc_iso()}</tt:UtcTime></tptz:PTZStatus>"
                 "</tptz:GetStatusResponse>")
 
     async def op_GetPresets(self, req: Any, r: web.Request) -> str:
@@ -391,7 +307,7 @@ class OnvifDevice:
                 "<wsnt:FixedTopicSet>true</wsnt:FixedTopicSet></tev:GetEventPropertiesResponse>")
 
     async def op_CreatePullPointSubscription(self, req: Any, r: web.Request) -> str:
-        ttl = _duration(req.findtext("tev:InitialTerminationTime", namespaces=NS), 60.0)
+        ttl = iso_duration(req.findtext("tev:InitialTerminationTime", namespaces=NS), 60.0)
         sid = next(self._ids)
         sub = Subscription(sid, time.monotonic() + ttl)
         self.subs[sid] = sub
@@ -401,8 +317,8 @@ class OnvifDevice:
         now = time.time()
         return ("<tev:CreatePullPointSubscriptionResponse><tev:SubscriptionReference>"
                 f"<wsa:Address>http://{self.host}:{self.port}/onvif/pullpoint/{sid}</wsa:Address>"
-                f"</tev:SubscriptionReference><wsnt:CurrentTime>{_iso(now)}</wsnt:CurrentTime>"
-                f"<wsnt:TerminationTime>{_iso(now + ttl)}</wsnt:TerminationTime>"
+                f"</tev:SubscriptionReference><wsnt:CurrentTime>{utc_iso(now)}</wsnt:CurrentTime>"
+                f"<wsnt:TerminationTime>{utc_iso(now + ttl)}</wsnt:TerminationTime>"
                 "</tev:CreatePullPointSubscriptionResponse>")
 
     def _subscription(self, r: web.Request) -> Subscription:
@@ -413,7 +329,7 @@ class OnvifDevice:
 
     async def op_PullMessages(self, req: Any, r: web.Request) -> str:
         sub = self._subscription(r)
-        timeout = min(_duration(req.findtext("tev:Timeout", namespaces=NS), 5.0), 60.0)
+        timeout = min(iso_duration(req.findtext("tev:Timeout", namespaces=NS), 5.0), 60.0)
         limit = int(req.findtext("tev:MessageLimit", namespaces=NS) or 10)
         out: list[Notification] = []
         with contextlib.suppress(asyncio.TimeoutError):
@@ -422,8 +338,8 @@ class OnvifDevice:
                 out.append(sub.queue.get_nowait())
         now = time.time()
         msgs = "".join(self._message(n) for n in out)
-        return (f"<tev:PullMessagesResponse><tev:CurrentTime>{_iso(now)}</tev:CurrentTime>"
-                f"<tev:TerminationTime>{_iso(now + sub.expires - time.monotonic())}</tev:TerminationTime>"
+        return (f"<tev:PullMessagesResponse><tev:CurrentTime>{utc_iso(now)}</tev:CurrentTime>"
+                f"<tev:TerminationTime>{utc_iso(now + sub.expires - time.monotonic())}</tev:TerminationTime>"
                 f"{msgs}</tev:PullMessagesResponse>")
 
     def _message(self, n: Notification) -> str:
@@ -437,11 +353,11 @@ class OnvifDevice:
 
     async def op_Renew(self, req: Any, r: web.Request) -> str:
         sub = self._subscription(r)
-        ttl = _duration(req.findtext("wsnt:TerminationTime", namespaces=NS), 60.0)
+        ttl = iso_duration(req.findtext("wsnt:TerminationTime", namespaces=NS), 60.0)
         sub.expires = time.monotonic() + ttl
         now = time.time()
-        return (f"<wsnt:RenewResponse><wsnt:TerminationTime>{_iso(now + ttl)}</wsnt:TerminationTime>"
-                f"<wsnt:CurrentTime>{_iso(now)}</wsnt:CurrentTime></wsnt:RenewResponse>")
+        return (f"<wsnt:RenewResponse><wsnt:TerminationTime>{utc_iso(now + ttl)}</wsnt:TerminationTime>"
+                f"<wsnt:CurrentTime>{utc_iso(now)}</wsnt:CurrentTime></wsnt:RenewResponse>")
 
     async def op_Unsubscribe(self, req: Any, r: web.Request) -> str:
         self.subs.pop(int(r.match_info.get("sid", "0") or 0), None)
@@ -451,60 +367,3 @@ class OnvifDevice:
         return "<tev:SetSynchronizationPointResponse/>"
 
 
-class DiscoveryResponder(asyncio.DatagramProtocol):
-    """Answers WS-Discovery Probes (multicast on 239.255.255.250:3702, or unicast) for the sim's devices."""
-
-    def __init__(self, devices: list[OnvifDevice]) -> None:
-        self.devices = devices
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        try:
-            root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
-        except etree.XMLSyntaxError:
-            return
-        probe = root.find(".//d:Probe", NS)
-        if probe is None or self.transport is None:
-            return
-        relates = root.findtext(".//wsa4:MessageID", default="", namespaces=NS)
-        for dev in self.devices:
-            self.transport.sendto(self._match(dev, relates).encode(), addr)
-
-    @staticmethod
-    def _match(dev: OnvifDevice, relates: str) -> str:
-        header = (f"<wsa4:MessageID>uuid:{secrets.token_hex(16)}</wsa4:MessageID>"
-                  f"<wsa4:RelatesTo>{escape(relates)}</wsa4:RelatesTo>"
-                  "<wsa4:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa4:To>"
-                  "<wsa4:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/ProbeMatches</wsa4:Action>")
-        body = ("<d:ProbeMatches><d:ProbeMatch><wsa4:EndpointReference><wsa4:Address>"
-                f"urn:uuid:{uuid_for(dev)}</wsa4:Address></wsa4:EndpointReference>"
-                "<d:Types>dn:NetworkVideoTransmitter</d:Types>"
-                f"<d:Scopes>{' '.join(dev.scopes())}</d:Scopes><d:XAddrs>{dev.xaddr}</d:XAddrs>"
-                "<d:MetadataVersion>1</d:MetadataVersion></d:ProbeMatch></d:ProbeMatches>")
-        return envelope(body, header)
-
-
-def uuid_for(dev: OnvifDevice) -> str:
-    h = hashlib.sha1(f"{dev.host}:{dev.port}".encode()).hexdigest()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
-
-
-async def start_discovery(devices: list[OnvifDevice], interface: str, port: int = DISCOVERY_PORT
-                          ) -> asyncio.DatagramTransport:
-    """Joins the WS-Discovery group on `interface` (the sim's host address); several sims can share the port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    with contextlib.suppress(AttributeError, OSError):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind(("", port))
-    mreq = struct.pack("4s4s", socket.inet_aton(DISCOVERY_GROUP), socket.inet_aton(interface))
-    try:
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
-    except OSError as err:  # still answers unicast probes
-        log.warning("sim_discovery_no_multicast", interface=interface, error=str(err))
-    loop = asyncio.get_running_loop()
-    transport, _ = await loop.create_datagram_endpoint(lambda: DiscoveryResponder(devices), sock=sock)
-    return transport

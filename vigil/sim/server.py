@@ -22,10 +22,12 @@ import numpy as np
 
 from vigil.log import get_logger
 from vigil.media.rtp import parameter_sets
-from vigil.media.rtsp_server import AccessUnit, AudioTrack, Broadcaster, RtspServer
+from vigil.media.rtsp_broadcast import AccessUnit, AudioTrack, Broadcaster
+from vigil.media.rtsp_server import RtspServer
 from vigil.sim import effects
+from vigil.sim.discovery import start_discovery
 from vigil.sim.encode import Drawable, StreamSpec, encode_frames, loop_clip
-from vigil.sim.onvif import OnvifDevice, start_discovery
+from vigil.sim.onvif import OnvifDevice
 from vigil.sim.ptz import PtzHead, PtzScene
 from vigil.sim.scene import Scene
 from vigil.sim.scripted import SCRIPTS, ScriptedScene
