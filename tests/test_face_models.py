@@ -12,8 +12,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from sqlalchemy import select
 
 from vigil.analytics.faces.evaluation import evaluate
+from vigil.analytics.faces.expression import LABELS as EXPRESSIONS
+from vigil.catalog.models import FaceImageModel
 from vigil.catalog.store import Catalog
 from vigil.config import FacesConfig
 from vigil.errors import FaceImageError
@@ -35,16 +38,16 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaceService]:
 
 
 def test_detection_finds_each_face_with_landmarks(service: FaceService) -> None:
+    group_photos = {p.file for p in fp.PHOTOS if sum(q.file == p.file for q in fp.PHOTOS) > 1}
     for p in fp.PHOTOS:
-        if p.identity.startswith("group"):
+        if p.file in group_photos:
             continue
         _, f = service.the_face(fp.load(p.file), p.file)
         x1, y1, x2, y2 = f.box
         assert all(x1 <= x <= x2 and y1 <= y <= y2 for x, y in f.landmarks), p.file
         (lx, _), (rx, _), (nx, _), _, _ = f.landmarks
         assert lx < nx < rx, p.file  # eyes either side of the nose
-    group = service.engine.find(fp.load("t1.jpg"))
-    assert len(group) == 6
+    assert [len(service.engine.find(fp.load(f))) for f in ("t1.jpg", "family.jpg", "family2.jpg")] == [6, 5, 6]
 
 
 def embed(service: FaceService, items: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
@@ -58,7 +61,7 @@ def embed(service: FaceService, items: list[tuple[str, np.ndarray]]) -> list[tup
 def test_identification_accuracy_on_real_faces(service: FaceService) -> None:
     pr = fp.protocol()
     gallery, probes, strangers = embed(service, pr.gallery), embed(service, pr.probes), embed(service, pr.strangers)
-    acc = evaluate(gallery, probes, strangers, service.cfg.match_threshold)
+    acc = evaluate(gallery, probes, strangers, service.engine.match_threshold)
     print(f"\nfaces: {acc}")
     assert acc.top1 >= TOP1_FLOOR and acc.rejection >= REJECTION_FLOOR and acc.tar_at_far1 >= TAR_FLOOR, acc
     # The floor means something: random embeddings of the same images fail it.
@@ -67,27 +70,34 @@ def test_identification_accuracy_on_real_faces(service: FaceService) -> None:
     def rand(items: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
         return [(i, (v := rng.normal(size=128)) / np.linalg.norm(v)) for i, _ in items]
 
-    chance = evaluate(rand(gallery), rand(probes), rand(strangers), service.cfg.match_threshold)
+    chance = evaluate(rand(gallery), rand(probes), rand(strangers), service.engine.match_threshold)
     assert not (chance.top1 >= TOP1_FLOOR and chance.rejection >= REJECTION_FLOOR and chance.tar_at_far1 >= TAR_FLOOR)
 
 
+ADULTS = {"obama", "biden", "hanks", "group-1", "group-2", "group-3", "group-4", "group-5", "group-6", "macron",
+          "ardern", "sunak", "family-mother", "family-father", "family-guest"}
+EXPRESSION_FLOOR = 0.9  # measured 22 of 22 (README); the Haar smile cascade it replaced got 21 of 22
+
+
 def test_attributes_measured_on_labelled_photographs(service: FaceService) -> None:
-    gender_right = smile_right = smile_n = 0
+    gender_right = expression_right = expression_n = 0
     for p in fp.PHOTOS:
         img, f = service.the_face(fp.crop(p), p.file)
         _, attrs = service.engine.describe(img, f)
         assert 0 <= attrs["gender"]["confidence"] <= 1 and 0 <= attrs["age"]["confidence"] <= 1
-        assert attrs["age_group"]["value"] in ("18-30", "31-45", "46-60", "60+"), attrs  # adults, all of them
+        if p.identity in ADULTS:
+            assert attrs["age_group"]["value"] in ("18-30", "31-45", "46-60", "60+"), (p, attrs)
         assert set(attrs["unsupported"]) == {"glasses", "mask", "beard"}
         assert "glasses" not in attrs and "mask" not in attrs and "beard" not in attrs  # never guessed
+        assert attrs["expression"]["value"] in EXPRESSIONS and 0 <= attrs["expression"]["confidence"] <= 1
         gender_right += attrs["gender"]["value"] == fp.GENDER[p.identity]
-        smiling = fp.SMILING.get(p.identity if p.identity.startswith("group") else p.file)
+        smiling = fp.SMILING.get((p.file, p.identity))
         if smiling is not None:
-            smile_n += 1
-            smile_right += (attrs["expression"]["value"] == "smiling") == smiling
-    print(f"\ngender {gender_right}/{len(fp.PHOTOS)}, smile {smile_right}/{smile_n}")
+            expression_n += 1
+            expression_right += (attrs["expression"]["value"] == "happy") == smiling
+    print(f"\ngender {gender_right}/{len(fp.PHOTOS)}, expression (happy or not) {expression_right}/{expression_n}")
     assert gender_right / len(fp.PHOTOS) >= 0.85
-    assert smile_right / smile_n >= 0.7
+    assert expression_n >= 20 and expression_right / expression_n >= EXPRESSION_FLOOR
 
 
 def test_enrol_identify_delete_and_rebuild(service: FaceService) -> None:
@@ -190,3 +200,68 @@ def test_embedding_workers_give_the_same_vectors(service: FaceService) -> None:
         assert float(pooled.embed_async(*items[0]).result() @ inline[0]) > 0.9999
     finally:
         pooled.close()
+
+
+def test_a_change_of_model_re_embeds_everyone_and_loses_nothing(tmp_path: Path) -> None:
+    """Enrolled with dlib's model, then restarted with SFace: every photo is embedded again from the kept file,
+    the person is still recognised, and no vector of one model is ever compared with the other's."""
+    cat = Catalog(f"sqlite:///{tmp_path}/vigil.db")
+    cat.migrate()
+    old = FaceService(cat, tmp_path, FacesConfig(model="dlib"))
+    old.load()
+    db = old.create_database("staff", "allow")
+    obama = old.add_person(db.id, "Barack Obama", {})
+    biden = old.add_person(db.id, "Joe Biden", {})
+    for person, photo in ((obama, fp.PHOTOS[0]), (obama, fp.PHOTOS[1]), (biden, fp.PHOTOS[3])):
+        old.enrol(person.id, fp.crop(photo))
+    # Two face events of the old model: one with its picture kept, one whose picture retention removed.
+    snap = tmp_path / "_snapshots" / "door" / "face-1.jpg"
+    snap.parent.mkdir(parents=True)
+    cv2.imwrite(str(snap), fp.crop(fp.PHOTOS[2]))
+    seen, gone = (cat.add_event("face_match", "face", "door", snapshot=rel) for rel in
+                  ("_snapshots/door/face-1.jpg", "_snapshots/door/face-2.jpg"))
+    img, f = old.the_face(fp.crop(fp.PHOTOS[2]), "sighting")
+    for e in (seen, gone):
+        old.record_sighting(e.id, "door", e.start_ms, old.engine.embed(img, f), None, 0.0, {})
+    with cat.session() as s:
+        assert set(s.scalars(select(FaceImageModel.model))) == {"dlib-resnet-v1"}
+
+    new = FaceService(cat, tmp_path, FacesConfig(model="sface"))
+    new.load()
+    assert new.reembed is not None
+    new.reembed.join(120)
+    st = new.status()
+    assert st["model"] == "sface-2021dec-int8bq" and st["images"] == 3
+    assert st["reembedding"] == {"model": "sface-2021dec-int8bq", "running": False, "images_total": 3,
+                                 "images_done": 3, "images_failed": 0, "sightings_done": 1,
+                                 "sightings_without_picture": 1}
+    probe, f = new.the_face(fp.load("obama3.jpg"), "probe")
+    match, score = new.identify(new.engine.embed(probe, f))
+    assert match is not None and match.person.id == obama.id and score >= new.engine.match_threshold
+    with cat.session() as s:
+        assert set(s.scalars(select(FaceImageModel.model))) == {"sface-2021dec-int8bq"}
+    # The event with its picture is found by a photo of the same man again; the other is left out, not compared.
+    hits = new.search_photo(fp.crop(fp.PHOTOS[0]))
+    assert [r.event_id for r, _ in hits] == [seen.id]
+    # Started again with the same model: nothing to do.
+    again = FaceService(cat, tmp_path, FacesConfig(model="sface"))
+    again.load()
+    assert again.reembed is None and len(again.index) == 3
+    cat.close()
+
+
+def test_expression_search_finds_the_classifier_and_the_old_cascade_values(tmp_path: Path) -> None:
+    from vigil.catalog.faces import FaceCatalog
+    from vigil.catalog.search import SearchQuery, search
+
+    cat = Catalog(f"sqlite:///{tmp_path}/vigil.db")
+    cat.migrate()
+    store = FaceCatalog(cat)
+    for value in ("smiling", "happy", "neutral", "surprise"):  # "smiling": stored by Vigil before the classifier
+        e = cat.add_event("face_stranger", "face", "door", start_ms=1000)
+        store.add_sighting(e.id, "door", 1000, np.ones(128, np.float32), None, None,
+                           {"expression": {"value": value, "confidence": 0.9}}, "sface-2021dec-int8bq")
+    assert sorted(s.expression or "" for s in store.sightings(expression="happy")) == ["happy", "smiling"]
+    assert [s.expression for s in store.sightings(expression="surprise")] == ["surprise"]
+    assert search(cat, SearchQuery(expression="happy")).total == 2
+    cat.close()

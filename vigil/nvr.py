@@ -10,9 +10,11 @@ import time
 from typing import Any
 
 from vigil.analytics.engines import check_engine, make_detector
+from vigil.analytics.faces.embed import MODELS
 from vigil.analytics.plates import PlateReader
 from vigil.analytics.rulespec import RuleSpec
 from vigil.catalog.accounts import ensure_admin
+from vigil.catalog.faces import FaceCatalog
 from vigil.catalog.nodes import NodeRow
 from vigil.catalog.nodes import leases as lease_rows
 from vigil.catalog.nodes import nodes as node_rows
@@ -131,6 +133,9 @@ class Vigil:
         recovered = recover(self.catalog, self.storage)
         if recovered:
             log.info("recovery_done", segments=recovered)
+        if FaceCatalog(self.catalog).images_not_of(MODELS[self.cfg.analytics.faces.model].name):
+            # Enrolled faces of another embedding model: re-embedded now, not at the first face (recognition/reembed)
+            threading.Thread(target=self.faces, name="faces-load", daemon=True).start()
         if self.keeper is not None:
             return  # a cluster node records the cameras it takes leases on (LeaseKeeper)
         with self._lock:

@@ -10,10 +10,10 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from vigil.analytics.faces.attributes import SUPPORTED, UNSUPPORTED, age_group_range
+from vigil.analytics.faces.attributes import MEASURED, SUPPORTED, UNSUPPORTED, age_group_range
 from vigil.api.deps import RowId, current_user, get_vigil, parse_time, seen
 from vigil.api.schemas import EventOut
-from vigil.catalog.faces import FaceDatabaseRow, FaceImageRow, PersonRow, SightingRow
+from vigil.catalog.faces import Expression, FaceDatabaseRow, FaceImageRow, PersonRow, SightingRow, expression_values
 from vigil.recognition import FaceService, decode_image
 
 router = APIRouter(prefix="/api/faces", tags=["faces"], dependencies=[Depends(current_user)])
@@ -104,6 +104,7 @@ class FaceHit(BaseModel):
 
 class AttributeInfo(BaseModel):
     supported: dict[str, str] = Field(description="attribute: the model it rests on")
+    measured: dict[str, str] = Field(description="attribute: its accuracy on labelled real photographs")
     unsupported: list[str]
 
 
@@ -125,7 +126,23 @@ async def _image(request: Request) -> Any:
 @router.get("/attributes", response_model=AttributeInfo)
 def attributes() -> Any:
     """Which face attributes Vigil reports, and which it does not (no shipped model: never guessed)."""
-    return AttributeInfo(supported=SUPPORTED, unsupported=list(UNSUPPORTED))
+    return AttributeInfo(supported=SUPPORTED, measured=MEASURED, unsupported=list(UNSUPPORTED))
+
+
+class FacesStatus(BaseModel):
+    model: str = Field(description="the embedding model every vector is compared with")
+    detector: str
+    match_threshold: float
+    images: int = Field(description="enrolled images recognisable now (vectors of this model)")
+    sightings: int = Field(description="face events searchable by photo now")
+    reembedding: dict[str, Any] | None = Field(
+        None, description="after a change of model: progress of embedding every enrolled photo and face event again")
+
+
+@router.get("/status", response_model=FacesStatus)
+def status(request: Request) -> Any:
+    """The face models in use, and after a change of model how far re-embedding has come."""
+    return FacesStatus(**_service(request).status())
 
 
 @router.get("/databases", response_model=list[DatabaseOut])
@@ -249,7 +266,7 @@ def search(request: Request, person: int | None = Query(None, description="an en
            gender: Literal["male", "female"] | None = None,
            age_group: str | None = Query(None, description="child, teen, 18-30, 31-45, 46-60, 60+"),
            age_min: int | None = Query(None, ge=0, le=150), age_max: int | None = Query(None, ge=0, le=150),
-           expression: Literal["smiling", "neutral"] | None = None,
+           expression: Expression | None = None,
            limit: int = Query(50, ge=1, le=500)) -> Any:
     """When was this person here (newest first), or faces by attributes (e.g. gender=male&age_group=18-30)."""
     t0, t1 = _window(start, end)
@@ -265,7 +282,7 @@ def search(request: Request, person: int | None = Query(None, description="an en
         found = [(s, sc) for s, sc in found
                  if (gender is None or s.gender == gender) and (age_min is None or (s.age or 0) >= age_min)
                  and (age_max is None or (s.age or 0) <= age_max)
-                 and (expression is None or s.expression == expression)]
+                 and (expression is None or s.expression in expression_values(expression))]
     else:
         found = [(s, s.score) for s in svc.store.sightings(cameras=camera, start_ms=t0, end_ms=t1, gender=gender,
                                                           age_min=age_min, age_max=age_max, expression=expression,

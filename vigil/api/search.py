@@ -14,7 +14,7 @@ from vigil.api.events import class_labels
 from vigil.api.rights import RANK, minimum_role, visible
 from vigil.api.schemas import EventOut
 from vigil.catalog.accounts import User
-from vigil.catalog.faces import FaceCatalog
+from vigil.catalog.faces import Expression, FaceCatalog
 from vigil.catalog.search import SearchError, SearchQuery, search
 from vigil.clock import now_ms
 
@@ -81,7 +81,7 @@ async def search_events(
                                                           "(operators and admins)")] = None,
     gender: Literal["female", "male"] | None = None,
     age_min: int | None = Query(None, ge=0, le=120), age_max: int | None = Query(None, ge=0, le=120),
-    expression: Literal["smiling", "neutral"] | None = None,
+    expression: Expression | None = None,
     source: Literal["vigil", "camera"] | None = Query(None, description="who detected it: Vigil's analytics or "
                                                        "the camera's own (ONVIF); default both"),
     sort: Literal["time", "score"] = "time", order: Literal["desc", "asc"] = "desc",

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from sqlalchemy import delete, func, select
 
-from vigil.catalog.models import FaceDatabaseModel, FaceImageModel, FaceSightingModel, PersonModel
+from vigil.catalog.models import EventModel, FaceDatabaseModel, FaceImageModel, FaceSightingModel, PersonModel
 from vigil.catalog.store import Catalog
 from vigil.clock import now_ms
 from vigil.errors import NotFoundError
 
 DB_KINDS = ("allow", "block", "info")
+# Expressions a sighting may have: the classifier's seven, and "smiling", what the smile cascade of Vigil before
+# the classifier stored (asked for as "happy" or "smiling", both are found).
+Expression = Literal["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "smiling"]
+
+
+def expression_values(asked: str) -> tuple[str, ...]:
+    """The stored values that answer a search for an expression."""
+    return ("happy", "smiling") if asked in ("happy", "smiling") else (asked,)
 PERSON_FIELDS = ("gender", "birthday", "address", "credential_type", "credential_number", "country", "state",
                  "notes")
 
@@ -177,10 +185,10 @@ class FaceCatalog:
 
     # images
     def add_image(self, person_id: int, db_id: int, path: str, embedding: np.ndarray, quality: float,
-                  source: str) -> int:
+                  source: str, model: str) -> int:
         with self.catalog.session() as s, s.begin():
             m = FaceImageModel(person_id=person_id, database_id=db_id, path=path, embedding=to_blob(embedding),
-                               quality=quality, source=source, created_ms=now_ms())
+                               quality=quality, source=source, created_ms=now_ms(), model=model)
             s.add(m)
             s.flush()
             return m.id
@@ -200,13 +208,15 @@ class FaceCatalog:
             s.delete(m)
             return m.path
 
-    def embeddings(self, batch: int = 5000) -> Iterator[tuple[list[int], np.ndarray, list[int], list[int]]]:
-        """All enrolled vectors, in batches: (image ids, vectors, person ids, database ids)."""
+    def embeddings(self, model: str, batch: int = 5000
+                   ) -> Iterator[tuple[list[int], np.ndarray, list[int], list[int]]]:
+        """The enrolled vectors `model` made, in batches: (image ids, vectors, person ids, database ids)."""
         last = 0
         while True:
             with self.catalog.session() as s:
                 rows = s.execute(select(FaceImageModel.id, FaceImageModel.embedding, FaceImageModel.person_id,
-                                        FaceImageModel.database_id).where(FaceImageModel.id > last)
+                                        FaceImageModel.database_id)
+                                 .where(FaceImageModel.id > last, FaceImageModel.model == model)
                                  .order_by(FaceImageModel.id).limit(batch)).all()
             if not rows:
                 return
@@ -220,29 +230,60 @@ class FaceCatalog:
             n, top = s.execute(select(func.count(), func.max(FaceImageModel.id))).one()
             return int(n), int(top or 0)
 
-    def person_embeddings(self, person_id: int) -> list[np.ndarray]:
+    def person_embeddings(self, person_id: int, model: str) -> list[np.ndarray]:
         with self.catalog.session() as s:
             return [from_blob(b) for b in s.scalars(select(FaceImageModel.embedding)
-                                                    .where(FaceImageModel.person_id == person_id))]
+                                                    .where(FaceImageModel.person_id == person_id,
+                                                           FaceImageModel.model == model))]
+
+    def images_not_of(self, model: str) -> list[tuple[int, str]]:
+        """(id, photo path) of the enrolled images whose vector another model made."""
+        with self.catalog.session() as s:
+            return [(int(i), str(p)) for i, p in s.execute(
+                select(FaceImageModel.id, FaceImageModel.path).where(FaceImageModel.model != model)
+                .order_by(FaceImageModel.id))]
+
+    def set_image_embedding(self, image_id: int, embedding: np.ndarray, model: str) -> None:
+        with self.catalog.session() as s, s.begin():
+            m = s.get(FaceImageModel, image_id)
+            if m is not None:
+                m.embedding, m.model = to_blob(embedding), model
+
+    def sightings_not_of(self, model: str, after: int = 0, batch: int = 500) -> list[tuple[int, str | None]]:
+        """(event id, the event's picture) of face sightings whose vector another model made."""
+
+        with self.catalog.session() as s:
+            return [(int(e), snap) for e, snap in s.execute(
+                select(FaceSightingModel.event_id, EventModel.snapshot)
+                .join(EventModel, EventModel.id == FaceSightingModel.event_id, isouter=True)
+                .where(FaceSightingModel.model != model, FaceSightingModel.event_id > after)
+                .order_by(FaceSightingModel.event_id).limit(batch))]
+
+    def set_sighting_embedding(self, event_id: int, embedding: np.ndarray, model: str) -> None:
+        with self.catalog.session() as s, s.begin():
+            m = s.get(FaceSightingModel, event_id)
+            if m is not None:
+                m.embedding, m.model = to_blob(embedding), model
 
     # sightings
     def add_sighting(self, event_id: int, camera_id: str, t_ms: int, embedding: np.ndarray, person_id: int | None,
-                     score: float | None, attributes: dict[str, Any]) -> None:
+                     score: float | None, attributes: dict[str, Any], model: str) -> None:
         def value(name: str) -> Any:
             a = attributes.get(name)
             return a.get("value") if isinstance(a, dict) else None
 
         with self.catalog.session() as s, s.begin():
             s.add(FaceSightingModel(event_id=event_id, camera_id=camera_id, t_ms=t_ms, embedding=to_blob(embedding),
-                                    person_id=person_id, score=score, gender=value("gender"), age=value("age"),
-                                    expression=value("expression")))
+                                    model=model, person_id=person_id, score=score, gender=value("gender"),
+                                    age=value("age"), expression=value("expression")))
 
-    def sighting_embeddings(self, batch: int = 5000) -> Iterator[tuple[list[int], np.ndarray]]:
+    def sighting_embeddings(self, model: str, batch: int = 5000) -> Iterator[tuple[list[int], np.ndarray]]:
         last = 0
         while True:
             with self.catalog.session() as s:
                 rows = s.execute(select(FaceSightingModel.event_id, FaceSightingModel.embedding)
-                                 .where(FaceSightingModel.event_id > last).order_by(FaceSightingModel.event_id)
+                                 .where(FaceSightingModel.event_id > last, FaceSightingModel.model == model)
+                                 .order_by(FaceSightingModel.event_id)
                                  .limit(batch)).all()
             if not rows:
                 return
@@ -272,7 +313,7 @@ class FaceCatalog:
             if age_max is not None:
                 q = q.where(FaceSightingModel.age <= age_max)
             if expression:
-                q = q.where(FaceSightingModel.expression == expression)
+                q = q.where(FaceSightingModel.expression.in_(expression_values(expression)))
             q = q.order_by(FaceSightingModel.t_ms.desc()).limit(limit)
             return [SightingRow(m.event_id, m.camera_id, m.t_ms, m.person_id, m.score, m.gender, m.age, m.expression)
                     for m in s.scalars(q)]

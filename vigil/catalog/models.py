@@ -179,6 +179,7 @@ class FaceImageModel(Base):
     quality: Mapped[float] = mapped_column(Float, default=0.0)
     source: Mapped[str] = mapped_column(String(40), default="upload")
     created_ms: Mapped[int] = mapped_column(BigInteger)
+    model: Mapped[str] = mapped_column(String(40))  # the embedding model that made `embedding`
 
 
 class FaceSightingModel(Base):
@@ -194,6 +195,7 @@ class FaceSightingModel(Base):
     camera_id: Mapped[str] = mapped_column(String(63))
     t_ms: Mapped[int] = mapped_column(BigInteger, index=True)
     embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    model: Mapped[str] = mapped_column(String(40))  # the embedding model that made `embedding`
     person_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     gender: Mapped[str | None] = mapped_column(String(10), nullable=True)

@@ -14,6 +14,7 @@ from typing import Literal
 
 from sqlalchemy import Select, func, or_, select
 
+from vigil.catalog.faces import expression_values
 from vigil.catalog.models import EventModel, FaceSightingModel
 from vigil.catalog.rows import EventRow
 from vigil.catalog.store import Catalog
@@ -124,7 +125,7 @@ def build(q: SearchQuery) -> Select[EventModel]:
         if q.age_max is not None:
             s = s.where(f.age <= q.age_max)
         if q.expression:
-            s = s.where(f.expression == q.expression)
+            s = s.where(f.expression.in_(expression_values(q.expression)))
     return s
 
 

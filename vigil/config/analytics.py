@@ -12,15 +12,24 @@ from vigil.config.base import _Strict
 class FacesConfig(_Strict):
     """Face detection and recognition, shared by all cameras that have `analytics.faces` on."""
 
-    # Cosine similarity of dlib embeddings at or above which a face is the enrolled person (dlib's own LFW
-    # threshold, a distance of 0.6, is 0.82; CCTV pictures of strangers come closer than LFW pairs do).
-    match_threshold: float = Field(default=0.93, gt=0, lt=1)
-    detection_threshold: float = Field(default=0.5, gt=0, lt=1)
+    model: Literal["sface", "dlib"] = Field(
+        default="sface", description="the embedding model: sface (SFace, faster and more accurate on the real "
+                                     "photographs: see the README) or dlib (dlib's ResNet). Changing it re-embeds "
+                                     "every enrolled photo at the next start")
+    detector: Literal["yunet", "centerface"] = Field(
+        default="yunet", description="the face detector: yunet (2.3× faster) or centerface (its landmarks align a "
+                                     "little better: see the README's measurements)")
+    match_threshold: float | None = Field(
+        default=None, gt=0, lt=1, description="cosine similarity at or above which a face is the enrolled person; "
+                                              "default: the model's own (sface 0.42, dlib 0.93)")
+    detection_threshold: float | None = Field(
+        default=None, gt=0, lt=1, description="the face detector's confidence; default: the detector's own (yunet "
+                                              "0.6, centerface 0.5)")
     min_face_px: int = Field(default=28, ge=12, le=400)  # smaller faces are not worth recognising
     max_databases: int = Field(default=10, ge=1, le=1000)
     decide_after_seconds: float = Field(default=2.5, gt=0, le=60)  # a followed face is recognised after this
     debounce_seconds: float = Field(default=10.0, ge=0, le=3600)  # one event per person and camera in this time
-    # Processes that compute face embeddings (dlib's network uses one core each); 0: in the camera's own thread.
+    # Processes that compute face embeddings (each uses one core for dlib); 0: in the camera's own thread.
     embed_workers: int = Field(default=0, ge=0, le=64)
     providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"],
                                  description="ONNX Runtime execution providers, in order of preference")

@@ -97,7 +97,7 @@ class CameraFaces:
         described = _attr_text(attrs)
         message = f"face: {who}" + (f", {described}" if described else "")
         details: dict[str, Any] = {
-            "similarity": round(similarity, 4), "threshold": self.cfg.faces.match_threshold,
+            "similarity": round(similarity, 4), "threshold": self.service.engine.match_threshold,
             "attributes": attrs, "box": [round(v, 4) for v in best.frame_box], "quality": round(best.quality, 3),
             "sightings": tr.sightings,
         }

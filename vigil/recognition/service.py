@@ -28,6 +28,7 @@ from vigil.config import FacesConfig
 from vigil.errors import ConfigError, FaceImageError, NotFoundError
 from vigil.layout import face_photo_path
 from vigil.log import get_logger
+from vigil.recognition.reembed import Reembedder
 
 log = get_logger(__name__)
 
@@ -76,20 +77,43 @@ class FaceService:
         self._persons: dict[int, PersonRow] = {}
         self._signature = (0, 0)
         self._checked = 0.0
+        self.reembed: Reembedder | None = None
 
     def load(self) -> None:
-        """Rebuilds both indexes from the catalog."""
+        """Rebuilds both indexes from the catalog (the vectors of the configured model); vectors another model
+        made are embedded again in the background (`reembed`)."""
         t0 = time.perf_counter()
+        model = self.engine.model
         self.index, self.sightings = VectorIndex(), VectorIndex()
-        for ids, vecs, persons, dbs in self.store.embeddings():
+        for ids, vecs, persons, dbs in self.store.embeddings(model):
             self.index.add(ids, vecs, persons, dbs)
-        for eids, vecs in self.store.sighting_embeddings():
+        for eids, vecs in self.store.sighting_embeddings(model):
             self.sightings.add(eids, vecs, eids, [0] * len(eids))
         self._refresh()
         self._changed()
         self._checked = time.monotonic()
         log.info("faces_loaded", images=len(self.index), sightings=len(self.sightings), databases=len(self._dbs),
-                 ms=round((time.perf_counter() - t0) * 1000))
+                 model=model, ms=round((time.perf_counter() - t0) * 1000))
+        if self.reembed is None or not self.reembed.status.running:
+            reembed = Reembedder(self.store, self.storage, model, self.the_face, self.engine.embed,
+                                 self._reembedded_image, self._reembedded_sighting)
+            if reembed.needed():
+                self.reembed = reembed
+                reembed.start()
+
+    def _reembedded_image(self, image_id: int, vec: np.ndarray) -> None:
+        row = self.store.image(image_id)
+        self.index.add([image_id], vec[None], [row.person_id], [row.database_id])
+
+    def _reembedded_sighting(self, event_id: int, vec: np.ndarray) -> None:
+        self.sightings.add([event_id], vec[None], [event_id], [0])
+
+    def status(self) -> dict[str, Any]:
+        """The models in use and, after a change of model, how far re-embedding has come."""
+        return {"model": self.engine.model, "detector": self.cfg.detector,
+                "match_threshold": self.engine.match_threshold, "images": len(self.index),
+                "sightings": len(self.sightings),
+                "reembedding": self.reembed.status.as_dict() if self.reembed is not None else None}
 
     def _follow_catalog(self) -> None:
         """Reloads the index when another process (the CLI's import, another node) changed the enrolled faces;
@@ -230,7 +254,8 @@ class FaceService:
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(jpg.tobytes())
         tmp.replace(path)
-        image_id = self.store.add_image(person_id, person.database_id, str(rel), vec, quality(img, face), source)
+        image_id = self.store.add_image(person_id, person.database_id, str(rel), vec, quality(img, face), source,
+                                        self.engine.model)
         self.index.add([image_id], vec[None], [person_id], [person.database_id])
         self._changed()
         return self.store.image(image_id)
@@ -274,7 +299,7 @@ class FaceService:
         if not hits:
             return None, 0.0
         hit = hits[0]
-        if hit.score < self.cfg.match_threshold:
+        if hit.score < self.engine.match_threshold:
             return None, hit.score
         person, db = self._person(hit.owner), self._dbs.get(hit.group)
         if person is None or db is None:
@@ -287,7 +312,7 @@ class FaceService:
     def record_sighting(self, event_id: int, camera_id: str, t_ms: int, vec: np.ndarray, match: Match | None,
                         score: float, attributes: dict[str, Any]) -> None:
         self.store.add_sighting(event_id, camera_id, t_ms, vec, match.person.id if match else None,
-                                round(score, 4), attributes)
+                                round(score, 4), attributes, self.engine.model)
         self.sightings.add([event_id], vec[None], [event_id], [0])
 
     # search
@@ -298,7 +323,7 @@ class FaceService:
         img, face = self.the_face(img, "the photo")
         vec = self.engine.embed(img, face)
         return self.search_vector(vec, cameras=cameras, start_ms=start_ms, end_ms=end_ms,
-                                  min_score=self.cfg.match_threshold - 0.05 if min_score is None else min_score,
+                                  min_score=self.engine.match_threshold - 0.05 if min_score is None else min_score,
                                   limit=limit)
 
     def search_vector(self, vec: np.ndarray, *, cameras: Sequence[str] | None, start_ms: int | None,
@@ -320,9 +345,9 @@ class FaceService:
             for r in self.store.sightings(person_id=person_id, cameras=cameras, start_ms=start_ms, end_ms=end_ms,
                                           limit=limit)
         }
-        for vec in self.store.person_embeddings(person_id):
+        for vec in self.store.person_embeddings(person_id, self.engine.model):
             for r, s in self.search_vector(vec, cameras=cameras, start_ms=start_ms, end_ms=end_ms,
-                                           min_score=self.cfg.match_threshold, limit=limit):
+                                           min_score=self.engine.match_threshold, limit=limit):
                 if r.event_id not in found or found[r.event_id][1] < s:
                     found[r.event_id] = (r, s)
         return sorted(found.values(), key=lambda rs: -rs[0].t_ms)[:limit]
