@@ -118,6 +118,7 @@ bench: $(STAMP) browser face-photos plate-photos real-clips
 	$(BIN)/python bench/record.py --streams 4 --seconds 60
 	$(BIN)/python bench/playback.py --samples 50
 	$(BIN)/python bench/live_latency.py --seconds 30 --viewers 4
+	$(BIN)/python bench/transcode.py --seconds 10
 	$(BIN)/vigil models build --video $(REAL_CLIPS)/market_street.mp4
 	$(BIN)/python bench/analytics.py --seconds 40
 	$(BIN)/python bench/accuracy.py

@@ -16,7 +16,7 @@ from tests.services import fresh_database, postgres_server
 EXCLUSIVE = {
     "tests/test_analytics.py", "tests/test_faces_scene.py", "tests/test_alarm_sources.py", "tests/test_live.py",
     "tests/test_demo.py", "tests/test_audio_alarm.py", "tests/e2e/test_scenes.py",
-    "tests/e2e/test_ui.py", "tests/e2e/test_smart_search.py",
+    "tests/e2e/test_ui.py", "tests/e2e/test_smart_search.py", "tests/test_transcode.py",
 }
 
 

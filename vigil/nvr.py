@@ -101,7 +101,8 @@ class Vigil:
                                  audit_to(self.catalog))
         self.analyses: dict[str, CameraAnalysis] = {}
         self.streams = StreamHub(self.catalog, self.files, cfg.source, lambda: self.cameras, self._lock,
-                                 self._sub_frames, self._elsewhere if self.keeper is not None else None)
+                                 self._sub_frames, self._elsewhere if self.keeper is not None else None,
+                                 cfg.live.transcode)
         # Event pictures for every node (a single Vigil with a bucket keeps them on its disk, as before).
         self.mirror = SnapshotMirror(self.storage, self.store) if self.keeper and self.store else None
         if self.mirror is not None:

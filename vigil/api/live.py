@@ -12,13 +12,16 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from vigil.api.audit import record
 from vigil.api.deps import SESSION_COOKIE, while_allowed, ws_user
 from vigil.api.rights import may_see
+from vigil.media.transcode import TranscodedStream
+from vigil.services.streams import TranscodeLimit
 
 router = APIRouter(tags=["live"])
 STATE_EVERY_S = 1.0
 
 
 @router.websocket("/api/cameras/{camera_id}/live")
-async def live(ws: WebSocket, camera_id: str, stream: str = "sub") -> None:
+async def live(ws: WebSocket, camera_id: str, stream: str = "sub", h264: bool = False) -> None:
+    """`h264=1`: the browser decodes H.264 only; a camera sending another codec is transcoded for it."""
     vigil = ws.app.state.vigil
     user = await ws_user(ws)
     # Accept, then close with a code: a browser sees why (a refused handshake only says 403).
@@ -40,7 +43,7 @@ async def live(ws: WebSocket, camera_id: str, stream: str = "sub") -> None:
                 return
             await ws.send_json({"type": "state", "online": False, "state": "moving", "error": None})
             await asyncio.sleep(STATE_EVERY_S)
-        await while_allowed(ws, _serve(ws, vigil, camera_id, stream), camera_id)
+        await while_allowed(ws, _serve(ws, vigil, camera_id, stream, h264), camera_id)
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
@@ -48,8 +51,12 @@ async def live(ws: WebSocket, camera_id: str, stream: str = "sub") -> None:
             await ws.close()
 
 
-async def _serve(ws: WebSocket, vigil: Any, camera_id: str, stream: str) -> None:
-    live_stream = vigil.streams.live_stream(camera_id, "main" if stream == "main" else "sub")
+async def _serve(ws: WebSocket, vigil: Any, camera_id: str, stream: str, h264_only: bool) -> None:
+    try:
+        live_stream = vigil.streams.playable(camera_id, "main" if stream == "main" else "sub", h264_only)
+    except TranscodeLimit as err:
+        await ws.send_json({"type": "state", "online": False, "state": "busy", "error": str(err)})
+        return
     sub = live_stream.subscribe(asyncio.get_running_loop())
     try:
         while True:
@@ -64,7 +71,8 @@ async def _serve(ws: WebSocket, vigil: Any, camera_id: str, stream: str) -> None
             if data is None:
                 continue
             if data is live_stream.init or data == live_stream.init:
-                await ws.send_json({"type": "init", "mime": live_stream.mime})
+                await ws.send_json({"type": "init", "mime": live_stream.mime,
+                                    "transcoded": isinstance(live_stream, TranscodedStream)})
             await ws.send_bytes(data)
     finally:
         live_stream.unsubscribe(sub)

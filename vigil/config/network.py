@@ -78,6 +78,18 @@ class RtspOutConfig(_Listening):
     listen: str = "127.0.0.1:8554"
 
 
+class TranscodeSettings(_Strict):
+    """Live H.264 renditions for browsers that cannot decode the camera's codec (H.265 in most desktop browsers)."""
+
+    max_sessions: int = Field(default=2, ge=0, le=64, description="transcoders running at once (one per camera "
+                              "and stream, shared by its viewers); 0: never transcode")
+    max_height: int = Field(default=1080, ge=144, le=2160, description="renditions are scaled down to this height")
+
+
+class LiveConfig(_Strict):
+    transcode: TranscodeSettings = Field(default_factory=TranscodeSettings)
+
+
 class SourceSettings(_Strict):
     open_timeout_seconds: float = Field(default=5.0, gt=0)
     read_timeout_seconds: float = Field(default=3.0, gt=0)

@@ -16,7 +16,7 @@ from vigil.config.alarms import AlarmsConfig
 from vigil.config.analytics import AnalyticsConfig
 from vigil.config.base import ANY_HOST, _Strict, redact_url
 from vigil.config.cameras import CameraConfig
-from vigil.config.network import ApiConfig, ClusterConfig, RtspOutConfig, SourceSettings
+from vigil.config.network import ApiConfig, ClusterConfig, LiveConfig, RtspOutConfig, SourceSettings
 from vigil.config.storage import CatalogConfig, ExportsConfig, StorageConfig
 from vigil.errors import ConfigError
 
@@ -30,6 +30,7 @@ class Config(_Strict):
     api: ApiConfig = Field(default_factory=ApiConfig)
     rtsp_out: RtspOutConfig = Field(default_factory=RtspOutConfig)
     source: SourceSettings = Field(default_factory=SourceSettings)
+    live: LiveConfig = Field(default_factory=LiveConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     log_level: str = "INFO"
     cameras: list[CameraConfig] = Field(default_factory=list)

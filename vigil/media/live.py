@@ -28,7 +28,7 @@ IDLE_STOP_SECONDS = 10.0
 
 def mime_type(codec: str, extradata: bytes | None, init: bytes) -> str:
     """The MSE type string, e.g. video/mp4; codecs="avc1.64001f"."""
-    if codec == "h264":
+    if codec in ("h264", "libx264"):
         i = init.find(b"avcC")
         if i > 0:
             return f'video/mp4; codecs="avc1.{init[i + 5:i + 8].hex()}"'
@@ -97,21 +97,44 @@ class LiveStream:
         self._moof: bytes = b""
         self._key = False
         self._last_dts = -1
+        self._source: Any = None  # the camera stream this one was opened for
+        self.taps: set[Any] = set()  # renditions made from this stream's packets (media/transcode.py)
 
     # producer side (a recorder or reader thread)
     def open(self, template: Any) -> None:
         """(Re)start the muxer for a newly opened camera stream."""
         self.close()
-        self._template = template
+        self._template = self._source = template
         self._base = None
         self._last_dts = -1
-        sink = _Sink(self._on_box)
-        self._out = av.open(sink, mode="w", format="mp4", options={
-            "movflags": "empty_moov+default_base_moof+frag_every_frame", "flush_packets": "1"})
+        self._out = self.muxer()
         self._stream = self._out.add_stream_from_template(template)
         self._init_parts: list[bytes] = []
         self._out.start_encoding()
         self.online = True
+        for tap in list(self.taps):
+            tap.open(template)
+
+    def muxer(self) -> Any:
+        """A per-frame fragmented MP4 muxer whose boxes come to `_on_box`."""
+        return av.open(_Sink(self._on_box), mode="w", format="mp4", options={
+            "movflags": "empty_moov+default_base_moof+frag_every_frame", "flush_packets": "1"})
+
+    @property
+    def codec(self) -> str | None:
+        """The camera stream's codec (h264, hevc …), once it has been opened."""
+        return str(self._source.codec_context.name) if self._source is not None else None
+
+    @property
+    def wanted(self) -> bool:
+        """Whether anybody watches this stream or a rendition made from it."""
+        return bool(self.subscribers) or any(t.subscribers for t in list(self.taps))
+
+    def add_tap(self, tap: Any) -> None:
+        if tap not in self.taps:
+            self.taps.add(tap)
+            if self._source is not None:
+                tap.open(self._source)
 
     def _on_box(self, kind: bytes, box: bytes) -> None:
         if kind in (b"ftyp", b"moov"):
@@ -157,7 +180,14 @@ class LiveStream:
 
     def feed(self, packet: Any) -> None:
         """Mux a copy of a video packet (the caller's packet is left untouched)."""
-        if self._out is None or packet.pts is None:
+        for tap in list(self.taps):
+            if tap.subscribers:
+                try:
+                    tap.feed(packet)
+                except Exception as err:  # a rendition's trouble must never reach the recorder that feeds it
+                    log.error("live_tap_failed", stream=tap.name, error=repr(err))
+                    self.taps.discard(tap)
+        if self._out is None or packet.pts is None or not self.subscribers:
             return
         dts = packet.dts if packet.dts is not None else packet.pts
         if self._base is None:
@@ -204,7 +234,8 @@ class LiveStream:
         self.last_viewer = time.monotonic()
 
     def idle(self) -> bool:
-        return not self.subscribers and time.monotonic() - self.last_viewer > IDLE_STOP_SECONDS
+        return not self.wanted and time.monotonic() - max([self.last_viewer, *(t.last_viewer for t in self.taps)]) \
+            > IDLE_STOP_SECONDS
 
 
 class PacketSink(Protocol):

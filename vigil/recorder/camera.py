@@ -244,7 +244,7 @@ class CameraRecorder:
             if not packet.duration and self._frame_delta:
                 # The last sample of a fragment needs a duration, or segments end one frame short.
                 packet.duration = self._frame_delta
-            if self.live is not None and self.live.subscribers:
+            if self.live is not None and self.live.wanted:
                 self.live.feed(packet)  # before the segment writer, which re-stamps the packet
             if self.frames is not None:
                 self.frames.feed(packet)  # copied there: the re-stamping below cannot reach it

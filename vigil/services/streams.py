@@ -17,7 +17,7 @@ from vigil.catalog.accounts import User, rtsp_user
 from vigil.catalog.audit import AuditLog
 from vigil.catalog.nodes import NodeRow
 from vigil.catalog.store import Catalog
-from vigil.config import CameraConfig, SourceSettings
+from vigil.config import CameraConfig, SourceSettings, TranscodeSettings
 from vigil.errors import NotFoundError
 from vigil.log import get_logger
 from vigil.media.live import LiveReader, LiveStream, PacketSink
@@ -26,15 +26,21 @@ from vigil.media.rtsp_out import StreamRelay
 from vigil.media.rtsp_replay import Replay, parse_start
 from vigil.media.rtsp_server import Redirect, RtspServer
 from vigil.media.segment_files import SegmentFiles
+from vigil.media.transcode import TranscodedStream
 
 log = get_logger(__name__)
+
+
+class TranscodeLimit(Exception):
+    """More live transcoders would run than the box is set to allow."""
 
 
 class StreamHub:
     def __init__(self, catalog: Catalog, files: SegmentFiles, source: SourceSettings,
                  cameras: Callable[[], dict[str, CameraConfig]], lock: threading.Lock,
                  frames_for: Callable[[str], PacketSink | None],
-                 elsewhere: Callable[[str], NodeRow | None] | None = None) -> None:
+                 elsewhere: Callable[[str], NodeRow | None] | None = None,
+                 transcode: TranscodeSettings | None = None) -> None:
         """`cameras()`: the cameras as they are now; `lock`: the camera lifecycle's (readers start under it);
         `frames_for(camera)`: the analysis fed by its sub-stream, if any; `elsewhere(camera)`: in a cluster, the
         node that records a camera this node does not (None: a single Vigil records every camera)."""
@@ -44,6 +50,8 @@ class StreamHub:
         self._readers: dict[str, LiveReader] = {}
         self.relays: dict[tuple[str, str], StreamRelay] = {}  # RTSP out, per camera and stream
         self._loop: asyncio.AbstractEventLoop | None = None  # set when RTSP out serves
+        self.transcode = transcode or TranscodeSettings()
+        self.transcoded: dict[tuple[str, str], TranscodedStream] = {}
 
     def main_stream(self, camera_id: str) -> LiveStream:
         """The live view of a camera's main stream (its recorder feeds it)."""
@@ -60,6 +68,26 @@ class StreamHub:
             stream.last_viewer = time.monotonic()
             self.read_sub(cam)
             return stream
+
+    def playable(self, camera_id: str, kind: str, h264_only: bool) -> LiveStream:
+        """The live stream for a viewer: as the camera sends it, or — when the viewer's browser decodes only H.264
+        and the camera sends something else — the camera's one H.264 rendition, shared by all such viewers
+        (within `live.transcode.max_sessions`)."""
+        base = self.live_stream(camera_id, kind)
+        if not h264_only or base.codec in (None, "h264"):
+            return base
+        with self._lock:
+            key = (camera_id, kind)
+            t = self.transcoded.get(key)
+            if t is None:
+                busy = sum(1 for x in self.transcoded.values() if x.wanted)
+                if busy >= self.transcode.max_sessions:
+                    raise TranscodeLimit(f"{busy} live transcoders run already (live.transcode.max_sessions: "
+                                         f"{self.transcode.max_sessions}); open the camera's sub-stream, or use "
+                                         "a browser that plays " + str(base.codec))
+                t = self.transcoded[key] = TranscodedStream(f"{camera_id}/{kind}/h264", self.transcode.max_height)
+            base.add_tap(t)
+            return t
 
     def read_sub(self, cam: CameraConfig) -> None:
         """One reader of a camera's sub-stream for its analysis, live viewers and RTSP clients alike (the caller

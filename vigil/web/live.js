@@ -9,6 +9,9 @@ export class LivePlayer {
   constructor(video, cameraId, stream, onState) {
     Object.assign(this, { video, cameraId, stream, onState });
     this.queue = []; this.sb = null; this.ms = null; this.ws = null; this.stopped = false; this.retry = null;
+    // Asked for an H.264 rendition once this browser proved unable to decode the camera's codec (H.265 in most
+    // desktop browsers); the server transcodes only then.
+    this.h264 = false; this.transcoded = false;
   }
 
   start() {
@@ -18,13 +21,13 @@ export class LivePlayer {
       return;
     }
     const proto = location.protocol === 'https:' ? 'wss' : 'ws';
-    const ws = new WebSocket(`${proto}://${location.host}/api/cameras/${encodeURIComponent(this.cameraId)}/live?stream=${this.stream}`);
+    const ws = new WebSocket(`${proto}://${location.host}/api/cameras/${encodeURIComponent(this.cameraId)}/live?stream=${this.stream}${this.h264 ? '&h264=1' : ''}`);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     ws.onmessage = (m) => {
       if (typeof m.data === 'string') {
         const msg = JSON.parse(m.data);
-        if (msg.type === 'init') this.reset(msg.mime);
+        if (msg.type === 'init') { this.transcoded = !!msg.transcoded; this.reset(msg.mime); }
         else if (msg.type === 'state') this.onState(msg.online ? 'online' : 'offline', msg.error);
         return;
       }
@@ -41,7 +44,15 @@ export class LivePlayer {
   reset(mime) {
     // A new init segment: the camera (re)connected. Start a fresh MediaSource.
     this.queue = []; this.sb = null;
-    if (!MediaSource.isTypeSupported(mime)) { this.onState('offline', `this browser cannot play ${mime}`); return; }
+    if (!MediaSource.isTypeSupported(mime)) {
+      if (!this.h264 && MediaSource.isTypeSupported('video/mp4; codecs="avc1.42e01f"')) {
+        this.h264 = true;
+        const ws = this.ws; ws.onclose = null; ws.close();
+        this.start();
+        return;
+      }
+      this.onState('offline', `this browser cannot play ${mime}`); return;
+    }
     const ms = new MediaSource();
     this.ms = ms;
     if (this.video.src) URL.revokeObjectURL(this.video.src);
@@ -122,7 +133,10 @@ export async function renderLive(view) {
         if (cam?.onvif) slot.append(ptzControls(id, (msg) => { placeholder.hidden = false; placeholder.textContent = `PTZ: ${msg}`; setTimeout(() => { if (tile.dataset.state === 'online') placeholder.hidden = true; }, 4000); }));
         if (!id) { state.textContent = '—'; placeholder.hidden = false; placeholder.textContent = 'No camera'; return; }
         player = new LivePlayer(video, id, stream, (s, err) => {
-          state.textContent = s; state.className = `state ${s}`; tile.dataset.state = s;
+          const transcoded = s === 'online' && player && player.transcoded;
+          state.textContent = transcoded ? 'online · H.264 by Vigil' : s; state.className = `state ${s}`;
+          tile.dataset.state = s; tile.dataset.transcoded = transcoded ? '1' : '';
+          state.title = transcoded ? 'this browser cannot decode the camera\'s codec: Vigil transcodes it to H.264' : '';
           placeholder.hidden = s === 'online';
           placeholder.textContent = s === 'online' ? '' : `Camera offline${err ? ': ' + err : ''} — waiting for it to return`;
         });
