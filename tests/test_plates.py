@@ -137,3 +137,25 @@ def test_one_event_per_plate_when_a_vehicles_track_breaks(tmp_path: Path) -> Non
             assert plates.track_ended(track, {}) == "KX19ABC"
         events = search(catalog, SearchQuery(types=("plate_blocklist",), cameras=(camera,))).hits
         assert len(events) == expected and events[0].plate == "KX19ABC" and events[0].snapshot, events
+
+
+@pytest.mark.skipif(not photos_available(), reason="needs Debian's darknet photographs (make test installs them)")
+def test_a_plate_cut_by_the_picture_edge_is_not_read() -> None:
+    """A vehicle half out of the picture: the detector's box may stop short of the edge while its plate is cut.
+    A text touching the cut side of the crop is then no read (it would be a plate short of its last letters)."""
+    reader = PlateReader()
+    rng = np.random.default_rng(5)
+    text = "KX19ABC"  # the sim's car whose cut plate read "KX19AB", itself a plausible plate
+    img, box = vehicle_picture(rng, text)
+    crop = vehicle_crop(img, box)
+    assert reader.read(crop) and reader.read(crop)[0][0] == text
+    cut = None
+    for keep in np.linspace(0.95, 0.3, 40):  # cut the crop from the right until the plate itself is cut
+        part = crop[:, : int(crop.shape[1] * keep)]
+        reads = reader.read(part)
+        if reads and reads[0][0] != text and text.startswith(reads[0][0]):
+            cut = part
+            break
+    assert cut is not None, "no width cuts the plate into a shorter plate-like text"
+    assert reader.read(cut, cut_right=True) == []  # its right side is the picture's edge: not a read
+    assert reader.read(crop, cut_right=True)[0][0] == text  # a whole plate away from the edge still reads

@@ -59,24 +59,49 @@ class PlateReader:
             })
         return self._engine
 
-    def read(self, crop: np.ndarray) -> list[tuple[str, float]]:
-        """Plate-like texts found in the crop with their scores, best first."""
+    def read(self, crop: np.ndarray, cut_left: bool = False, cut_right: bool = False) -> list[tuple[str, float]]:
+        """Plate-like texts found in the crop with their scores, best first. `cut_left`/`cut_right`: that side of
+        the crop is the picture's edge, so a text touching it may be a plate cut short ("KX19AB" of "KX19ABC"):
+        such a text is not a read."""
         if crop.size == 0 or min(crop.shape[:2]) < 16:
             return []
         with self._lock:
             out = self._load()(np.ascontiguousarray(crop), use_cls=False)
         texts = out.txts or ()
         scores = out.scores or ()
-        found = [(normalise(t), float(s)) for t, s in zip(texts, scores, strict=False)]
+        boxes = list(out.boxes) if getattr(out, "boxes", None) is not None else [None] * len(texts)
+        width = crop.shape[1]
+        found = []
+        for t, sc, b in zip(texts, scores, boxes, strict=False):
+            if b is not None:
+                xs = np.asarray(b, np.float32)[:, 0]
+                if (cut_left and xs.min() <= EDGE_PX) or (cut_right and xs.max() >= width - 1 - EDGE_PX):
+                    continue
+            found.append((normalise(t), float(sc)))
         return sorted(((t, s) for t, s in found if plate_like(t)), key=lambda x: -x[1])
 
 
-def vehicle_crop(image: np.ndarray, box: Box, margin: float = 0.04) -> np.ndarray:
+def _crop_span(image: np.ndarray, box: Box, margin: float) -> tuple[int, int, int, int]:
     h, w = image.shape[:2]
     bw, bh = box[2] - box[0], box[3] - box[1]
     x1, x2 = int(max(0, (box[0] - bw * margin)) * w), int(min(1, (box[2] + bw * margin)) * w)
     y1, y2 = int(max(0, (box[1] - bh * margin)) * h), int(min(1, (box[3] + bh * margin)) * h)
+    return x1, y1, x2, y2
+
+
+EDGE_PX = 3  # a text box this close to a cut side of the crop may be cut itself
+
+
+def vehicle_crop(image: np.ndarray, box: Box, margin: float = 0.04) -> np.ndarray:
+    x1, y1, x2, y2 = _crop_span(image, box, margin)
     return image[y1:y2, x1:x2]
+
+
+def cut_sides(image: np.ndarray, box: Box, margin: float = 0.04) -> tuple[bool, bool]:
+    """Whether the vehicle's crop reaches the picture's left and right edge (the detector's box of a half-seen
+    vehicle often stops short of the edge while the vehicle, and its plate, are cut by it)."""
+    x1, _, x2, _ = _crop_span(image, box, margin)
+    return x1 <= 0, x2 >= image.shape[1]
 
 
 @dataclass

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from vigil.analytics.pipeline import FrameResult
-from vigil.analytics.plates import PlateDecision, PlateReader, PlateTracks, vehicle_crop
+from vigil.analytics.plates import PlateDecision, PlateReader, PlateTracks, cut_sides, vehicle_crop
 from vigil.catalog.plates import PlateLists, plate_event
 from vigil.config import CameraConfig
 from vigil.events.bus import EventBus
@@ -36,7 +36,7 @@ class CameraPlates:
         for t in sorted(res.targets, key=lambda t: -(t.box[3] - t.box[1])):
             if read >= READS_PER_FRAME or not self.tracks.wants(frame.t_ms, t):
                 continue
-            reads = self.reader.read(vehicle_crop(frame.image, t.box))
+            reads = self.reader.read(vehicle_crop(frame.image, t.box), *cut_sides(frame.image, t.box))
             read += 1
             score = reads[0][1] if reads else 0.0
             best = self._pictures.get(t.track_id)
