@@ -71,7 +71,8 @@ def report(clip: Clip) -> dict[str, object]:
         w, h = clip_size(clip)
         dets, tracks = pixel_boxes(run, w, h)
         truth = {n - 1: [b for _, b in v] for n, v in clip.boxes.items() if n - 1 in dets}  # MOT frames count from 1
-        d = score_detections(truth, dets, min_height=40)
+        ignore = {n - 1: [b for _, b in v] for n, v in clip.ignore.items()}
+        d = score_detections(truth, dets, min_height=40, ignore=ignore)
         out["detection"] = {"truth": d.truth, "recall": round(d.recall, 3), "precision": round(d.precision, 3)}
         print(f"  people ≥ 40 px: detection recall {d.recall:.2f}, precision {d.precision:.2f} ({d.truth} boxes in "
               f"{len(truth)} frames)")

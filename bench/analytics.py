@@ -4,7 +4,7 @@ Usage: python bench/analytics.py [--seconds 60] [--workers 2]
 
 - Engines on the same frames (real vtest.avi pictures at 640x480 and scripted 640x360 ones): ms per frame for
   the detector as Vigil ran it before this round (OpenCV DNN, 416x416 square input), OpenCV DNN and ONNX Runtime
-  FP32/INT8 at today's input (544 wide, the picture's shape).
+  FP32/INT8 at today's input (`analytics.input_width`, the picture's shape).
 
 - Stage costs (CPU ms per frame, all threads counted) on 640x360 pictures of the scripted scenes: decoding
   the stream (PyAV, every frame decoded, 5 fps converted to BGR), motion, detector, tracker.
@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.realclips import load as load_clip
 from bench.realclips import pictures
-from vigil.analytics.detector import YoloV3Tiny
+from vigil.analytics.detector import YoloV3Tiny, input_size
 from vigil.analytics.engines import make_detector
 from vigil.analytics.motion import MotionDetector
 from vigil.analytics.onnx_detector import INT8_FILE, OnnxYolo, models_dir
@@ -42,6 +42,8 @@ from vigil.events.analysis_load import LockedDetector
 from vigil.sim.scripted import SCRIPTS, Actor, Script, ScriptedScene
 
 FPS = 5
+DEFAULTS = AnalyticsConfig()
+WIDTH = DEFAULTS.input_width
 OSD = [((0.0, 0.0), (0.6, 0.0), (0.6, 0.1), (0.0, 0.1))]
 # A typical camera: a person walks through for 6 s of every 60 (10 % of the time).
 TYPICAL = Script("typical", 60.0, (Actor("person", 0.32, ((2, -0.05, 0.86), (8, 1.05, 0.86))),))
@@ -59,17 +61,17 @@ def real_frames(n: int = 40) -> list[np.ndarray]:
     clip = load_clip("vtest")
     if not clip.present:
         return []
-    out = [img for _, _, img in pictures(clip, 5, 640)]
+    out = [img for _, _, img in pictures(clip, 5, DEFAULTS.max_width)]
     return out[:: max(1, len(out) // n)][:n]
 
 
 def engine_costs(frames: list[np.ndarray]) -> dict[str, tuple[float, float]]:
     """(wall ms, CPU ms) per detect() on each engine, the same frames for all."""
     engines: dict[str, object] = {"before: OpenCV DNN 416x416": SquareYolo(confidence=0.25, size=416),
-                                  "OpenCV DNN 544 (shape kept)": YoloV3Tiny(confidence=0.25, size=544),
-                                  "ONNX Runtime FP32 544": OnnxYolo(confidence=0.25, size=544)}
+                                  f"OpenCV DNN {WIDTH} (shape kept)": YoloV3Tiny(confidence=0.25, size=WIDTH),
+                                  f"ONNX Runtime FP32 {WIDTH}": OnnxYolo(confidence=0.25, size=WIDTH)}
     if (models_dir() / INT8_FILE).exists():
-        engines["ONNX Runtime INT8 544"] = OnnxYolo(confidence=0.25, size=544, precision="int8")
+        engines[f"ONNX Runtime INT8 {WIDTH}"] = OnnxYolo(confidence=0.25, size=WIDTH, precision="int8")
     out = {}
     for name, det in engines.items():
         det.detect(frames[0])  # type: ignore[attr-defined]
@@ -120,7 +122,7 @@ def decode_cost(seconds: float) -> float:
 def stage_costs(seconds: float) -> dict[str, float]:
     frames = frames_of(SCRIPTS["crossing"], seconds)
     motion = MotionDetector(masks=OSD)
-    det = YoloV3Tiny(confidence=0.25, size=544)
+    det = YoloV3Tiny(confidence=0.25, size=WIDTH)
     tracker = Tracker()
     m_ms, d_ms, t_ms = [], [], []
     for t, img in frames:
@@ -130,7 +132,8 @@ def stage_costs(seconds: float) -> dict[str, float]:
         t_ms.append(cpu_ms(tracker.update, t, dets)[0])
     # The same network's bare forward pass, for reference.
     net = det._net
-    blob = cv2.dnn.blobFromImage(frames[0][1], 1 / 255.0, (544, 320), swapRB=True, crop=False)
+    h, w = frames[0][1].shape[:2]
+    blob = cv2.dnn.blobFromImage(frames[0][1], 1 / 255.0, input_size(w, h, WIDTH), swapRB=True, crop=False)
     raw, wall = [], []
     for _ in range(30):
         net.setInput(blob)
@@ -190,15 +193,18 @@ def main() -> None:
     print(f"analytics benchmark: {FPS} fps analysis, {args.workers} worker threads")
     real = real_frames()
     sim = [img for _, img in frames_of(SCRIPTS["crossing"], 8)]
-    for label, frames in (("real vtest.avi pictures, 640x480", real), ("scripted scene, 640x360", sim)):
+    for label, frames in ((f"real vtest.avi pictures, up to {DEFAULTS.max_width} wide", real),
+                          ("scripted scene, 640x360", sim)):
         if not frames:
             print(f"  {label}: missing (make real-clips)")
             continue
         costs = engine_costs(frames)
         ref = costs["before: OpenCV DNN 416x416"][0]
+        same = costs[f"OpenCV DNN {WIDTH} (shape kept)"]
         print(f"  detector on {len(frames)} {label}: ms per frame, wall (CPU)")
         for name, (wall, cpu) in costs.items():
-            print(f"    {name:30s} {wall:6.1f} ({cpu:6.1f})   {ref / wall:4.2f}x the 'before' speed")
+            print(f"    {name:30s} {wall:6.1f} ({cpu:6.1f})   {ref / wall:4.2f}x the 'before' speed, "
+                  f"{same[0] / wall:4.2f}x ({same[1] / cpu:4.2f}x CPU) OpenCV DNN at the same input")
     dec = decode_cost(min(args.seconds, 30))
     c = stage_costs(min(args.seconds, 20))
     print(f"  CPU ms per analysed frame (OpenCV engine): decode {dec:.2f}, motion {c['motion']:.2f}, detector "
@@ -209,14 +215,18 @@ def main() -> None:
     # Decoding happens in each camera's reader thread, beside the analysis: it takes its share of the cores.
     per_cam_cpu = FPS * dec / 1000  # cores per camera for decoding
     real_timed = [(1_000_000 + i * 1000 // FPS, img) for i, img in enumerate(
-        [img for _, _, img in pictures(load_clip("vtest"), FPS, 640)])] if real else None
+        [img for _, _, img in pictures(load_clip("vtest"), FPS, DEFAULTS.max_width)][:int(args.seconds * FPS)])] \
+        if real else None
     for scene, frames in (("typical scripted camera (a person 10 % of the time)", None),
                           ("real vtest.avi (people in view all the time)", real_timed)):
         if scene.startswith("real") and not frames:
             continue
         print(f"  capacity, {scene}:")
-        for name, det in (("before (OpenCV 416x416)", SquareYolo(confidence=0.25, size=416)),
-                          ("today (vigil.yml default)", make_detector(AnalyticsConfig()))):
+        detectors: list[tuple[str, object]] = [("before (OpenCV 416x416)", SquareYolo(confidence=0.25, size=416)),
+                                               ("today (vigil.yml default)", make_detector(DEFAULTS))]
+        if (models_dir() / INT8_FILE).exists():
+            detectors.append(("today, precision: int8", make_detector(AnalyticsConfig(precision="int8"))))
+        for name, det in detectors:
             for gate in (True, False):
                 fps, share = capacity(8, gate, args.seconds, args.workers, det, frames)
                 analysed = fps / FPS

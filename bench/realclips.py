@@ -43,6 +43,7 @@ class Clip:
     fps: float | None = None
     crossings: list[Crossing] = field(default_factory=list)
     boxes: dict[int, list[tuple[int, tuple[float, float, float, float]]]] = field(default_factory=dict)
+    ignore: dict[int, list[tuple[int, tuple[float, float, float, float]]]] = field(default_factory=dict)
 
     @property
     def present(self) -> bool:
@@ -63,7 +64,8 @@ def load(name: str) -> Clip:
     if (folder / "crossings.csv").exists():
         clip.crossings = read_crossings((folder / "crossings.csv").read_text().splitlines(), float(meta["fps"]))
     if (folder / "gt.txt").exists():
-        clip.boxes = read_mot((folder / "gt.txt").read_text().splitlines())
+        rows = (folder / "gt.txt").read_text().splitlines()
+        clip.boxes, clip.ignore = read_mot(rows), read_mot(rows, considered=False)
     return clip
 
 

@@ -37,9 +37,9 @@ def test_people_crossing_lines_on_a_real_campus_path(vtest: tuple[Clip, Run]) ->
 
 def test_people_detected_on_a_real_campus_path(vtest: tuple[Clip, Run]) -> None:
     """The detector as the analysis runs it (its input, thresholds and merges), against hand-drawn boxes of the
-    people ≥ 40 px tall on 8 pictures of vtest.avi. Measured: recall 0.78 at precision 0.92 (0.02 before the
-    anchor fix in detector.darknet_cfg). The goal is 0.85: people half hidden behind the sign post or beside
-    another person are still missed; this floor keeps what has been won."""
+    people ≥ 40 px tall on 8 pictures of vtest.avi. Measured at the defaults (pictures up to 768 wide, detector
+    input 672 wide): recall 0.89 at precision 0.98 (0.78 / 0.92 at 544 on pictures scaled to 640; 0.02 before the
+    anchor fix in detector.darknet_cfg)."""
     clip, run = vtest
     w, h = 768, 576
     truth = {n - 1: [b for _, b in boxes] for n, boxes in clip.boxes.items()}
@@ -48,7 +48,28 @@ def test_people_detected_on_a_real_campus_path(vtest: tuple[Clip, Run]) -> None:
              for n, ds in run.detections.items()}
     s = score_detections(truth, found, min_height=40)
     assert s.truth >= 40
-    assert s.recall >= 0.75 and s.precision >= 0.9, (s.recall, s.precision, s.hits, s.false, s.truth)
+    assert s.recall >= 0.85 and s.precision >= 0.9, (s.recall, s.precision, s.hits, s.false, s.truth)
+
+
+def test_people_detected_in_a_real_street_film() -> None:
+    """The 1906 Market Street film, from a moving cable car: grainy black and white, people on foot and on bicycles
+    in front and crowds on the pavements (crowds and figures cut by the edge are don't-care regions in the truth).
+    Measured at the defaults: recall 0.43 at precision 0.87 on 30 people ≥ 40 px tall in 7 pictures. YOLOv3-tiny
+    finds the near, upright people and misses most of those in groups, on bicycles or half hidden; no detector
+    input size or threshold reaches 0.85 here (0.27-0.47 from 544 to 960 wide), so this floor keeps what is found
+    and the README reports the gap."""
+    film = clip("market_street")
+    run = analyse(film)
+    assert run.detector_runs == run.frames > 250, "the moving camera keeps the motion gate open"
+    w, h = 640, 360
+    truth = {n - 1: [b for _, b in boxes] for n, boxes in film.boxes.items()}
+    assert set(truth) <= set(run.detections), "the annotated pictures are the ones the analysis takes"
+    found = {n: [(d.box[0] * w, d.box[1] * h, d.box[2] * w, d.box[3] * h) for d in ds if d.label == "person"]
+             for n, ds in run.detections.items()}
+    ignore = {n - 1: [b for _, b in boxes] for n, boxes in film.ignore.items()}
+    s = score_detections(truth, found, min_height=40, ignore=ignore)
+    assert s.truth >= 30
+    assert s.recall >= 0.35 and s.precision >= 0.8, (s.recall, s.precision, s.hits, s.false, s.truth)
 
 
 def test_swaying_trees_raise_no_person_or_vehicle_event() -> None:

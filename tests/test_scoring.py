@@ -61,6 +61,12 @@ def test_detections_count_people_of_interest_only() -> None:
     # A box shifted by half a person's width has IoU < 0.5: not a hit.
     shifted = {f: [(b[0] + 16, b[1], b[2] + 16, b[3]) for b in v] for f, v in boxes.items()}
     assert score_detections(boxes, shifted).hits == 0
+    # A don't-care region (a crowd) forgives a box centred in it, and only there.
+    crowd = {f: [(590.0, 90.0, 650.0, 200.0)] for f in boxes}
+    s = score_detections(boxes, found, min_height=40, ignore=crowd)
+    assert s.precision == 1.0 and s.recall == pytest.approx(0.5)
+    elsewhere = {f: [(0.0, 0.0, 50.0, 50.0)] for f in boxes}
+    assert score_detections(boxes, found, min_height=40, ignore=elsewhere).precision == pytest.approx(0.5)
 
 
 def test_tracks_perfect_scores_one_and_shuffled_ids_do_not() -> None:
@@ -80,6 +86,10 @@ def test_tracks_perfect_scores_one_and_shuffled_ids_do_not() -> None:
 def test_readers() -> None:
     assert read_mot(["# frame,id,x,y,w,h", "1,7,10,20,30,40,1,-1,-1,-1", "3,8,0,0,5,5"]) == {
         1: [(7, (10.0, 20.0, 40.0, 60.0))], 3: [(8, (0.0, 0.0, 5.0, 5.0))]}
+    # MOTChallenge's consider flag 0: a don't-care region, not a target.
+    rows = ["1,7,10,20,30,40,1,-1,-1,-1", "1,9,0,0,50,50,0,-1,-1,-1"]
+    assert read_mot(rows) == {1: [(7, (10.0, 20.0, 40.0, 60.0))]}
+    assert read_mot(rows, considered=False) == {1: [(9, (0.0, 0.0, 50.0, 50.0))]}
     rows = read_crossings(["line,frame,direction", "west,15,a_to_b", "east,20,ignore"], fps=10)
     assert rows == [Crossing("west", 1500, "a_to_b"), Crossing("east", 2000, "ignore")]
     with pytest.raises(ValueError, match="a_to_b, b_to_a or ignore"):

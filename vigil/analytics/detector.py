@@ -129,6 +129,21 @@ def _check_size(size: int) -> None:
 WRONG_MASK, RIGHT_MASK = "mask = 0,1,2", "mask = 1,2,3"
 
 
+# Boxes at least this tall (a fraction of the picture) are taken from the coarse pass. YOLOv3-tiny was trained
+# at 320-608; at the 672-wide input that finds far people, a near car at a gate (a third of the picture tall)
+# scores 0-0.38 where a 320-wide pass scores 0.5-0.8 (the plates scene). Below this height the fine pass is the
+# better one: taking coarse boxes from a quarter of the picture up cost vtest.avi's near people 2 points of
+# recall and 3 of precision.
+LARGE = 0.3
+
+
+def two_scale(fine: np.ndarray, coarse: np.ndarray | None) -> np.ndarray:
+    """The fine pass's rows, and the coarse pass's rows for large objects (NMS then keeps the better box)."""
+    if coarse is None:
+        return fine
+    return np.vstack([fine, coarse[coarse[:, 3] >= LARGE]])
+
+
 def darknet_cfg() -> str:
     """YOLOv3-tiny's Darknet cfg as shipped, with the fine head's anchor mask put right."""
     text = (model_dir() / "yolov3-tiny.cfg").read_text()
@@ -139,11 +154,13 @@ def darknet_cfg() -> str:
 class YoloV3Tiny:
     """YOLOv3-tiny on OpenCV's DNN module (the fallback engine: `analytics.engine: opencv`)."""
 
-    def __init__(self, confidence: float = 0.3, nms: float = 0.45, size: int = 544) -> None:
+    def __init__(self, confidence: float = 0.3, nms: float = 0.45, size: int = 544, coarse: int = 0) -> None:
         """`size` is the network's input width (a multiple of 32). Measured on real footage (bench/accuracy.py):
-        at 416×416 far people 25-40 px tall on a 768×576 camera are missed; 544 wide (544×416 for 4:3) finds them
-        and costs 1.3× the compute of 416×416; at 608 and more this small model loses large, near objects."""
+        at 416×416 far people 25-40 px tall on a 768×576 camera are missed; 672 wide finds them, but from 544 on
+        this small model loses large, near objects, which a second `coarse`-wide pass (0: none) finds again."""
         _check_size(size)
+        if coarse:
+            _check_size(coarse)
         d = model_dir()
         self._net = cv2.dnn.readNetFromDarknet(np.frombuffer(darknet_cfg().encode(), np.uint8),
                                                np.fromfile(d / "yolov3-tiny.weights", np.uint8))
@@ -151,15 +168,16 @@ class YoloV3Tiny:
         self._net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
         self._outputs = self._net.getUnconnectedOutLayersNames()
         self.labels = (d / "coco.names").read_text().split("\n")
-        self.confidence, self.nms, self.size = confidence, nms, size
+        self.confidence, self.nms, self.size, self.coarse = confidence, nms, size, coarse
 
-    def rows(self, frame: np.ndarray) -> np.ndarray:
-        """The network's rows before any threshold or NMS (to compare engines)."""
+    def rows(self, frame: np.ndarray, size: int | None = None) -> np.ndarray:
+        """The network's rows at one input width before any threshold or NMS (to compare engines)."""
         h, w = frame.shape[:2]
-        self._net.setInput(cv2.dnn.blobFromImage(frame, 1 / 255.0, input_size(w, h, self.size), swapRB=True,
-                                                 crop=False))
+        self._net.setInput(cv2.dnn.blobFromImage(frame, 1 / 255.0, input_size(w, h, size or self.size),
+                                                 swapRB=True, crop=False))
         return np.vstack(self._net.forward(self._outputs))
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         h, w = frame.shape[:2]
-        return to_detections(self.rows(frame), w, h, self.labels, self.confidence, self.nms)
+        rows = two_scale(self.rows(frame), self.rows(frame, self.coarse) if self.coarse else None)
+        return to_detections(rows, w, h, self.labels, self.confidence, self.nms)

@@ -24,8 +24,8 @@ def check_engine(cfg: AnalyticsConfig) -> None:
 def make_detector(cfg: AnalyticsConfig) -> Detector:
     check_engine(cfg)
     if cfg.engine == "opencv":
-        return YoloV3Tiny(confidence=cfg.confidence, size=cfg.input_width)
+        return YoloV3Tiny(confidence=cfg.confidence, size=cfg.input_width, coarse=cfg.coarse_width)
     from vigil.analytics.onnx_detector import OnnxYolo
 
     return OnnxYolo(confidence=cfg.confidence, size=cfg.input_width, providers=cfg.providers,
-                    precision=cfg.precision)
+                    precision=cfg.precision, coarse=cfg.coarse_width)

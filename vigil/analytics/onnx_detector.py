@@ -18,7 +18,15 @@ import cv2
 import numpy as np
 
 from vigil.analytics.darknet import YoloHead, decode, to_onnx
-from vigil.analytics.detector import Detection, _check_size, darknet_cfg, input_size, model_dir, to_detections
+from vigil.analytics.detector import (
+    Detection,
+    _check_size,
+    darknet_cfg,
+    input_size,
+    model_dir,
+    to_detections,
+    two_scale,
+)
 from vigil.errors import ConfigError
 
 PROVIDERS = {
@@ -74,10 +82,12 @@ def darknet_model() -> tuple[Any, list[YoloHead]]:
 class OnnxYolo:
     def __init__(self, confidence: float = 0.3, nms: float = 0.45, size: int = 544,
                  providers: Sequence[str] = ("cpu",), precision: Literal["fp32", "int8"] = "fp32",
-                 threads: int = 0) -> None:
+                 threads: int = 0, coarse: int = 0) -> None:
         import onnxruntime as ort
 
         _check_size(size)
+        if coarse:
+            _check_size(coarse)
         chosen = ort_providers(providers)
         model, self.heads = darknet_model()
         path = int8_path(precision)
@@ -91,15 +101,18 @@ class OnnxYolo:
         self._sess = ort.InferenceSession(data, opts, providers=chosen)
         self.labels = (model_dir() / "coco.names").read_text().split("\n")
         self.confidence, self.nms, self.size, self.precision = confidence, nms, size, precision
+        self.coarse = coarse
 
-    def rows(self, frame: np.ndarray) -> np.ndarray:
-        """The network's rows before any threshold or NMS, laid out as OpenCV's engine gives them."""
+    def rows(self, frame: np.ndarray, size: int | None = None) -> np.ndarray:
+        """The network's rows at one input width before any threshold or NMS, laid out as OpenCV's engine gives
+        them."""
         h, w = frame.shape[:2]
-        iw, ih = input_size(w, h, self.size)
+        iw, ih = input_size(w, h, size or self.size)
         blob = cv2.dnn.blobFromImage(frame, 1 / 255.0, (iw, ih), swapRB=True, crop=False)
         maps = self._sess.run(None, {"images": blob})
         return decode(maps, self.heads, iw, ih)
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         h, w = frame.shape[:2]
-        return to_detections(self.rows(frame), w, h, self.labels, self.confidence, self.nms)
+        rows = two_scale(self.rows(frame), self.rows(frame, self.coarse) if self.coarse else None)
+        return to_detections(rows, w, h, self.labels, self.confidence, self.nms)

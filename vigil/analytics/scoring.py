@@ -111,19 +111,29 @@ def _height(b: PixelBox) -> float:
 
 
 def score_detections(truth: Mapping[int, Sequence[PixelBox]], found: Mapping[int, Sequence[PixelBox]],
-                     min_height: float = 40.0, min_iou: float = 0.5) -> DetectionScore:
-    """Per annotated frame (frames not in `truth` are not scored). Heights in the truth's pixels."""
+                     min_height: float = 40.0, min_iou: float = 0.5,
+                     ignore: Mapping[int, Sequence[PixelBox]] | None = None) -> DetectionScore:
+    """Per annotated frame (frames not in `truth` are not scored). Heights in the truth's pixels. `ignore`:
+    don't-care regions per frame (a crowd whose people cannot be told apart): an unmatched detection centred
+    in one is neither right nor wrong."""
     score = DetectionScore()
     for frame, boxes in truth.items():
         dets = list(found.get(frame, ()))
         pairs = _match(boxes, dets, min_iou)
         matched_dets = {j for _, j in pairs}
+        regions = (ignore or {}).get(frame, ())
         score.truth += sum(1 for b in boxes if _height(b) >= min_height)
         score.hits += sum(1 for i, _ in pairs if _height(boxes[i]) >= min_height)
         # Unmatched detections are false unless they are well below the height of interest (a smaller person
         # the truth may leave out as don't-care, or a box a little short of the threshold).
-        score.false += sum(1 for j, d in enumerate(dets) if j not in matched_dets and _height(d) >= 0.8 * min_height)
+        score.false += sum(1 for j, d in enumerate(dets)
+                           if j not in matched_dets and _height(d) >= 0.8 * min_height and not _inside(d, regions))
     return score
+
+
+def _inside(box: PixelBox, regions: Sequence[PixelBox]) -> bool:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return any(r[0] <= cx <= r[2] and r[1] <= cy <= r[3] for r in regions)
 
 
 @dataclass(frozen=True)
@@ -152,15 +162,19 @@ def score_tracks(truth: Mapping[int, Sequence[tuple[int, PixelBox]]],
                       float(row["precision"]))
 
 
-def read_mot(lines: Iterable[str]) -> dict[int, list[tuple[int, PixelBox]]]:
-    """MOTChallenge text (frame, id, left, top, width, height, …; frames from 1) as {frame: [(id, box)]}."""
+def read_mot(lines: Iterable[str], considered: bool = True) -> dict[int, list[tuple[int, PixelBox]]]:
+    """MOTChallenge text (frame, id, left, top, width, height, consider, …; frames from 1) as {frame: [(id, box)]}:
+    the targets, or with `considered=False` the don't-care regions (consider 0, MOTChallenge's own flag)."""
     out: dict[int, list[tuple[int, PixelBox]]] = defaultdict(list)
     for raw in lines:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        f, i, x, y, w, h = (float(v) for v in line.split(",")[:6])
-        out[int(f)].append((int(i), (x, y, x + w, y + h)))
+        cols = line.split(",")
+        f, i, x, y, w, h = (float(v) for v in cols[:6])
+        flag = float(cols[6]) != 0 if len(cols) > 6 else True
+        if flag == considered:
+            out[int(f)].append((int(i), (x, y, x + w, y + h)))
     return dict(out)
 
 

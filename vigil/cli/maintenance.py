@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from vigil.cli.common import ConfigOpt, _fail, _load, app
+from vigil.config import AnalyticsConfig
 from vigil.errors import VigilError
 from vigil.log import setup_logging
 
@@ -44,13 +45,15 @@ def models_build(
     out: Annotated[Path | None, typer.Option(help="where to write it (default: the models folder)")] = None,
     photos: Annotated[Path, typer.Option(help="calibration photographs (*.jpg)")] = Path("/usr/share/darknet/data"),
     video: Annotated[list[Path] | None, typer.Option(help="calibration footage (frames are sampled)")] = None,
+    width: Annotated[int, typer.Option(help="the detector input width to calibrate at (analytics.input_width)")]
+    = AnalyticsConfig.model_fields["input_width"].default,
 ) -> None:
     """Build the INT8 detector (ONNX Runtime static quantization, calibrated on real pictures)."""
     from vigil.analytics.quantize import build_int8, calibration_pictures
 
     try:
         pictures = calibration_pictures(sorted(photos.glob("*.jpg")), [v for v in video or [] if v.exists()])
-        path = build_int8(pictures, out)
+        path = build_int8(pictures, out, width=width)
     except VigilError as err:
         _fail(err)
         return

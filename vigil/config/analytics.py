@@ -56,9 +56,12 @@ class AnalyticsConfig(_Strict):
         default="fp32", description="int8: the statically quantized model `vigil models build` makes (faster, "
                                     "and less accurate on real footage: see the README)")
     confidence: float = Field(default=0.25, gt=0, lt=1)
-    max_width: int = Field(default=640, ge=160, le=1920)  # analysed pictures are scaled down to this width
-    input_width: int = Field(default=544, ge=160, le=1920, multiple_of=32,
+    max_width: int = Field(default=768, ge=160, le=1920)  # analysed pictures are scaled down to this width
+    input_width: int = Field(default=672, ge=160, le=1920, multiple_of=32,
                              description="the detector's input width (its height keeps the picture's shape); "
                              "larger finds smaller, farther people at more CPU")
+    coarse_width: int = Field(default=320, ge=0, le=1920, multiple_of=32,
+                              description="a second, small pass for large, near objects (a car at a gate), which "
+                              "this model misses at a large input_width; 0: none (about a quarter less CPU)")
     snapshot_quality: int = Field(default=85, ge=10, le=100)
     faces: FacesConfig = Field(default_factory=FacesConfig)
