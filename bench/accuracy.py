@@ -21,25 +21,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import itertools
 
-from bench.realclips import Clip, Run, analyse, load, names
-from vigil.analytics.scoring import score_crossings, score_detections, score_tracks
+from bench.realclips import Clip, Run, analyse, clip_size, load, names, people_score
+from vigil.analytics.scoring import score_crossings, score_tracks
 
 
-def pixel_boxes(run: Run, width: int, height: int) -> tuple[dict[int, list[tuple[float, float, float, float]]],
-                                                             dict[int, list[tuple[int, tuple[float, ...]]]]]:
-    dets = {n: [(d.box[0] * width, d.box[1] * height, d.box[2] * width, d.box[3] * height)
-                for d in ds if d.label == "person"] for n, ds in run.detections.items()}
-    tracks = {n: [(i, (b[0] * width, b[1] * height, b[2] * width, b[3] * height)) for i, b in ts]
-              for n, ts in run.tracks.items()}
-    return dets, tracks  # type: ignore[return-value]
-
-
-def clip_size(clip: Clip) -> tuple[int, int]:
-    import av
-
-    with av.open(str(clip.file)) as c:
-        s = c.streams.video[0]
-        return int(s.codec_context.width), int(s.codec_context.height)
+def pixel_tracks(run: Run, width: int, height: int) -> dict[int, list[tuple[int, tuple[float, ...]]]]:
+    return {n: [(i, (b[0] * width, b[1] * height, b[2] * width, b[3] * height)) for i, b in ts]
+            for n, ts in run.tracks.items()}
 
 
 def report(clip: Clip) -> dict[str, object]:
@@ -68,14 +56,12 @@ def report(clip: Clip) -> dict[str, object]:
         for e in s.extras:
             print(f"    false  {e.direction} at {e.t_ms / 1000:.1f} s")
     if clip.boxes:
-        w, h = clip_size(clip)
-        dets, tracks = pixel_boxes(run, w, h)
-        truth = {n - 1: [b for _, b in v] for n, v in clip.boxes.items() if n - 1 in dets}  # MOT frames count from 1
-        ignore = {n - 1: [b for _, b in v] for n, v in clip.ignore.items()}
-        d = score_detections(truth, dets, min_height=40, ignore=ignore)
+        d = people_score(clip, run)
         out["detection"] = {"truth": d.truth, "recall": round(d.recall, 3), "precision": round(d.precision, 3)}
         print(f"  people ≥ 40 px: detection recall {d.recall:.2f}, precision {d.precision:.2f} ({d.truth} boxes in "
-              f"{len(truth)} frames)")
+              f"{len({n for n in clip.boxes if n - 1 in run.detections})} frames)")
+        w, h = clip_size(clip)
+        tracks = pixel_tracks(run, w, h)
         frames = sorted(clip.boxes)
         if len(frames) >= 10 and max(b - a for a, b in itertools.pairwise(frames)) <= 3:
             # Identities only mean something over consecutive pictures.

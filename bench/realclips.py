@@ -22,7 +22,7 @@ from vigil.analytics.engines import make_detector
 from vigil.analytics.motion import MotionDetector
 from vigil.analytics.pipeline import GateSettings, Pipeline
 from vigil.analytics.rules import Rule
-from vigil.analytics.scoring import Crossing, read_crossings, read_mot
+from vigil.analytics.scoring import Crossing, DetectionScore, read_crossings, read_mot, score_detections
 from vigil.config import AnalyticsConfig, CameraAnalytics
 from vigil.media.frames import Pacer, to_bgr
 
@@ -131,3 +131,21 @@ def analyse(clip: Clip, detector: Detector | None = None, fps: float | None = No
             run.labels.append(f.label)
     run.detector_runs, run.detector_ms = det.runs, det.seconds * 1000
     return run
+
+
+def clip_size(clip: Clip) -> tuple[int, int]:
+    with av.open(str(clip.file)) as c:
+        s = c.streams.video[0]
+        return int(s.codec_context.width), int(s.codec_context.height)
+
+
+def people_score(clip: Clip, run: Run, min_height: float = 40) -> DetectionScore:
+    """The run's person detections against the clip's hand-drawn boxes (and don't-care regions), in the clip's
+    pixels, on the annotated pictures the detector ran on."""
+    w, h = clip_size(clip)
+    found = {n: [(d.box[0] * w, d.box[1] * h, d.box[2] * w, d.box[3] * h) for d in ds if d.label == "person"]
+             for n, ds in run.detections.items()}
+    # MOT frames count from 1.
+    truth = {n - 1: [b for _, b in v] for n, v in clip.boxes.items() if n - 1 in found}
+    ignore = {n - 1: [b for _, b in v] for n, v in clip.ignore.items()}
+    return score_detections(truth, found, min_height=min_height, ignore=ignore)

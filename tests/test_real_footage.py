@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.realclips import Clip, Run, analyse, load
-from vigil.analytics.scoring import score_crossings, score_detections
+from bench.realclips import Clip, Run, analyse, load, people_score
+from vigil.analytics.scoring import score_crossings
 
 
 def clip(name: str) -> Clip:
@@ -41,12 +41,8 @@ def test_people_detected_on_a_real_campus_path(vtest: tuple[Clip, Run]) -> None:
     input 672 wide): recall 0.89 at precision 0.98 (0.78 / 0.92 at 544 on pictures scaled to 640; 0.02 before the
     anchor fix in detector.darknet_cfg)."""
     clip, run = vtest
-    w, h = 768, 576
-    truth = {n - 1: [b for _, b in boxes] for n, boxes in clip.boxes.items()}
-    assert set(truth) <= set(run.detections), "the detector ran on every annotated picture"
-    found = {n: [(d.box[0] * w, d.box[1] * h, d.box[2] * w, d.box[3] * h) for d in ds if d.label == "person"]
-             for n, ds in run.detections.items()}
-    s = score_detections(truth, found, min_height=40)
+    assert {n - 1 for n in clip.boxes} <= set(run.detections), "the detector ran on every annotated picture"
+    s = people_score(clip, run)
     assert s.truth >= 40
     assert s.recall >= 0.85 and s.precision >= 0.9, (s.recall, s.precision, s.hits, s.false, s.truth)
 
@@ -61,13 +57,8 @@ def test_people_detected_in_a_real_street_film() -> None:
     film = clip("market_street")
     run = analyse(film)
     assert run.detector_runs == run.frames > 250, "the moving camera keeps the motion gate open"
-    w, h = 640, 360
-    truth = {n - 1: [b for _, b in boxes] for n, boxes in film.boxes.items()}
-    assert set(truth) <= set(run.detections), "the annotated pictures are the ones the analysis takes"
-    found = {n: [(d.box[0] * w, d.box[1] * h, d.box[2] * w, d.box[3] * h) for d in ds if d.label == "person"]
-             for n, ds in run.detections.items()}
-    ignore = {n - 1: [b for _, b in boxes] for n, boxes in film.ignore.items()}
-    s = score_detections(truth, found, min_height=40, ignore=ignore)
+    assert {n - 1 for n in film.boxes} <= set(run.detections), "the annotated pictures are the ones the analysis takes"
+    s = people_score(film, run)
     assert s.truth >= 30
     assert s.recall >= 0.35 and s.precision >= 0.8, (s.recall, s.precision, s.hits, s.false, s.truth)
 

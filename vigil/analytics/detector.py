@@ -144,6 +144,31 @@ def two_scale(fine: np.ndarray, coarse: np.ndarray | None) -> np.ndarray:
     return np.vstack([fine, coarse[coarse[:, 3] >= LARGE]])
 
 
+class TwoScaleYolo:
+    """What both engines share: `rows` at one input width (each engine's own), detections from the fine pass and,
+    when `coarse` is set, the coarse pass's large objects."""
+
+    size: int
+    coarse: int
+    labels: list[str]
+    confidence: float
+    nms: float
+
+    def _sizes(self, size: int, coarse: int) -> None:
+        _check_size(size)
+        if coarse:
+            _check_size(coarse)
+        self.size, self.coarse = size, coarse
+
+    def rows(self, frame: np.ndarray, size: int | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def detect(self, frame: np.ndarray) -> list[Detection]:
+        h, w = frame.shape[:2]
+        rows = two_scale(self.rows(frame), self.rows(frame, self.coarse) if self.coarse else None)
+        return to_detections(rows, w, h, self.labels, self.confidence, self.nms)
+
+
 def darknet_cfg() -> str:
     """YOLOv3-tiny's Darknet cfg as shipped, with the fine head's anchor mask put right."""
     text = (model_dir() / "yolov3-tiny.cfg").read_text()
@@ -151,16 +176,14 @@ def darknet_cfg() -> str:
     return head + RIGHT_MASK + tail if sep else text
 
 
-class YoloV3Tiny:
+class YoloV3Tiny(TwoScaleYolo):
     """YOLOv3-tiny on OpenCV's DNN module (the fallback engine: `analytics.engine: opencv`)."""
 
     def __init__(self, confidence: float = 0.3, nms: float = 0.45, size: int = 544, coarse: int = 0) -> None:
         """`size` is the network's input width (a multiple of 32). Measured on real footage (bench/accuracy.py):
         at 416×416 far people 25-40 px tall on a 768×576 camera are missed; 672 wide finds them, but from 544 on
         this small model loses large, near objects, which a second `coarse`-wide pass (0: none) finds again."""
-        _check_size(size)
-        if coarse:
-            _check_size(coarse)
+        self._sizes(size, coarse)
         d = model_dir()
         self._net = cv2.dnn.readNetFromDarknet(np.frombuffer(darknet_cfg().encode(), np.uint8),
                                                np.fromfile(d / "yolov3-tiny.weights", np.uint8))
@@ -168,7 +191,7 @@ class YoloV3Tiny:
         self._net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
         self._outputs = self._net.getUnconnectedOutLayersNames()
         self.labels = (d / "coco.names").read_text().split("\n")
-        self.confidence, self.nms, self.size, self.coarse = confidence, nms, size, coarse
+        self.confidence, self.nms = confidence, nms
 
     def rows(self, frame: np.ndarray, size: int | None = None) -> np.ndarray:
         """The network's rows at one input width before any threshold or NMS (to compare engines)."""
@@ -176,8 +199,3 @@ class YoloV3Tiny:
         self._net.setInput(cv2.dnn.blobFromImage(frame, 1 / 255.0, input_size(w, h, size or self.size),
                                                  swapRB=True, crop=False))
         return np.vstack(self._net.forward(self._outputs))
-
-    def detect(self, frame: np.ndarray) -> list[Detection]:
-        h, w = frame.shape[:2]
-        rows = two_scale(self.rows(frame), self.rows(frame, self.coarse) if self.coarse else None)
-        return to_detections(rows, w, h, self.labels, self.confidence, self.nms)

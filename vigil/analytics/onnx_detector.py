@@ -18,15 +18,7 @@ import cv2
 import numpy as np
 
 from vigil.analytics.darknet import YoloHead, decode, to_onnx
-from vigil.analytics.detector import (
-    Detection,
-    _check_size,
-    darknet_cfg,
-    input_size,
-    model_dir,
-    to_detections,
-    two_scale,
-)
+from vigil.analytics.detector import TwoScaleYolo, darknet_cfg, input_size, model_dir
 from vigil.errors import ConfigError
 
 PROVIDERS = {
@@ -79,15 +71,13 @@ def darknet_model() -> tuple[Any, list[YoloHead]]:
     return to_onnx(darknet_cfg(), model_dir() / "yolov3-tiny.weights", model_name="yolov3-tiny")
 
 
-class OnnxYolo:
+class OnnxYolo(TwoScaleYolo):
     def __init__(self, confidence: float = 0.3, nms: float = 0.45, size: int = 544,
                  providers: Sequence[str] = ("cpu",), precision: Literal["fp32", "int8"] = "fp32",
                  threads: int = 0, coarse: int = 0) -> None:
         import onnxruntime as ort
 
-        _check_size(size)
-        if coarse:
-            _check_size(coarse)
+        self._sizes(size, coarse)
         chosen = ort_providers(providers)
         model, self.heads = darknet_model()
         path = int8_path(precision)
@@ -100,8 +90,7 @@ class OnnxYolo:
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._sess = ort.InferenceSession(data, opts, providers=chosen)
         self.labels = (model_dir() / "coco.names").read_text().split("\n")
-        self.confidence, self.nms, self.size, self.precision = confidence, nms, size, precision
-        self.coarse = coarse
+        self.confidence, self.nms, self.precision = confidence, nms, precision
 
     def rows(self, frame: np.ndarray, size: int | None = None) -> np.ndarray:
         """The network's rows at one input width before any threshold or NMS, laid out as OpenCV's engine gives
@@ -111,8 +100,3 @@ class OnnxYolo:
         blob = cv2.dnn.blobFromImage(frame, 1 / 255.0, (iw, ih), swapRB=True, crop=False)
         maps = self._sess.run(None, {"images": blob})
         return decode(maps, self.heads, iw, ih)
-
-    def detect(self, frame: np.ndarray) -> list[Detection]:
-        h, w = frame.shape[:2]
-        rows = two_scale(self.rows(frame), self.rows(frame, self.coarse) if self.coarse else None)
-        return to_detections(rows, w, h, self.labels, self.confidence, self.nms)
