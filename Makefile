@@ -36,7 +36,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 # Debian packages the tests need: Chromium for the web UI's end-to-end tests (no browser download at run time),
-# PostgreSQL,
+# PostgreSQL, GStreamer's RTSP server,
 # darknet only for the real photographs it carries (person.jpg, dog.jpg …), which the detector tests use, and
 # the mosquitto MQTT broker.
 browser:
@@ -51,6 +51,12 @@ browser:
 	# (each test process starts its own server on a free port; nothing is left running).
 	test -n "$$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null)" || ($(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql)
+	# Debian's GStreamer RTSP server: a third-party camera for the native RTSP client's conformance tests (run with
+	# the system Python, which has python3-gi; x264enc is in -ugly, x265enc in -bad, the payloaders in -good).
+	test -n "$$(ls /usr/lib/*/girepository-1.0/GstRtspServer-1.0.typelib 2>/dev/null)" && \
+	  test -n "$$(ls /usr/lib/*/gstreamer-1.0/libgstx265.so 2>/dev/null)" || ($(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends python3-gi \
+	  gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly)
 	# The TrueType font the sim renders licence plates with.
 	test -f /usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf || ($(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends fonts-dejavu-core)
@@ -119,6 +125,7 @@ bench: $(STAMP) browser face-photos plate-photos real-clips
 	$(BIN)/python bench/playback.py --samples 50
 	$(BIN)/python bench/live_latency.py --seconds 30 --viewers 4
 	$(BIN)/python bench/transcode.py --seconds 10
+	$(BIN)/python bench/ingest.py --streams 8 --seconds 15
 	$(BIN)/vigil models build --video $(REAL_CLIPS)/market_street.mp4
 	$(BIN)/python bench/analytics.py --seconds 40
 	$(BIN)/python bench/accuracy.py

@@ -194,7 +194,8 @@ class Server:
         return httpx.Client(base_url=self.base, headers=self.headers, timeout=30, verify=not self.tls)
 
     def get(self, path: str, **params: Any) -> Any:
-        r = httpx.get(self.base + path, params=params, headers=self.headers, timeout=10, verify=not self.tls)
+        # params=None, not {}: httpx replaces a query written in `path` with the params given, even none.
+        r = httpx.get(self.base + path, params=params or None, headers=self.headers, timeout=10, verify=not self.tls)
         r.raise_for_status()
         return r.json()
 

@@ -80,3 +80,44 @@ def s3_server(tmp: Path, bucket: str = "vigil") -> Iterator[str]:
     finally:
         proc.kill()
         proc.wait(10)
+
+
+@contextlib.contextmanager
+def mqtt_broker(tmp: Path) -> Iterator[tuple[int, list[tuple[str, bytes, bool]]]]:
+    """Debian's mosquitto on a free loopback port, and a listener subscribed to every topic; yields (port, the
+    messages heard so far: topic, payload, retained)."""
+    import asyncio
+    import threading
+
+    port = free_port()
+    conf = tmp / f"mosquitto-{port}.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
+    broker = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(conf)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    heard: list[tuple[str, bytes, bool]] = []
+    stop = threading.Event()
+    listener = threading.Thread(target=asyncio.run, args=(_listen(port, heard, stop),), daemon=True)
+    listener.start()
+    try:
+        yield port, heard
+    finally:
+        stop.set()
+        broker.terminate()
+        broker.wait(10)
+
+
+async def _listen(port: int, out: list[tuple[str, bytes, bool]], stop: object) -> None:
+    import asyncio
+
+    import aiomqtt
+
+    for _ in range(50):  # the broker may take a moment to listen
+        try:
+            async with aiomqtt.Client("127.0.0.1", port, identifier=f"test-listener-{port}") as client:
+                await client.subscribe("#")
+                async for m in client.messages:
+                    out.append((str(m.topic), bytes(m.payload), bool(m.retain)))  # type: ignore[arg-type]
+                    if stop.is_set():  # type: ignore[attr-defined]
+                        return
+        except aiomqtt.MqttError:
+            await asyncio.sleep(0.2)

@@ -147,3 +147,45 @@ def test_failed_logins_are_counted_across_nodes(catalog: Catalog) -> None:
     assert nodes_[0].wait(keys, now + 34) == (0.0, None), "a good password clears the account's count"
     nodes_[0].failed(keys, now + 900 + 40)  # later failures forget those older than the window
     assert len(login_failures.recent(catalog, keys, 0)["addr:10.0.0.9"]) == 1
+
+
+def test_overview_open_alarms_plates_and_counts(catalog: Catalog) -> None:
+    from vigil.catalog.counts import CountStore
+    from vigil.catalog.overview import counts_since, open_alarms, plates_since
+
+    t = 1_700_000_000_000
+    a = catalog.add_event("tripwire", "crossed", camera_id="cam1", severity="alarm", start_ms=t + 1)
+    catalog.add_event("motion", "motion", camera_id="cam1", severity="info", start_ms=t + 2)  # not an alarm
+    acked = catalog.add_event("external", "door", camera_id="cam2", severity="alarm", start_ms=t + 3)
+    catalog.update_event(acked.id, details={"ack": {"by": "admin", "at_ms": t + 4}})
+    w = catalog.add_event("tamper", "covered", camera_id="cam2", severity="warning", start_ms=t + 5)
+    catalog.add_event("disk_full", "full", severity="alarm", start_ms=t - 10)  # before the window
+    got = open_alarms(catalog, t, None)
+    assert (got.count, [e.id for e in got.newest]) == (2, [w.id, a.id])
+    assert [e.id for e in open_alarms(catalog, t, ["cam1"]).newest] == [a.id]
+    assert open_alarms(catalog, t, None, keep=1).count == 2 and len(open_alarms(catalog, t, None, keep=1).newest) == 1
+
+    catalog.add_event("plate_read", "car AB12", camera_id="cam1", severity="info", start_ms=t + 6,
+                      attributes={"plate": "AB12"})
+    catalog.add_event("plate_read", "car CD34", camera_id="cam2", severity="info", start_ms=t + 7,
+                      attributes={"plate": "CD34"})
+    n, newest = plates_since(catalog, t, None)
+    assert n == 2 and [e.plate for e in newest] == ["CD34", "AB12"]
+    assert plates_since(catalog, t, ["cam1"])[0] == 1 and plates_since(catalog, t + 7, None)[0] == 1
+
+    store = CountStore(catalog)
+    for way in ("in", "in", "out"):
+        store.add_crossing("cam1", "door", t + 60_000, way)
+    store.add_crossing("cam1", "back", t + 60_000, "in")
+    store.add_crossing("cam2", "door", t - 3_600_000, "in")  # yesterday
+    assert counts_since(catalog, t) == {"cam1": (3, 1)}
+
+    from vigil.catalog.overview import with_pictures
+
+    old = catalog.open_segment("cam1", t - 7_200_000, "cam1/old.mp4", "h264", 640, 360)
+    catalog.close_segment(old, t - 7_200_000, t - 7_100_000, 1000, [(0, 0)])  # two hours ago: no picture now
+    fresh = catalog.open_segment("cam2", t - 60_000, "cam2/a.mp4", "h264", 640, 360)
+    catalog.close_segment(fresh, t - 60_000, t - 1_000, 1000, [(0, 0)])
+    catalog.open_segment("cam3", t - 500, "cam3/a.mp4", "h264", 640, 360)  # just opened: no whole fragment yet
+    catalog.open_segment("cam4", t - 10_000, "cam4/a.mp4", "h264", 640, 360)
+    assert with_pictures(catalog, ["cam1", "cam2", "cam3", "cam4"], t - 3_600_000, t - 3_000) == {"cam2", "cam4"}

@@ -4,13 +4,11 @@ webhook that fails twice before answering, and a mosquitto broker; disarmed, not
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import email
 import http.server
 import json
-import shutil
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +20,7 @@ import httpx
 import pytest
 
 from tests.helpers import Server, Sim, free_port, wait_for
+from tests.services import mqtt_broker
 from vigil.catalog.rows import EventRow
 from vigil.config import LinkageRule
 from vigil.events.linkage import LinkagePlanner, in_schedule
@@ -118,7 +117,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         def handle_message(self, message: Message) -> None:
             mails.append(message)
 
-    smtp_port, hook_port, mqtt_port = free_port(), free_port(), free_port()
+    smtp_port, hook_port = free_port(), free_port()
     # The sink insists on STARTTLS with a certificate Vigil is told to trust (alarms.smtp.ca_file).
     cert, key = self_signed(tmp)
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -127,14 +126,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     smtp.start()
     hook = http.server.ThreadingHTTPServer(("127.0.0.1", hook_port), Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
-    broker_bin = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    conf = tmp / "mosquitto.conf"
-    conf.write_text(f"listener {mqtt_port} 127.0.0.1\nallow_anonymous true\n")
-    broker = subprocess.Popen([broker_bin, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    mqtt_msgs: list[tuple[str, bytes, bool]] = []
-    stop = threading.Event()
-    sub = threading.Thread(target=asyncio.run, args=(_subscribe(mqtt_port, mqtt_msgs, stop),), daemon=True)
-    sub.start()
+    broker = contextlib.ExitStack()
+    mqtt_port, mqtt_msgs = broker.enter_context(mqtt_broker(tmp))
     sim = Sim(tmp, cameras=2, codecs="h264", size="640x360", sub="none").start()
     alarms = {
         "smtp": {"host": "127.0.0.1", "port": smtp_port, "tls": "starttls", "sender": "nvr@example.org",
@@ -158,25 +151,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     finally:
         server.stop()
         sim.stop()
-        stop.set()
         smtp.stop()
         hook.shutdown()
-        broker.terminate()
-
-
-async def _subscribe(port: int, out: list[tuple[str, bytes, bool]], stop: threading.Event) -> None:
-    import aiomqtt
-
-    for _ in range(50):  # the broker may take a moment to listen
-        try:
-            async with aiomqtt.Client("127.0.0.1", port, identifier="test-listener") as client:
-                await client.subscribe("#")
-                async for m in client.messages:
-                    out.append((str(m.topic), bytes(m.payload), bool(m.retain)))  # type: ignore[arg-type]
-                    if stop.is_set():
-                        return
-        except aiomqtt.MqttError:
-            await asyncio.sleep(0.2)
+        broker.close()
 
 
 def raise_alarm(server: Server, message: str) -> dict[str, Any]:
@@ -251,6 +228,45 @@ def test_acknowledge_and_bad_input(site: dict[str, Any]) -> None:
         assert c.post("/api/events/999999/ack").status_code == 404
         assert c.post("/api/alarms/external", json={"source": "x", "camera": "nope"}).status_code == 404
         assert c.post("/api/alarms/external", json={"camera": "cam1"}).status_code == 422
+
+
+def test_rules_made_over_the_api_are_checked_like_the_config_and_apply_to_the_next_event(
+        site: dict[str, Any]) -> None:
+    server = site["server"]
+    with server.client() as c:
+        assert c.put("/api/system/arm", json={"armed": True}).status_code == 200
+        listed = c.get("/api/alarms/linkage").json()
+        assert [(r["id"], r["source"], r["rule"]["name"]) for r in listed] == [("config-0", "config", "intruder")]
+        # The same checks and messages as vigil.yml, plus the cameras this Vigil has.
+        bad = c.post("/api/alarms/linkage", json={"types": ["external"], "emial": ["a@example.org"]})
+        assert bad.status_code == 422 and "did you mean 'email'" in bad.json()["detail"]
+        bad = c.post("/api/alarms/linkage", json={"types": ["external"], "webhook": "ftp://x"})
+        assert bad.status_code == 422 and "http:// or https://" in bad.json()["detail"]
+        bad = c.post("/api/alarms/linkage", json={"cameras": ["garage"], "mqtt": True})
+        assert bad.status_code == 422 and "no camera 'garage'" in bad.json()["detail"]
+        bad = c.post("/api/alarms/linkage", json={"schedule": [{"start": "22:00", "end": "06:00"}], "mqtt": True})
+        assert bad.status_code == 422 and "22:00-24:00" in bad.json()["detail"]
+        r = c.put("/api/alarms/linkage/config-0", json={"mqtt": True})
+        assert r.status_code == 409 and "vigil.yml" in r.json()["detail"]
+        assert c.delete("/api/alarms/linkage/nope").status_code == 404
+
+        made = c.post("/api/alarms/linkage", json={"name": "hall door", "types": ["external"], "cameras": ["cam2"],
+                                                   "min_interval_seconds": 0, "mqtt": True})
+        assert made.status_code == 201, made.text
+        rule_id = made.json()["id"]
+        e = c.post("/api/alarms/external", json={"source": "door", "camera": "cam2"}).json()
+        wait_for(lambda: any(t == "vigil/cam2/external" and json.loads(p)["id"] == e["id"]
+                             for t, p, _ in site["mqtt"]), 15, what="the UI rule's MQTT message")
+        assert c.get("/api/alarms/status").json()["linkage"][1]["name"] == "hall door"
+        # Changed: only alarms of another camera now; cam2's next alarm sends nothing.
+        r = c.put(f"/api/alarms/linkage/{rule_id}", json={"types": ["external"], "cameras": ["cam1"],
+                                                          "min_interval_seconds": 0})
+        assert r.status_code == 200 and r.json()["rule"]["cameras"] == ["cam1"]
+        e2 = c.post("/api/alarms/external", json={"source": "door", "camera": "cam2"}).json()
+        time.sleep(2)
+        assert not any(t == "vigil/cam2/external" and json.loads(p)["id"] == e2["id"] for t, p, _ in site["mqtt"])
+        assert c.delete(f"/api/alarms/linkage/{rule_id}").status_code == 204
+        assert len(c.get("/api/alarms/linkage").json()) == 1
 
 
 def test_config_refuses_linkage_without_its_transport(tmp_path: Path) -> None:

@@ -59,3 +59,19 @@ def test_event_modes_need_analytics() -> None:
         parse_config({"cameras": [cam]}, environ={})
     cfg = parse_config({"cameras": [{**cam, "analytics": {"enabled": True}}]}, environ={})
     assert cfg.cameras[0].record.mode == "intelligent" and cfg.cameras[0].record.pre_seconds == 5
+
+
+def test_schedule_windows_cover_local_times_and_nights() -> None:
+    import time as _time
+
+    from vigil.schedule import Window, covers, in_windows
+
+    office = [Window(days=[0, 1, 2, 3, 4], start="08:00", end="18:00")]
+    assert in_windows(office, (0, 8 * 60)) and in_windows(office, (4, 18 * 60 - 1))
+    assert not in_windows(office, (0, 18 * 60)) and not in_windows(office, (5, 12 * 60))
+    night = [Window(days=[5], start="22:00", end="06:00")]
+    assert in_windows(night, (5, 23 * 60)) and in_windows(night, (5, 5 * 60)) and not in_windows(night, (5, 12 * 60))
+    assert in_windows([], (3, 0))  # no schedule: always
+    lt = _time.localtime()
+    now = int(_time.time() * 1000)
+    assert covers([Window(days=[lt.tm_wday])], now) and not covers([Window(days=[(lt.tm_wday + 1) % 7])], now)

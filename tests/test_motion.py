@@ -52,3 +52,30 @@ def test_global_brightness_change_is_not_motion() -> None:
     warm(det)
     r = det.update(scene(None, brightness=200))
     assert r.global_change and not r.moving
+
+
+def test_masks_drawn_as_rules_join_the_configured_ones_and_change_at_run_time() -> None:
+    from vigil.analytics.pipeline import Pipeline
+    from vigil.analytics.rules import Rule, RuleEngine
+
+    class NoDetector:  # the gate under test decides before any detector would run
+        def detect(self, frame: np.ndarray) -> list[object]:
+            return []
+
+    osd = [(0.0, 0.0), (0.3, 0.0), (0.3, 0.1), (0.0, 0.1)]
+    drawn = Rule("tree", "mask", ((0.4, 0.0), (0.6, 0.0), (0.6, 1.0), (0.4, 1.0)))
+    pipe = Pipeline(NoDetector(), [drawn], MotionDetector(masks=[osd]))  # type: ignore[arg-type]
+    assert pipe.motion.masks() == [osd, list(drawn.points)]
+    assert pipe.engine.rules == []  # a mask raises no event of its own
+    warm(pipe.motion)
+    assert not pipe.motion.update(scene(300)).moving  # inside the drawn mask
+    pipe.set_rules([])  # the mask deleted in the UI
+    assert pipe.motion.masks() == [osd]
+    warm(pipe.motion)
+    assert pipe.motion.update(scene(300)).moving
+    try:
+        RuleEngine([Rule("thin", "mask", ((0.1, 0.1), (0.2, 0.2)))])
+    except ValueError as err:
+        assert "at least 3 points" in str(err)
+    else:
+        raise AssertionError("a two-point mask was accepted")

@@ -92,7 +92,7 @@ def test_web_ui_discovers_adds_and_steers_the_ptz_camera(browser: Any, site: Sit
     srv, sim = site.server, site.sim
     ctx, page, errors = logged_in(browser, srv, enforce_csp=True)  # and the CSP holds on the pages it visits
     try:
-        for other in ("events", "search", "playback", "people", "plates", "faces", "rules", "settings"):
+        for other in ("overview", "events", "search", "playback", "people", "plates", "faces", "rules", "settings"):
             page.goto(f"{srv.base}/#/{other}")
             page.wait_for_timeout(500)  # rendered; a policy violation would be a console error
         assert not errors, f"console errors (Content-Security-Policy?): {errors}"

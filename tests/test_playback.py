@@ -296,3 +296,18 @@ def test_cli_export_with_progress(rec: Recorded) -> None:
         capture_output=True, text=True, timeout=120,
     )
     assert r.returncode != 0 and "no recording" in r.stderr
+
+
+def test_transcoded_fragment_cache_keeps_the_newest_within_its_budget() -> None:
+    from vigil.media.playback_transcode import FragmentCache, H264Fragment, codecs_of
+
+    cache = FragmentCache(max_bytes=250)
+    made = [H264Fragment(b"", bytes(100), 90_000, 50) for _ in range(4)]
+    cache.put((1, 0, 100, 720), made[0])
+    cache.put((1, 100, 100, 720), made[1])
+    assert cache.get((1, 0, 100, 720)) is made[0]  # now the most recently used
+    cache.put((1, 200, 100, 720), made[2])  # over budget: the least recently used goes
+    assert cache.get((1, 100, 100, 720)) is None and cache.get((1, 0, 100, 720)) is made[0]
+    cache.put((2, 0, 1000, 720), H264Fragment(b"", bytes(1000), 90_000, 50))  # larger than the budget: not kept
+    assert cache.get((2, 0, 1000, 720)) is None and cache.get((1, 200, 100, 720)) is made[2]
+    assert codecs_of(b"\0\0\0\x10avcC\x01\x64\x00\x1f\xff") == "avc1.64001f"

@@ -66,3 +66,30 @@ def test_records_h264_h265_and_mjpeg(sim: Sim, tmp: Path) -> None:
                 frames = decode_all(srv.storage / path)
                 expected = (end - start) / 1000 * fps
                 assert abs(frames - expected) <= fps * 2 + 1, (cam, frames, expected)
+
+
+def test_weekly_record_schedule_set_over_the_api(sim: Sim, tmp: Path) -> None:
+    """A camera records only inside its schedule's windows, and stays online (live, analysis) outside them; a
+    schedule changed over the API (as the Cameras page does) applies without a restart."""
+    from vigil.schedule import local_when
+
+    day, minute = local_when(int(time.time() * 1000))
+    if minute >= 24 * 60 - 2:  # the test must not straddle midnight
+        time.sleep((24 * 60 - minute) * 60 + 5)
+        day, _ = local_when(int(time.time() * 1000))
+    other_days = [d for d in range(7) if d != day]
+    srv = Server(tmp, [])
+    with running(srv), srv.client() as c:
+        cam = {"id": "yard", "url": sim.url(1), "record": {"segment_seconds": 2, "schedule": [{"days": other_days}]}}
+        assert c.post("/api/cameras", json=cam).status_code == 201
+        wait_for(lambda: srv.get("/api/cameras/yard")["state"] == "online", 30, what="camera online")
+        time.sleep(6)
+        assert srv.get("/api/cameras/yard/recordings")["segments"] == []  # not today
+        assert srv.get("/api/cameras/yard")["state"] == "online"
+        bad = c.put("/api/cameras/yard", json={**cam, "record": {"schedule": [{"days": [7]}]}})
+        assert bad.status_code == 422 and "0 (Monday) to 6 (Sunday)" in bad.json()["detail"]
+        today = {**cam, "record": {"segment_seconds": 2, "schedule": [{"days": [day], "start": "00:00",
+                                                                         "end": "24:00"}]}}
+        assert c.put("/api/cameras/yard", json=today).status_code == 200
+        wait_for(lambda: len(srv.get("/api/cameras/yard/recordings")["segments"]) >= 2, 30,
+                 what="recording once the schedule covers today")

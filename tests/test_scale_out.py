@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import av
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import ADMIN_PASSWORD, Server, listen_events, wait_for
 from tests.scale import LEASE_S, SEGMENT_S, Cluster, cluster, handover_gap, overlaps
@@ -75,6 +77,13 @@ def test_fail_over_playback_export_events_and_rejoin(three: Cluster, tmp_path: P
     cams = {x["id"]: x for x in n3.get("/api/cameras")}
     assert {cams[cam]["node"] for cam in c.cameras} == {"n1", "n2", "n3"}
     assert all(cams[cam]["node"] == held[cam] for cam in c.cameras), "any node says who records a camera"
+    # Each node's /metrics names the leases it holds and sees the whole cluster alive.
+    for node_id, srv in c.nodes.items():
+        text = httpx.get(srv.base + "/metrics", headers=srv.headers, timeout=10).text
+        fams = {f.name: f for f in text_string_to_metric_families(text)}
+        mine = {x.labels["camera"] for x in fams["vigil_cluster_lease_held"].samples if x.value == 1}
+        assert mine == {cam for cam in c.cameras if held[cam] == node_id}, (node_id, mine)
+        assert fams["vigil_cluster_nodes_alive"].samples[0].value == 3
 
     # Events raised on one node reach the live event stream of another (PostgreSQL LISTEN/NOTIFY).
     got: list[list[dict[str, Any]]] = []

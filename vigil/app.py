@@ -7,6 +7,7 @@ import contextlib
 import signal
 from collections.abc import Iterator
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -39,7 +40,7 @@ def http_settings(api: ApiConfig) -> dict[str, Any]:
     return {"http": with_header_timeout(api.header_timeout_seconds), **proxy_settings(api.trusted_proxies)}
 
 
-async def serve(cfg: Config) -> None:
+async def serve(cfg: Config, config_path: Path | None = None) -> None:
     class _Server(uvicorn.Server):
         # uvicorn re-raises SIGTERM after serving, which would skip closing the open segments.
         @contextlib.contextmanager
@@ -47,6 +48,7 @@ async def serve(cfg: Config) -> None:
             yield
 
     vigil = Vigil(cfg)
+    vigil.config_path = config_path
     # Before the cameras start, so the recorders' relays know the loop; a taken port stops start-up here.
     rtsp = await _start_rtsp_out(vigil) if cfg.rtsp_out.enabled else None
     vigil.start()
@@ -73,6 +75,7 @@ async def serve(cfg: Config) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, _exit)
+    loop.add_signal_handler(signal.SIGHUP, lambda: _reload(vigil))
     redirecting = asyncio.create_task(redirect.serve()) if redirect is not None else None
     retention = asyncio.create_task(vigil.retention.loop(cfg.storage.retention_interval_seconds))
     tiering = asyncio.create_task(vigil.tiering.loop()) if vigil.tiering is not None else None
@@ -80,13 +83,13 @@ async def serve(cfg: Config) -> None:
     if vigil.relay_events is not None:
         vigil.relay_events.start()
     onvif = asyncio.create_task(vigil.onvif.run())
-    linkage = None
-    if cfg.alarms.linkage or cfg.alarms.mqtt:  # MQTT alone still announces the cameras to Home Assistant
-        vigil.linkage = LinkageRunner(cfg.alarms, vigil.bus, vigil.files,
-                                      lambda: bool(vigil.catalog.get_setting("armed", False)),
-                                      lambda: list(vigil.cameras), cfg.analytics.snapshot_quality,
-                                      vigil.record_for, vigil.goto_preset)
-        linkage = asyncio.create_task(vigil.linkage.run())
+    # Always running: linkage rules can be made in the UI at any time (MQTT alone still announces the cameras
+    # to Home Assistant).
+    vigil.linkage = LinkageRunner(cfg.alarms, vigil.bus, vigil.files,
+                                  lambda: bool(vigil.catalog.get_setting("armed", False)),
+                                  lambda: list(vigil.cameras), cfg.analytics.snapshot_quality,
+                                  vigil.record_for, vigil.goto_preset, vigil.linkage_rules.rules)
+    linkage = asyncio.create_task(vigil.linkage.run())
     log.info("serving", url=f"{'https' if tls.enabled else 'http'}://{cfg.api.listen}/")
     try:
         await server.serve()
@@ -101,6 +104,18 @@ async def serve(cfg: Config) -> None:
         if rtsp is not None:
             await rtsp.close()
         await asyncio.to_thread(vigil.stop)
+
+
+def _reload(vigil: Vigil) -> None:
+    """SIGHUP: vigil.yml again, in a thread (stopping a camera waits for its segment to close)."""
+
+    def run() -> None:
+        try:
+            vigil.reload_config()
+        except ConfigError as err:
+            log.error("config_reload_refused", error=str(err), fix="correct vigil.yml and send SIGHUP again")
+
+    asyncio.get_running_loop().run_in_executor(None, run)
 
 
 async def _start_rtsp_out(vigil: Vigil) -> RtspServer:

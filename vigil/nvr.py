@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from vigil.analytics.engines import check_engine, make_detector
@@ -24,7 +25,7 @@ from vigil.catalog.store import Catalog
 from vigil.clock import now_ms
 from vigil.cluster.keeper import LeaseKeeper
 from vigil.cluster.notify import EventRelay
-from vigil.config import CameraConfig, Config
+from vigil.config import CameraConfig, Config, load_config
 from vigil.errors import ConfigError, NotFoundError
 from vigil.events.actions import LinkageRunner
 from vigil.events.analysis import CameraAnalysis
@@ -37,6 +38,7 @@ from vigil.log import get_logger
 from vigil.logins import LoginGuard, LoginThrottle, SharedThrottle, audit_to
 from vigil.media.export import Exporter, SegmentHolds
 from vigil.media.live import PacketSink
+from vigil.media.playback_transcode import H264Playback
 from vigil.media.segment_files import SegmentFiles
 from vigil.objectstore import ObjectStore
 from vigil.onvif.camera_side import CameraSideEvents
@@ -48,6 +50,9 @@ from vigil.recorder.retention import Retention
 from vigil.recorder.tiering import Tiering
 from vigil.secretbox import SecretBox
 from vigil.services.camera_state import CameraState, merge_state
+from vigil.services.linkage_rules import LinkageRules
+from vigil.services.metrics import Metrics
+from vigil.services.reload import ReloadPlan, plan_reload
 from vigil.services.streams import StreamHub
 from vigil.services.system_alarms import SystemAlarms
 from vigil.storage import check_storage
@@ -59,6 +64,7 @@ INSTANT = frozenset({"external"})  # events that never get an end: they record p
 class Vigil:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
+        self.config_path: Path | None = None  # the vigil.yml a reload reads (set by `serve`)
         self.storage = cfg.storage.path
         check_storage(self.storage)  # first: a missing disk is the error the user must see
         check_engine(cfg.analytics)  # a detector setting this machine cannot run stops start-up with its fix
@@ -66,6 +72,8 @@ class Vigil:
         self.catalog = Catalog(cfg.catalog_url, SecretBox.load(cfg.key_file), self.node_id)
         self.store = ObjectStore(cfg.storage.s3) if cfg.storage.s3 is not None else None
         self.files = SegmentFiles(self.storage, self.catalog, self.store)
+        # H.264 renditions of recordings for browsers that cannot decode them (H.265), made while watched.
+        self.h264_playback = H264Playback(self.files, cfg.live.transcode.max_height, cfg.live.transcode.max_sessions)
         self.tiering = (Tiering(self.catalog, self.storage, self.store, cfg.storage.s3.upload_after_hours)
                         if self.store is not None and cfg.storage.s3 is not None else None)
         self.cameras: dict[str, CameraConfig] = {c.id: c for c in cfg.cameras}
@@ -87,6 +95,8 @@ class Vigil:
         self._lock = threading.Lock()
         self.armed = False
         self.bus.listen(self._record_on_event)
+        self.metrics = Metrics()
+        self.bus.listen(lambda kind, row: self.metrics.event(kind, row.type, row.severity))
         if self.node_id is not None:
             c = cfg.cluster
             self.keeper = LeaseKeeper(self.catalog, self.node_id, cfg.advertise_url, c.lease_seconds,
@@ -114,6 +124,7 @@ class Vigil:
         self._faces: FaceService | None = None
         self._plate_reader: PlateReader | None = None
         self.linkage: LinkageRunner | None = None
+        self.linkage_rules = LinkageRules(cfg.alarms, self.catalog, lambda: self.cameras)
         self._faces_lock = threading.Lock()
 
     def start(self) -> None:
@@ -298,7 +309,7 @@ class Vigil:
     def detector(self) -> LockedDetector:
         """Loaded on first use: a Vigil without analytics never pays for the network."""
         if self._detector is None:
-            self._detector = LockedDetector(make_detector(self.cfg.analytics))
+            self._detector = LockedDetector(make_detector(self.cfg.analytics), self.metrics.detector_seconds.observe)
         return self._detector
 
     def faces(self) -> FaceService:
@@ -351,7 +362,8 @@ class Vigil:
         if camera_id not in self.cameras:
             raise NotFoundError(f"no camera {camera_id!r}; GET /api/cameras lists them")
         if camera_id in self.config_ids:
-            raise ConfigError(f"camera {camera_id!r} is defined in the config file; change it there and restart")
+            raise ConfigError(f"camera {camera_id!r} is defined in the config file; change it there and reload "
+                              "(POST /api/system/reload, or SIGHUP)")
 
     def update_camera(self, cam: CameraConfig) -> None:
         with self._lock:
@@ -370,6 +382,44 @@ class Vigil:
             self._stop_camera(camera_id)
             self.catalog.delete_camera(camera_id)
             del self.cameras[camera_id]
+
+    def reload_config(self) -> ReloadPlan:
+        """Reads vigil.yml again (SIGHUP, POST /api/system/reload); an invalid file changes nothing and raises the
+        same ConfigError as at start."""
+        if self.config_path is None:
+            raise ConfigError("Vigil runs on its built-in defaults (no --config): there is no file to reload; start "
+                              "it with --config vigil.yml")
+        return self.reload(load_config(self.config_path))
+
+    def reload(self, new: Config) -> ReloadPlan:
+        """Applies a changed vigil.yml: config cameras added, removed or changed start, stop or restart; the others
+        keep recording without a gap (see services/reload.py for what waits for a restart)."""
+        with self._lock:
+            plan = plan_reload(self.cfg, new, set(self.cameras) - self.config_ids)
+            for cam_id in plan.removed:
+                self._stop_camera(cam_id)
+                del self.cameras[cam_id]
+            self.catalog.sync_cameras(new.cameras)
+            for cam in new.cameras:
+                if cam.id in plan.restarted:
+                    running = cam.id in self.recorders or self.keeper is None
+                    self._stop_camera(cam.id)
+                    self.cameras[cam.id] = cam
+                    if running:
+                        self._start_camera(cam)
+                elif cam.id in plan.added:
+                    self.cameras[cam.id] = cam
+                    if self.keeper is None:  # in a cluster the least-loaded node takes it
+                        self._start_camera(cam)
+                elif cam.id in plan.updated:
+                    self.cameras[cam.id] = cam
+            self.config_ids = {c.id for c in new.cameras}
+            # The rules only: SMTP and MQTT are held by the running linkage (plan.needs_restart says so).
+            alarms = self.cfg.alarms.model_copy(update={"linkage": new.alarms.linkage})
+            self.cfg = self.cfg.model_copy(update={"cameras": new.cameras, "alarms": alarms})
+            self.linkage_rules.cfg = alarms
+        log.info("config_reloaded", result=plan.summary())
+        return plan
 
     def stop(self) -> None:
         if self.relay_events is not None:

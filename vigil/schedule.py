@@ -4,6 +4,8 @@ Below both the config and the analytics, which each use it."""
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -33,3 +35,27 @@ class Window(BaseModel):
     def minutes(self) -> tuple[int, int]:
         a, b = (int(x[:2]) * 60 + int(x[3:]) for x in (self.start, self.end))
         return a, b
+
+
+def local_when(t_ms: int) -> tuple[int, int]:
+    """(weekday 0 = Monday, minute of the day) of `t_ms` in this machine's local time."""
+    lt = time.localtime(t_ms / 1000)
+    return lt.tm_wday, lt.tm_hour * 60 + lt.tm_min
+
+
+def in_windows(windows: Sequence[Window], when: tuple[int, int]) -> bool:
+    """Whether (weekday, minute of day) lies in one of the windows (none: always). A window whose end is before
+    its start runs over midnight: 22:00-06:00 on Monday covers Monday from 22:00 and Monday until 06:00."""
+    if not windows:
+        return True
+    day, minute = when
+    for w in windows:
+        start, end = w.minutes()
+        if day in w.days and (start <= minute < end if start <= end else minute >= start or minute < end):
+            return True
+    return False
+
+
+def covers(windows: Sequence[Window], t_ms: int) -> bool:
+    """`in_windows` at the local time of `t_ms`."""
+    return in_windows(windows, local_when(t_ms))

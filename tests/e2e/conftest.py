@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import ADMIN_PASSWORD, Server, Sim, wait_for
+from tests.services import mqtt_broker
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 FPS = 15
@@ -25,6 +26,7 @@ class Site:
     sims: list[Sim]
     srv: Server
     tmp: Path
+    mqtt: list[tuple[str, bytes, bool]]  # every message the site's broker carried
 
 
 # Module scope: the site's five cameras and their analysis must not keep loading the machine after the UI tests.
@@ -41,10 +43,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         for i, u in enumerate(urls)]
     cams.append({"id": "cam5", "name": "Gate", "url": c.url(1), "record": {"segment_seconds": 20},
                  "analytics": {"enabled": True, "motion_masks": [[[0, 0], [0.6, 0], [0.6, 0.1], [0, 0.1]]]}})
-    srv = Server(tmp, cams).start()
-    wait_for(lambda: all(c["state"] == "online" for c in srv.get("/api/cameras")), 30, what="cameras online")
-    yield Site([a, b, c], srv, tmp)
-    srv.stop()
+    with mqtt_broker(tmp) as (mqtt_port, heard):
+        srv = Server(tmp, cams, alarms={"mqtt": {"host": "127.0.0.1", "port": mqtt_port}}).start()
+        wait_for(lambda: all(c["state"] == "online" for c in srv.get("/api/cameras")), 30, what="cameras online")
+        yield Site([a, b, c], srv, tmp, heard)
+        srv.stop()
     for s in (a, b, c):
         s.stop()
 
@@ -68,6 +71,12 @@ def logged_in(browser: Any, srv: Server, enforce_csp: bool = False) -> tuple[Any
     walks the pages that way, so a UI change that breaks the policy fails there)."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True,
                               bypass_csp=not enforce_csp)
+    pg, errors = log_in(ctx, srv)
+    return ctx, pg, errors
+
+
+def log_in(ctx: Any, srv: Server) -> tuple[Any, list[str]]:
+    """(page, console errors) of a new page of `ctx` logged in as admin."""
     pg = ctx.new_page()
     errors: list[str] = []
     failed: list[str] = []  # answers ≥ 400, named in the message when the console reports an error
@@ -80,7 +89,7 @@ def logged_in(browser: Any, srv: Server, enforce_csp: bool = False) -> tuple[Any
     pg.fill("input[name=password]", ADMIN_PASSWORD)
     pg.click("button[type=submit]")
     pg.wait_for_selector("header#top:not([hidden])")
-    return ctx, pg, errors
+    return pg, errors
 
 
 @pytest.fixture

@@ -44,6 +44,14 @@ class MotionDetector:
         self._min_area = min_area
         self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
 
+    def masks(self) -> list[list[Point]]:
+        return [list(m) for m in self._masks]
+
+    def set_masks(self, masks: Sequence[Sequence[Point]]) -> None:
+        """Replaces the masks from the next frame on (masks drawn in the UI); the learnt background stays."""
+        self._masks = [list(m) for m in masks]
+        self._mask = None
+
     def _small(self, frame: np.ndarray) -> np.ndarray:
         h, w = frame.shape[:2]
         size = (WORK_WIDTH, max(1, round(h * WORK_WIDTH / w)))

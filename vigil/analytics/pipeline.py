@@ -45,7 +45,9 @@ class Pipeline:
         self.motion = motion or MotionDetector()
         self.tracker = tracker or Tracker()
         self.gate = gate or GateSettings()
+        self._fixed_masks = self.motion.masks()
         self.engine = RuleEngine(rules)
+        self._apply_masks(rules)
         self._last_detect_ms: int | None = None
         # After a run that found something the tracker does not follow yet, this many next frames are detected
         # too, so a still target found by a heartbeat is confirmed at once (bounded: a statue that scores low
@@ -56,6 +58,12 @@ class Pipeline:
 
     def set_rules(self, rules: Sequence[Rule]) -> None:
         self.engine = RuleEngine(rules)
+        self._apply_masks(rules)
+
+    def _apply_masks(self, rules: Sequence[Rule]) -> None:
+        """Motion masks: the configured ones plus those drawn as rules of kind `mask`."""
+        drawn = [list(r.points) for r in rules if r.kind == "mask" and r.enabled]
+        self.motion.set_masks([*self._fixed_masks, *drawn])
 
     def _should_detect(self, t_ms: int, motion: MotionResult) -> bool:
         if not self.gate.enabled or self._last_detect_ms is None:

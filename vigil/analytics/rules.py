@@ -54,7 +54,8 @@ class Target:
 @dataclass(frozen=True)
 class Rule:
     id: str
-    kind: Literal["tripwire", "intrusion", "smd", "counter"]
+    # mask: a motion mask drawn like a zone (motion there is ignored); it raises no event of its own.
+    kind: Literal["tripwire", "intrusion", "smd", "counter", "mask"]
     points: tuple[Point, ...] = ()
     targets: Literal["human", "vehicle", "both"] = "human"
     direction: Literal["a_to_b", "b_to_a", "both"] = "both"
@@ -128,6 +129,8 @@ def validate(rules: Sequence[Rule]) -> None:
             raise ValueError(f"rule {r.id!r}: a counting line's direction says which way is in: a_to_b or b_to_a")
         if r.kind == "intrusion" and len(r.points) < 3:
             raise ValueError(f"rule {r.id!r}: an intrusion zone needs at least 3 points")
+        if r.kind == "mask" and len(r.points) < 3:
+            raise ValueError(f"rule {r.id!r}: a motion mask is an area: it needs at least 3 points")
         if any(not (0 <= x <= 1 and 0 <= y <= 1) for x, y in r.points):
             raise ValueError(f"rule {r.id!r}: points are fractions of the picture, between 0 and 1")
         if not 0 <= r.sensitivity <= 1:
@@ -143,7 +146,7 @@ def validate(rules: Sequence[Rule]) -> None:
 class RuleEngine:
     def __init__(self, rules: Sequence[Rule], forget_after_ms: int = 10_000) -> None:
         validate(rules)
-        self.rules = [r for r in rules if r.enabled]
+        self.rules = [r for r in rules if r.enabled and r.kind != "mask"]
         self._tracks: dict[int, _TrackMemory] = {}
         self._forget_after_ms = forget_after_ms
 

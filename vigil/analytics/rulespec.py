@@ -15,7 +15,9 @@ class RuleSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(description="unique on the camera; letters, digits, '-' or '_'")
     name: str = ""
-    kind: Literal["tripwire", "intrusion", "smd", "counter"]
+    kind: Literal["tripwire", "intrusion", "smd", "counter", "mask"] = Field(
+        description="mask: an area where motion is ignored (a tree, a road, the clock), added to "
+                    "analytics.motion_masks")
     points: list[tuple[float, float]] = Field(default_factory=list,
                                               description="[x, y] fractions of the picture, top-left origin")
     targets: Literal["human", "vehicle", "both"] = "human"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from vigil import __version__
@@ -23,7 +23,9 @@ from vigil.api import (
     exports,
     faces,
     live,
+    metrics,
     onvif,
+    overview,
     plates,
     playback,
     search,
@@ -33,6 +35,7 @@ from vigil.api import (
 from vigil.api.audit import AuditMiddleware
 from vigil.api.deps import SESSION_COOKIE, current_user, get_vigil
 from vigil.api.hardening import Hardening
+from vigil.api.metrics import RequestTimer
 from vigil.api.schemas import Health
 from vigil.clock import now_ms
 from vigil.errors import ConfigError, FaceImageError, NotFoundError, OnvifError, VigilError
@@ -41,7 +44,8 @@ from vigil.ipfilter import IpFilter
 if TYPE_CHECKING:
     from vigil.nvr import Vigil
 
-PUBLIC_PATHS = {"/api/health", "/api/auth/login", "/api/auth/session", "/", "/login"}
+# The manifest and service worker hold no data: a browser fetches them before (and without) a login.
+PUBLIC_PATHS = {"/api/health", "/api/auth/login", "/api/auth/session", "/", "/login", "/manifest.webmanifest", "/sw.js"}
 
 
 def _problem(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -104,11 +108,24 @@ def create_app(vigil: Vigil) -> FastAPI:
         # The page itself holds no data; it logs in and then calls the protected API.
         return (resources.files("vigil.web") / "index.html").read_text()
 
+    # The app manifest and the service worker make the UI installable; the worker must be served from the root to
+    # control the whole site. Neither holds data.
+    @app.get("/manifest.webmanifest", include_in_schema=False)
+    def manifest() -> Response:
+        text = (resources.files("vigil.web") / "manifest.webmanifest").read_text()
+        return Response(text, media_type="application/manifest+json")
+
+    @app.get("/sw.js", include_in_schema=False)
+    def service_worker() -> Response:
+        text = (resources.files("vigil.web") / "sw.js").read_text()
+        return Response(text, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
     # The page's own scripts and styles hold no data: they are part of the login page.
     app.mount("/web", StaticFiles(directory=str(resources.files("vigil.web"))), name="web")
     app.include_router(auth.public)
     app.include_router(auth.router)
     app.include_router(system.router)  # before cameras: /api/cameras/test is not a camera id
+    app.include_router(overview.router)
     app.include_router(cameras.router)
     app.include_router(playback.router)
     app.include_router(tags.router)
@@ -125,6 +142,8 @@ def create_app(vigil: Vigil) -> FastAPI:
     app.include_router(plates.router)
     app.include_router(onvif.router)
     app.include_router(audit.router)
+    app.include_router(metrics.router)
     app.add_middleware(AuditMiddleware)  # inside the hardening: refused requests never reach a route
     app.add_middleware(Hardening, session_cookie=SESSION_COOKIE, ip_filter=IpFilter(api.ip_allow, api.ip_block))
+    app.add_middleware(RequestTimer, metrics=vigil.metrics)  # outermost: refused requests are timed too
     return app

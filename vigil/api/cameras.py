@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from vigil.api.deps import CurrentUser, current_user, get_vigil, parse_time, require_camera, time_window
-from vigil.api.rights import visible
+from vigil.api.rights import not_found, visible
 from vigil.api.schemas import AnalysisLoad, CameraOut, EventOut, OnvifOut, Range, Recordings, SegmentOut, Timeline
 from vigil.clock import now_ms
 from vigil.config import CameraConfig, redact_url
@@ -31,6 +31,7 @@ def camera_out(request: Request, cam_id: str) -> CameraOut:
         enabled=cfg.enabled, recording=st.recording, source="config" if cam_id in vigil.config_ids else "api",
         state=st.state, last_error=st.last_error, state_since_ms=st.since_ms, stream=st.stream,
         segments_written=st.segments_written, analytics=cfg.analytics.enabled, node=st.node, analysis=load,
+        record=cfg.record,
         onvif=OnvifOut(host=cfg.onvif.host, port=cfg.onvif.port, username=cfg.onvif.username,
                        events=cfg.onvif.events) if cfg.onvif else None,
     )
@@ -60,6 +61,28 @@ async def update_camera(camera_id: str, body: dict[str, Any], request: Request) 
     cam = _validate({**body, "id": camera_id})
     await run_in_threadpool(get_vigil(request).update_camera, cam)  # NotFoundError 404, ConfigError 409
     return camera_out(request, camera_id)
+
+
+@router.patch("/{camera_id}", response_model=CameraOut)
+async def patch_camera(camera_id: str, body: dict[str, Any], request: Request) -> CameraOut:
+    """Change some settings of a camera created through the API and keep the others: sections merge key by key
+    (`{"analytics": {"enabled": false}}` keeps its masks, rate and face settings); lists are replaced whole. What
+    the Cameras page's edit form sends."""
+    vigil = get_vigil(request)
+    current = vigil.cameras.get(camera_id)
+    if current is None:
+        raise not_found(camera_id)
+    cam = _validate({**merge(current.model_dump(mode="json", exclude_none=True), body), "id": camera_id})
+    await run_in_threadpool(vigil.update_camera, cam)  # ConfigError 409 for a camera of vigil.yml
+    return camera_out(request, camera_id)
+
+
+def merge(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """`change` over `base`, mappings merged recursively (pure)."""
+    out = dict(base)
+    for k, v in change.items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 @router.delete("/{camera_id}", status_code=204)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Literal
 
+import av
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 
@@ -15,6 +16,7 @@ from vigil.clock import now_ms
 from vigil.errors import NotFoundError, SegmentError
 from vigil.media.playback import Plan, fragment_bytes, fragments_of, hls_playlist, mp4_parts, plan_range, read_init
 from vigil.media.playback import read_parts as read_virtual
+from vigil.media.playback_transcode import TranscodeBusy
 
 router = APIRouter(tags=["playback"], dependencies=[Depends(current_user)])
 INSTANT_MS = 30_000
@@ -44,13 +46,18 @@ def playlist(camera_id: str, request: Request,
 
 @router.get("/api/cameras/{camera_id}/playback.mp4", response_class=Response,
             responses={200: {"content": {"video/mp4": {}}}, 206: {"description": "a byte range"}})
-def playback_mp4(camera_id: str, request: Request, start: str | None = None, end: str | None = None) -> Response:
+def playback_mp4(camera_id: str, request: Request, start: str | None = None, end: str | None = None,
+                 codec: Literal["h264"] | None = Query(None, description="h264: the browser decodes only H.264; a "
+                                                       "recording in another codec (H.265) is transcoded while it "
+                                                       "streams (a fragmented MP4 without Range support)")) -> Response:
     """One MP4 of the range, built from the recorded fragments (no re-encoding); supports HTTP Range."""
     vigil = get_vigil(request)
     plan = _plan(request, camera_id, start, end)
+    if codec == "h264" and plan.fragments[0].segment.codec != "h264":
+        return _transcoded(request, camera_id, plan)
     parts = mp4_parts(vigil.files, plan)
     total = sum(p.size for p in parts)
-    headers = {"Accept-Ranges": "bytes", "X-Start-Ms": str(plan.start_ms),
+    headers = {"Accept-Ranges": "bytes", "X-Start-Ms": str(plan.start_ms), "X-Codec": plan.fragments[0].segment.codec,
                "Content-Disposition": f'inline; filename="{camera_id}_{plan.start_ms}.mp4"'}
     spec = request.headers.get("range")
     if not spec:
@@ -72,6 +79,19 @@ def playback_mp4(camera_id: str, request: Request, start: str | None = None, end
     headers.update({"Content-Range": f"bytes {a}-{b}/{total}", "Content-Length": str(b - a + 1)})
     return StreamingResponse(read_virtual(vigil.files, parts, a, b), status_code=206, media_type="video/mp4",
                              headers=headers)
+
+
+def _transcoded(request: Request, camera_id: str, plan: Plan) -> Response:
+    try:
+        codecs, body = get_vigil(request).h264_playback.open(plan)
+    except TranscodeBusy as err:
+        raise HTTPException(503, str(err), headers={"Retry-After": "5"}) from None
+    except (SegmentError, NotFoundError, av.FFmpegError) as err:
+        raise HTTPException(404, f"camera {camera_id!r}: the recording cannot be transcoded: {err}") from None
+    headers = {"X-Start-Ms": str(plan.start_ms), "X-Transcoded": "h264", "X-Codecs": codecs,
+               "Cache-Control": "no-store", "Accept-Ranges": "none",
+               "Content-Disposition": f'inline; filename="{camera_id}_{plan.start_ms}_h264.mp4"'}
+    return StreamingResponse(body, media_type="video/mp4", headers=headers)
 
 
 def _segment(request: Request, seg_id: int) -> SegmentRow:

@@ -30,7 +30,8 @@ OWN_ACCOUNT = frozenset({"POST /api/auth/logout", "POST /api/auth/password", "PO
                          "DELETE /api/auth/sessions/{session_id}"})
 # Reading these is more than watching: face databases (personal data), plate lists, users, the audit log.
 READ_OPERATOR = ("/api/faces/", "/api/plates")
-READ_ADMIN = ("/api/users", "/api/audit", "/api/onvif/", "/api/system/process", "/api/system/nodes")
+READ_ADMIN = ("/api/users", "/api/audit", "/api/onvif/", "/api/system/process", "/api/system/nodes",
+              "/api/alarms/linkage", "/metrics")
 
 
 def minimum_role(method: str, route: str) -> str:

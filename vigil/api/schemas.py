@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from vigil.catalog.rows import EventRow
+from vigil.config import RecordSettings
 
 
 class Problem(BaseModel):
@@ -74,6 +75,7 @@ class CameraOut(BaseModel):
                                    "password is never shown")
     node: str | None = Field(None, description="the cluster node recording it (none: a single Vigil)")
     analysis: AnalysisLoad | None = Field(None, description="how the camera's analysis keeps up (when running here)")
+    record: RecordSettings | None = Field(None, description="its recording settings (mode, schedule, retention)")
 
 
 

@@ -89,6 +89,11 @@ def set_arm(body: ArmState, request: Request) -> ArmState:
 
 @router.get("/api/storage", response_model=StorageStatus)
 def storage(request: Request) -> StorageStatus:
+    return storage_status(request)
+
+
+def storage_status(request: Request) -> StorageStatus:
+    """The disk and what each camera the caller may see keeps on it."""
     vigil = get_vigil(request)
     usage = shutil.disk_usage(vigil.storage)
     rows = vigil.catalog.storage_summary()
@@ -98,6 +103,25 @@ def storage(request: Request) -> StorageStatus:
         cameras=[StorageCamera(camera=c, segments=n, bytes=b, oldest_ms=a, newest_ms=z,
                                days_kept=round((z - a) / 86_400_000, 2)) for c, n, b, a, z in rows if seen(request, c)],
     )
+
+
+class ReloadOut(BaseModel):
+    added: list[str]
+    removed: list[str]
+    restarted: list[str]
+    updated: list[str] = Field(description="changed in place (name, retention): still recording")
+    linkage: bool = Field(description="the config's linkage rules changed (from the next event)")
+    needs_restart: list[str] = Field(description="sections changed that apply at the next restart")
+    summary: str
+
+
+@router.post("/api/system/reload", response_model=ReloadOut)
+async def reload_config(request: Request) -> ReloadOut:
+    """Applies a changed vigil.yml (as SIGHUP does): cameras added, removed or changed start, stop or restart; the
+    others keep recording. An invalid file is refused (409, the message `vigil serve` would give) and nothing
+    changes."""
+    plan = await run_in_threadpool(get_vigil(request).reload_config)
+    return ReloadOut(**vars(plan), summary=plan.summary())
 
 
 @router.get("/api/system/process", response_model=ProcessStatus)

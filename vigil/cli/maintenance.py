@@ -1,4 +1,4 @@
-"""`vigil catalog rebuild` and `vigil models build`."""
+"""`vigil catalog rebuild|check` and `vigil models build`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from vigil.cli.common import ConfigOpt, _fail, _load, app
+from vigil.cli.common import ConfigOpt, _catalog, _fail, _load, app
 from vigil.config import AnalyticsConfig
 from vigil.errors import VigilError
 from vigil.log import setup_logging
@@ -38,6 +38,34 @@ def catalog_rebuild(config: ConfigOpt = None) -> None:
         _fail(err)
         return
     typer.echo(f"indexed {n} segment(s) from {cfg.storage.path} in {time.monotonic() - t:.1f} s")
+
+
+@catalog_app.command("check")
+def catalog_check(
+    config: ConfigOpt = None,
+    repair: Annotated[bool, typer.Option("--repair", help="fix what can be fixed (best with Vigil stopped)")] = False,
+) -> None:
+    """Compare the index with the files: rows without files, files without rows, cut or damaged segments,
+    overlapping segments. Exits 1 while a problem remains."""
+    from vigil.recorder.fsck import check, repair_problem
+
+    cfg, cat = _catalog(config)
+    t = time.monotonic()
+    problems = check(cat, cfg.storage.path)
+    left = 0
+    for p in problems:
+        line = f"{p.kind:<14} {p.path}: {p.detail}"
+        if repair and p.repairable:
+            line += f" -> {repair_problem(cat, cfg.storage.path, p)}"
+        else:
+            left += 1
+        typer.echo(line)
+    rows = len(cat.segment_paths())
+    typer.echo(f"checked {rows} segment row(s) and the files in {cfg.storage.path} in {time.monotonic() - t:.1f} s: "
+               f"{len(problems)} problem(s)" + (f", {len(problems) - left} repaired" if repair else "")
+               + ("; `vigil catalog check --repair` fixes what it can" if left and not repair else ""))
+    if left:
+        raise typer.Exit(1)
 
 
 @models_app.command("build")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 
 import typer
 
@@ -18,8 +20,10 @@ def serve(config: ConfigOpt = None) -> None:
 
     cfg = _load(config)
     setup_logging(cfg.log_level)
+    if config is None and os.environ.get("VIGIL_CONFIG"):
+        config = Path(os.environ["VIGIL_CONFIG"])
     try:
-        asyncio.run(run(cfg))
+        asyncio.run(run(cfg, config))
     except VigilError as err:
         _fail(err)
     except KeyboardInterrupt:

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from vigil.config.base import CAMERA_ID, Polygon, _Strict, check_host, check_stream_url
+from vigil.schedule import Window
 
 
 class RecordSettings(_Strict):
@@ -21,6 +22,9 @@ class RecordSettings(_Strict):
     mode: Literal["continuous", "motion", "intelligent", "alarm"] = "continuous"
     pre_seconds: float = Field(default=5.0, ge=0, le=30)
     post_seconds: float = Field(default=10.0, ge=0, le=600)
+    schedule: list[Window] = Field(default_factory=list, description="weekly windows in which the camera records "
+                                   "(in its mode); outside them it stays connected for live view and analysis but "
+                                   "writes nothing. Empty: always")
 
 
 class CameraAnalytics(_Strict):

@@ -21,7 +21,7 @@ import httpx
 
 from vigil.catalog.rows import EventRow
 from vigil.clock import now_ms
-from vigil.config import AlarmsConfig, MqttSettings, SmtpSettings
+from vigil.config import AlarmsConfig, LinkageRule, MqttSettings, SmtpSettings
 from vigil.events.bus import EventBus
 from vigil.events.linkage import Action, LinkagePlanner
 from vigil.events.snapshots import save_snapshot
@@ -68,12 +68,16 @@ class LinkageRunner:
     def __init__(self, cfg: AlarmsConfig, bus: EventBus, files: SegmentFiles, armed: Callable[[], bool],
                  cameras: Callable[[], list[str]], snapshot_quality: int = 85,
                  record: Callable[[str, EventRow], bool] | None = None,
-                 goto_preset: Callable[[str, str], Awaitable[None]] | None = None) -> None:
+                 goto_preset: Callable[[str, str], Awaitable[None]] | None = None,
+                 rules: Callable[[], list[LinkageRule]] | None = None) -> None:
+        """`rules`: the linkage rules as they are now (the config's and the UI's), asked at each event so a rule
+        changed in the UI — on any node of a cluster — applies to the next event; default: the config's."""
         self.cfg, self.bus, self.files, self.storage = cfg, bus, files, files.storage
         self.record = record
         self.goto_preset = goto_preset
         self.armed, self.cameras = armed, cameras
         self.planner = LinkagePlanner(cfg.linkage)
+        self._rules = rules
         self.snapshot_quality = snapshot_quality
         self.sent: Counter[str] = Counter()
         self.failed: Counter[str] = Counter()
@@ -103,6 +107,10 @@ class LinkageRunner:
     async def _handle(self, e: EventRow) -> None:
         lt = time.localtime(e.start_ms / 1000)
         armed = await asyncio.to_thread(self.armed)
+        if self._rules is not None:
+            current = await asyncio.to_thread(self._rules)
+            if current != self.planner.rules:
+                self.planner.set_rules(current)
         actions, why = self.planner.plan(e, armed, (lt.tm_wday, lt.tm_hour * 60 + lt.tm_min), now_ms())
         if not actions:
             log.debug("linkage_none", event_id=e.id, type=e.type, why=why)

@@ -34,6 +34,7 @@ from vigil.events.bus import EventBus
 from vigil.events.snapshots import save_snapshot
 from vigil.log import get_logger
 from vigil.media.frames import Frame, FrameReader
+from vigil.schedule import local_when
 
 if TYPE_CHECKING:  # events.faces and events.plates import save_snapshot from here
     from vigil.events.faces import CameraFaces
@@ -62,11 +63,6 @@ class _MotionEvent:
 class _TrackEvents:
     open_ids: list[int] = field(default_factory=list)  # events that end when the track ends
     all_ids: list[int] = field(default_factory=list)
-
-
-def local_when(t_ms: int) -> tuple[int, int]:
-    lt = time.localtime(t_ms / 1000)
-    return lt.tm_wday, lt.tm_hour * 60 + lt.tm_min
 
 
 class CameraAnalysis:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,9 +45,10 @@ class LockedDetector:
     """One detector network shared by every camera: the engine already uses all cores for one forward
     pass, and one copy of the weights is enough. Cameras take turns in the order they ask."""
 
-    def __init__(self, detector: Detector) -> None:
+    def __init__(self, detector: Detector, observe: Callable[[float], None] | None = None) -> None:
         self._detector = detector
         self._lock = FairLock()
+        self._observe = observe  # each run's seconds (the metrics' histogram)
         self.busy_seconds = 0.0
         self.runs = 0
 
@@ -54,9 +56,12 @@ class LockedDetector:
         with self._lock:
             t0 = time.perf_counter()
             out = self._detector.detect(frame)
-            self.busy_seconds += time.perf_counter() - t0
+            took = time.perf_counter() - t0
+            self.busy_seconds += took
             self.runs += 1
-            return out
+        if self._observe is not None:
+            self._observe(took)
+        return out
 
 
 @dataclass

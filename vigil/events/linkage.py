@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from vigil.catalog.rows import EventRow
 from vigil.config import LinkageRule
+from vigil.schedule import in_windows
 
 ALWAYS_ARMED = frozenset({"disk_error", "disk_low", "disk_missing", "disk_quota", "disk_full", "camera_offline"})
 SEVERITY = {"info": 0, "warning": 1, "alarm": 2, "critical": 3}
@@ -22,14 +23,7 @@ class Action:
 
 def in_schedule(rule: LinkageRule, when: tuple[int, int]) -> bool:
     """Whether (weekday, minute of day) lies in one of the rule's armed periods (none: always)."""
-    if not rule.schedule:
-        return True
-    day, minute = when
-    for w in rule.schedule:
-        start, end = w.minutes()
-        if day in w.days and (start <= minute < end if start <= end else minute >= start or minute < end):
-            return True
-    return False
+    return in_windows(rule.schedule, when)
 
 
 def wants(rule: LinkageRule, e: EventRow) -> bool:
@@ -44,6 +38,13 @@ class LinkagePlanner:
     def __init__(self, rules: Sequence[LinkageRule]) -> None:
         self.rules = list(rules)
         self._last: dict[tuple[int, str | None, str], int] = {}  # (rule, camera, type) -> last fired, ms
+
+    def set_rules(self, rules: Sequence[LinkageRule]) -> None:
+        """New rules (changed in the UI); the debounce memory of rules that kept their place stays."""
+        old = self.rules
+        self.rules = list(rules)
+        self._last = {k: v for k, v in self._last.items() if k[0] < len(old) and k[0] < len(self.rules)
+                      and old[k[0]] == self.rules[k[0]]}
 
     def plan(self, e: EventRow, armed: bool, when: tuple[int, int], now_ms: int) -> tuple[list[Action], str]:
         """The actions to run now, and why none when there are none (for the log)."""

@@ -28,6 +28,8 @@ from vigil.media.rtsp_out import StreamRelay
 from vigil.media.segmenter import SegmentWriter, recordable_audio
 from vigil.media.source import CameraSource, Lost, Opened
 from vigil.recorder.modes import TRIGGERS, PreBuffer, RecordGate
+from vigil.recorder.rate import RateMeter
+from vigil.schedule import covers
 
 log = get_logger(__name__)
 
@@ -42,6 +44,9 @@ class CameraStatus:
     stream: str = ""
     segments_written: int = 0
     packets: int = 0
+    bytes_received: int = 0
+    frames: int = 0  # video packets
+    dropped_packets: int = 0  # refused by the segment writer (timestamps going backwards)
 
 
 class CameraRecorder:
@@ -71,6 +76,7 @@ class CameraRecorder:
         self.catalog = catalog
         self.fsync = fsync
         self.status = CameraStatus(since_ms=now_ms())
+        self.rate = RateMeter()
         self._stop = threading.Event()
         self._source = CameraSource(
             camera.url, self._stop, source.open_timeout_seconds, source.read_timeout_seconds,
@@ -93,6 +99,9 @@ class CameraRecorder:
         # Event-driven modes: a RAM pre-buffer and a gate the event bus opens (see recorder/modes.py).
         self.gate = RecordGate(int(rec.post_seconds * 1000)) if rec.mode != "continuous" else None
         self.triggers = TRIGGERS.get(rec.mode, frozenset())
+        # A weekly schedule sends even continuous recording through the gated path: outside its windows nothing
+        # is written; at a window's start the segment begins at the pre-buffer's first keyframe.
+        self.gated = self.gate is not None or bool(rec.schedule)
         self._pre = PreBuffer(int(rec.pre_seconds * 1000))
         self._handover = False
 
@@ -224,8 +233,13 @@ class CameraRecorder:
                     self._on_audio(self.camera.id, change)
 
     def _on_packet(self, packet: Any) -> None:
-        self.status.packets += 1
-        if self._handover and packet.stream is self._video and packet.is_keyframe and (
+        st = self.status
+        st.packets += 1
+        st.bytes_received += packet.size
+        video = packet.stream is self._video
+        st.frames += video
+        self.rate.add(time.monotonic(), packet.size, video)
+        if self._handover and video and packet.is_keyframe and (
                 self._writer is None
                 or self._writer.elapsed_seconds(packet.pts) >= self.camera.record.segment_seconds):
             self._close_segment()
@@ -233,10 +247,9 @@ class CameraRecorder:
             return
         if self.relay is not None:
             self.relay.feed(packet)  # as received, before anything here re-stamps it
-        is_video = packet.stream is self._video
-        if not is_video and self._hearing is not None and packet.stream is self._audio_in:
+        if not video and self._hearing is not None and packet.stream is self._audio_in:
             self._hear(packet)
-        if is_video:
+        if video:
             dts = packet.dts if packet.dts is not None else packet.pts
             if self._last_dts is not None and dts > self._last_dts:
                 self._frame_delta = dts - self._last_dts
@@ -250,7 +263,7 @@ class CameraRecorder:
                 self.frames.feed(packet)  # copied there: the re-stamping below cannot reach it
             pts_ms = self._pts_ms(packet)
             self._wall_ms = self._clock.track(pts_ms)
-            if self.gate is not None:
+            if self.gated:
                 self._on_packet_gated(packet, True, pts_ms)
                 return
             if packet.is_keyframe and (
@@ -259,7 +272,7 @@ class CameraRecorder:
             ):
                 self._close_segment()
                 self._open_segment(pts_ms)
-        elif self.gate is not None:
+        elif self.gated:
             self._on_packet_gated(packet, False, 0)
             return
         if self._writer is None:
@@ -276,12 +289,12 @@ class CameraRecorder:
             self._close_segment()
 
     def _on_packet_gated(self, packet: Any, video: bool, pts_ms: int) -> None:
-        """Motion/intelligent modes: buffer while idle; on an event, open a segment at the oldest buffered
-        keyframe (pre-event video) and keep writing until the gate closes, then stop at a keyframe."""
-        assert self.gate is not None
+        """Event modes and schedules: buffer while idle; on an event (in the schedule), open a segment at the oldest
+        buffered keyframe (pre-event video) and keep writing until the gate closes, then stop at a keyframe."""
         # Asked at the packet's own time, not the clock's: a recorder running behind would otherwise close the
         # gate on packets from before the post-event time and cut the recording short.
-        wanted = self.gate.wanted(self._wall_ms if self._wall_ms is not None else now_ms())
+        t = self._wall_ms if self._wall_ms is not None else now_ms()
+        wanted = (self.gate is None or self.gate.wanted(t)) and covers(self.camera.record.schedule, t)
         key = video and packet.is_keyframe
         if self._writer is not None:
             if key and (not wanted or self._writer.elapsed_seconds(packet.pts) >= self.camera.record.segment_seconds):
@@ -323,6 +336,7 @@ class CameraRecorder:
         if writer is None:
             return
         writer.close()
+        self.status.dropped_packets += writer.dropped
         try:
             scan = scan_segment(writer.path)
         except SegmentError as err:

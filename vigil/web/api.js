@@ -61,3 +61,6 @@ export function enableZoom(box, video) {
   box.addEventListener('pointerup', up); box.addEventListener('pointercancel', up);
   return () => { scale = 1; x = 0; y = 0; apply(); };
 }
+
+// Every event type Vigil raises (filters, linkage rules, notifications).
+export const EVENT_TYPES = ['motion', 'smd', 'tripwire', 'intrusion', 'face_match', 'face_blocklist', 'face_stranger', 'face', 'tamper', 'scene_change', 'audio', 'external', 'occupancy', 'plate_match', 'plate_blocklist', 'plate_read', 'disk_missing', 'disk_quota', 'disk_full', 'disk_error', 'disk_low', 'camera_offline'];

@@ -8,13 +8,16 @@ import { renderFaces } from './faces.js';
 import { renderSearch } from './search.js';
 import { renderPeople } from './people.js';
 import { renderPlates } from './plates.js';
+import { renderOverview } from './overview.js';
+import { registerWorker, startNotifier, stopNotifier } from './notify.js';
 
-const PAGES = { live: renderLive, playback: renderPlayback, events: renderEvents, search: renderSearch, people: renderPeople, plates: renderPlates, rules: renderRules, faces: renderFaces, cameras: renderCameras, settings: renderSettings };
+const PAGES = { overview: renderOverview, live: renderLive, playback: renderPlayback, events: renderEvents, search: renderSearch, people: renderPeople, plates: renderPlates, rules: renderRules, faces: renderFaces, cameras: renderCameras, settings: renderSettings };
 const $ = (id) => document.getElementById(id);
 let cleanup = null;
 
 function showLogin() {
   if (cleanup) { cleanup(); cleanup = null; }
+  stopNotifier();
   $('top').hidden = true; $('view').innerHTML = ''; $('first-password').hidden = true; $('login').hidden = false;
   $('login').querySelector('[name=username]').focus();
 }
@@ -24,9 +27,10 @@ function showLogin() {
 let routeGen = 0;
 async function route() {
   const gen = ++routeGen;
-  const [page, query] = (location.hash.slice(2) || 'live').split('?');
-  const render = PAGES[page] || renderLive;
+  const [page, query] = (location.hash.slice(2) || 'overview').split('?');
+  const render = PAGES[page] || renderOverview;
   if (cleanup) { cleanup(); cleanup = null; }
+  $('top').classList.remove('open'); $('menu').setAttribute('aria-expanded', 'false');
   document.querySelectorAll('header nav a').forEach((a) => a.classList.toggle('active', a.dataset.page === page));
   const view = document.createElement('div');
   view.innerHTML = '<p class="muted">Loading…</p>';
@@ -58,6 +62,7 @@ async function start() {
   $('login').hidden = true; $('top').hidden = false;
   const arm = await api('/api/system/arm');
   setArm(arm.armed);
+  startNotifier();
   route();
 }
 
@@ -87,5 +92,20 @@ $('first-password').onsubmit = async (e) => {
   } catch (err) { $('first-password-error').textContent = String(err.message || err); }
 };
 window.addEventListener('vigil:login', showLogin);
+$('menu').onclick = () => $('menu').setAttribute('aria-expanded', String($('top').classList.toggle('open')));
+
+// On a phone a table shows as one card per row (app.css): each cell is labelled with its column's heading.
+function labelTables(root) {
+  root.querySelectorAll('table').forEach((t) => {
+    const heads = [...t.querySelectorAll('thead th')].map((th) => th.textContent.trim());
+    if (!heads.length) return;
+    t.classList.add('cards');
+    t.querySelectorAll('tbody tr').forEach((tr) => {
+      [...tr.children].forEach((td, i) => { if (heads[i] && !td.dataset.label && td.colSpan === 1) td.dataset.label = heads[i]; });
+    });
+  });
+}
+new MutationObserver(() => labelTables($('view'))).observe($('view'), { childList: true, subtree: true });
 window.addEventListener('hashchange', () => { if (!$('top').hidden) route(); });
+registerWorker();
 start();

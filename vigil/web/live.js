@@ -93,10 +93,13 @@ export class LivePlayer {
 
 const LAYOUTS = { 1: 1, 4: 4, 9: 9 };
 
-export async function renderLive(view) {
+export async function renderLive(view, params) {
   const cameras = await api('/api/cameras');
   let layout = Number(localStorage.getItem('vigil.layout') || 4);
   if (!LAYOUTS[layout]) layout = 4;
+  // #/live?camera=id (from the overview): that camera alone, until the user picks a layout.
+  let focus = cameras.some((c) => c.id === params?.get('camera')) ? params.get('camera') : null;
+  if (focus) layout = 1;
   const saved = JSON.parse(localStorage.getItem('vigil.tiles') || '[]');
   view.innerHTML = `<div class="toolbar"><span>Layout</span>
       <button data-layout="1">1</button><button data-layout="4">2×2</button><button data-layout="9">3×3</button>
@@ -109,7 +112,7 @@ export async function renderLive(view) {
     grid.className = `grid n${layout}`;
     grid.innerHTML = '';
     for (let i = 0; i < layout; i++) {
-      const camId = saved[i] ?? cameras[i]?.id ?? '';
+      const camId = (focus && i === 0 ? focus : saved[i]) ?? cameras[i]?.id ?? '';
       const options = ['<option value="">—</option>', ...cameras.map((c) =>
         `<option value="${esc(c.id)}" ${c.id === camId ? 'selected' : ''}>${esc(c.name)}</option>`)].join('');
       const tile = el(`<div class="tile" data-camera="${esc(camId)}">
@@ -152,7 +155,7 @@ export async function renderLive(view) {
       play(camId, layout === 1 ? 'main' : 'sub');
     }
   };
-  view.querySelectorAll('[data-layout]').forEach((b) => { b.onclick = () => { layout = Number(b.dataset.layout); localStorage.setItem('vigil.layout', layout); draw(); }; });
+  view.querySelectorAll('[data-layout]').forEach((b) => { b.onclick = () => { focus = null; layout = Number(b.dataset.layout); localStorage.setItem('vigil.layout', layout); draw(); }; });
   draw();
   return () => players.forEach((p) => p.stop());
 }

@@ -1,8 +1,10 @@
 // Events, cameras and settings pages.
-import { api, esc, fmtTime } from './api.js';
+import { api, esc, fmtTime, EVENT_TYPES } from './api.js';
 import { onvifPanel } from './onvif.js';
+import { notifyPanel } from './notify.js';
+import { linkagePanel } from './linkage.js';
+import { scheduleGrid, describe as describeSchedule } from './schedule.js';
 
-const EVENT_TYPES = ['motion', 'smd', 'tripwire', 'intrusion', 'face_match', 'face_blocklist', 'face_stranger', 'face', 'tamper', 'scene_change', 'audio', 'external', 'occupancy', 'plate_match', 'plate_blocklist', 'plate_read', 'disk_missing', 'disk_quota', 'disk_full', 'disk_error', 'disk_low', 'camera_offline'];
 const CLASSES = ['human', 'vehicle', 'person', 'car', 'truck', 'bus', 'motorcycle', 'bicycle'];
 
 function eventRow(e) {
@@ -18,7 +20,7 @@ function eventRow(e) {
       <td>${e.details.ack ? `<span class="muted" title="${fmtTime(e.details.ack.at_ms)}">✓ ${esc(e.details.ack.by)}</span>` : `<button data-ack="${e.id}">Ack</button>`}</td></tr>`;
 }
 
-export async function renderEvents(view) {
+export async function renderEvents(view, params) {
   const cameras = await api('/api/cameras');
   const opts = (xs) => xs.map((x) => `<option>${esc(x)}</option>`).join('');
   view.innerHTML = `<div class="toolbar">
@@ -33,6 +35,7 @@ export async function renderEvents(view) {
   // A thumbnail that cannot load (its recording not on disk yet) is hidden, not shown broken.
   view.querySelector('#ev-rows').addEventListener('error', (e) => { if (e.target.tagName === 'IMG') e.target.style.visibility = 'hidden'; }, true);
   const $ = (sel) => view.querySelector(sel);
+  if (params?.get('camera')) $('#ev-cam').value = params.get('camera');  // from a notification
   const filters = () => {
     const q = new URLSearchParams({ limit: '200' });
     for (const [key, sel] of [['camera', '#ev-cam'], ['type', '#ev-type'], ['class', '#ev-class'], ['rule', '#ev-rule']]) {
@@ -101,9 +104,9 @@ function analysisLoad(a) {
 export async function renderCameras(view) {
   const draw = async () => {
     const cameras = await api('/api/cameras');
-    view.innerHTML = `<div class="panel"><table><thead><tr><th>Id</th><th>Name</th><th>URL</th><th>State</th><th>Analytics</th><th>Source</th><th></th></tr></thead><tbody>
+    view.innerHTML = `<div class="panel"><table><thead><tr><th>Id</th><th>Name</th><th>URL</th><th>State</th><th>Recording</th><th>Analytics</th><th>Source</th><th></th></tr></thead><tbody>
       ${cameras.map((c) => `<tr><td>${esc(c.id)}</td><td>${esc(c.name)}</td><td class="muted">${esc(c.url)}</td>
-        <td>${esc(c.state)}${c.node ? ` <span class="muted">· node ${esc(c.node)}</span>` : ''}${c.onvif ? ' <span class="muted">· ONVIF</span>' : ''}${c.last_error ? ` <span class="muted">${esc(c.last_error)}</span>` : ''}</td><td>${c.analytics ? `<a href="#/rules?camera=${encodeURIComponent(c.id)}">on · rules</a>${analysisLoad(c.analysis)}` : '<span class="muted">off</span>'}</td><td>${esc(c.source)}</td>
+        <td>${esc(c.state)}${c.node ? ` <span class="muted">· node ${esc(c.node)}</span>` : ''}${c.onvif ? ' <span class="muted">· ONVIF</span>' : ''}${c.last_error ? ` <span class="muted">${esc(c.last_error)}</span>` : ''}</td><td>${c.record ? `${esc(c.record.mode)} · ${esc(describeSchedule(c.record.schedule))}` : ''}</td><td>${c.analytics ? `<a href="#/rules?camera=${encodeURIComponent(c.id)}">on · rules</a>${analysisLoad(c.analysis)}` : '<span class="muted">off</span>'}</td><td>${esc(c.source)}</td>
         <td>${c.source === 'api' ? `<button data-edit="${esc(c.id)}">Edit</button> <button data-del="${esc(c.id)}">Remove</button>` : '<span class="muted">in vigil.yml</span>'}</td></tr>`).join('')}
       </tbody></table></div>
       <div class="panel"><h3 id="cam-form-title">Add a camera</h3><form id="cam-form" class="form">
@@ -114,6 +117,8 @@ export async function renderCameras(view) {
         <label for="c-seg">Segment seconds</label><input id="c-seg" type="number" value="60" min="2">
         <label for="c-days">Keep days</label><input id="c-days" type="number" min="0" step="0.5" placeholder="no limit">
         <label for="c-gb">Quota GB</label><input id="c-gb" type="number" min="0" step="0.1" placeholder="no limit">
+        <label for="c-mode">Record</label><select id="c-mode"><option value="continuous">continuously</option><option value="motion">around motion</option><option value="intelligent">around AI events</option><option value="alarm">around alarms</option></select>
+        <span>Record when</span><div id="c-sched-slot"><p class="muted" id="c-sched-note">Click or drag hours to switch them off and on: always, as drawn.</p></div>
         <label for="c-enabled">Enabled</label><input id="c-enabled" type="checkbox" checked>
         <label for="c-ai">Analytics (AI rules)</label><input id="c-ai" type="checkbox">
         <span></span><span><button type="button" id="c-test">Test URL</button> <button type="submit">Save</button></span>
@@ -133,6 +138,9 @@ export async function renderCameras(view) {
     }
     const $ = (s) => view.querySelector(s);
     let editing = null;
+    let grid = scheduleGrid([]);
+    const showGrid = (windows) => { grid.remove(); grid = scheduleGrid(windows); $('#c-sched-slot').prepend(grid); };
+    showGrid([]);
     view.querySelectorAll('[data-del]').forEach((b) => { b.onclick = async () => { if (confirm(`Remove ${b.dataset.del}? Its recordings stay until retention removes them.`)) { await api(`/api/cameras/${encodeURIComponent(b.dataset.del)}`, { method: 'DELETE' }); draw(); } }; });
     view.querySelectorAll('[data-edit]').forEach((b) => {
       b.onclick = () => {
@@ -140,6 +148,9 @@ export async function renderCameras(view) {
         editing = c.id; $('#cam-form-title').textContent = `Edit ${c.id}`;
         $('#c-id').value = c.id; $('#c-id').disabled = true; $('#c-name').value = c.name; $('#c-url').value = c.url;
         $('#c-sub').value = c.sub_url || ''; $('#c-enabled').checked = c.enabled; $('#c-ai').checked = c.analytics;
+        const r = c.record || {};
+        $('#c-seg').value = r.segment_seconds ?? 60; $('#c-days').value = r.max_days ?? ''; $('#c-gb').value = r.max_gb ?? '';
+        $('#c-mode').value = r.mode || 'continuous'; showGrid(r.schedule || []);
       };
     });
     $('#c-test').onclick = async () => {
@@ -154,9 +165,12 @@ export async function renderCameras(view) {
       e.preventDefault();
       const num = (s) => (view.querySelector(s).value === '' ? null : Number(view.querySelector(s).value));
       const body = { id: $('#c-id').value, name: $('#c-name').value, url: $('#c-url').value, sub_url: $('#c-sub').value || null,
-        enabled: $('#c-enabled').checked, analytics: { enabled: $('#c-ai').checked }, record: { segment_seconds: num('#c-seg') ?? 60, max_days: num('#c-days') || null, max_gb: num('#c-gb') || null } };
+        enabled: $('#c-enabled').checked, analytics: { enabled: $('#c-ai').checked }, record: { ...(editing ? cameras.find((x) => x.id === editing).record : {}), segment_seconds: num('#c-seg') ?? 60, max_days: num('#c-days') || null, max_gb: num('#c-gb') || null,
+          mode: $('#c-mode').value, schedule: grid.windows() } };
+      if (grid.isEmpty()) { $('#cam-error').textContent = 'The schedule has no hour on: switch some on, or untick Enabled to stop the camera.'; return; }
       try {
-        await api(editing ? `/api/cameras/${encodeURIComponent(editing)}` : '/api/cameras', { method: editing ? 'PUT' : 'POST', json: body });
+        // PATCH when editing: what the form does not show (masks, analysis rate, faces, ONVIF) is kept.
+        await api(editing ? `/api/cameras/${encodeURIComponent(editing)}` : '/api/cameras', { method: editing ? 'PATCH' : 'POST', json: body });
         draw();
       } catch (err) { $('#cam-error').textContent = String(err.message || err); }
     };
@@ -180,9 +194,26 @@ export async function renderSettings(view) {
         <input id="pw-new" type="password" placeholder="new password (8+)" autocomplete="new-password" minlength="8" required><button>Change password</button></form>
       <p class="muted" id="pw-note">Changing it ends your other browser sessions.</p>
       <table><thead><tr><th>Session or token</th><th>Started</th><th>Ends</th><th></th></tr></thead><tbody id="sessions"></tbody></table></div>
-    <div class="panel"><h3>Alarm linkage</h3><div id="linkage" class="muted">Loading…</div></div>
+    <div class="panel" id="config-panel" hidden><h3>Configuration</h3>
+      <p class="muted">After editing vigil.yml: cameras added, removed or changed start, stop or restart; the others keep recording.</p>
+      <div class="toolbar"><button type="button" id="reload-config">Reload vigil.yml</button></div>
+      <p id="reload-result" role="status"></p></div>
+    <div id="linkage-slot"></div>
     <div class="panel" id="audit-panel" hidden><h3>Audit log</h3><p class="muted">Logins, watching, exports and changes, newest first.</p>
       <table><thead><tr><th>When</th><th>Who</th><th>From</th><th>What</th><th>Camera</th><th>Result</th></tr></thead><tbody id="audit"></tbody></table></div>`;
+  const slot = view.querySelector('#linkage-slot');
+  if (document.body.dataset.role === 'admin') {
+    slot.append(linkagePanel(await api('/api/cameras')));
+    view.querySelector('#config-panel').hidden = false;
+    view.querySelector('#reload-config').onclick = async () => {
+      const out = view.querySelector('#reload-result');
+      try {
+        const r = await api('/api/system/reload', { method: 'POST' });
+        out.className = ''; out.textContent = `Reloaded: ${r.summary}.`;
+      } catch (err) { out.className = 'error'; out.textContent = `Not reloaded, nothing changed: ${err.message}`; }
+    };
+  }
+  slot.append(notifyPanel());
   api('/api/audit?limit=50').then((rows) => {
     view.querySelector('#audit-panel').hidden = false;
     view.querySelector('#audit').innerHTML = rows.map((r) => `<tr><td>${fmtTime(r.t_ms)}</td><td>${esc(r.username ?? r.details.username ?? '—')}</td>
@@ -203,15 +234,6 @@ export async function renderSettings(view) {
     } catch (err) { view.querySelector('#pw-note').textContent = String(err.message || err); }
   };
   loadSessions().catch(() => {});
-  api('/api/alarms/status').then((a) => {
-    const sent = Object.entries(a.sent).map(([k, n]) => `${esc(k)} ${n}`).join(', ') || 'nothing yet';
-    const failed = Object.entries(a.failed).map(([k, n]) => `${esc(k)} ${n}`).join(', ');
-    view.querySelector('#linkage').innerHTML = `<p>${a.armed ? 'Armed' : 'Disarmed'} · sent: ${sent}${failed ? ` · <span class="error">failed: ${failed}</span>` : ''}</p>
-      ${a.linkage.length ? `<table><thead><tr><th>Rule</th><th>Events</th><th>Cameras</th><th>Schedule</th><th>Actions</th></tr></thead><tbody>
-      ${a.linkage.map((r) => `<tr><td>${esc(r.name || '—')}</td><td>${esc(r.types.join(', '))} ≥ ${esc(r.min_severity)}</td><td>${esc(r.cameras.join(', ') || 'all')}</td>
-        <td>${esc(r.schedule.map((w) => `${w.days.join(',')} ${w.start}–${w.end}`).join('; ') || 'always')}, every ${r.min_interval_seconds} s at most</td>
-        <td>${esc(r.actions.join('; '))}</td></tr>`).join('')}</tbody></table>` : '<p>No linkage rules: add them under <code>alarms.linkage</code> in vigil.yml.</p>'}`;
-  }).catch((err) => { view.querySelector('#linkage').textContent = err.message; });
   const loadUsers = async () => {
     try {
       const users = await api('/api/users');

@@ -4,14 +4,38 @@ import { api, el, enableZoom, esc, fmtTime } from './api.js';
 const DAY = 86_400_000;
 const CHUNK = 3_600_000; // each <video> plays an hour-long MP4 built from the recorded fragments
 const FPS_STEP = 1 / 25;
+const CHUNK_H264 = 600_000; // a transcoded stream: ten minutes at a time, made while it plays
+const AHEAD_S = 60; // …and no further ahead of the play head than this (the server waits meanwhile)
+const TYPES = { hevc: 'video/mp4; codecs="hvc1.1.6.L120.90"', h264: 'video/mp4; codecs="avc1.42e01f"' };
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+
+// Whether this browser decodes a recording's codec itself (most desktop browsers have no H.265 decoder).
+function plays(codec) {
+  const type = TYPES[codec];
+  if (!type) return true;  // MJPEG and others: let the browser try
+  return document.createElement('video').canPlayType(type) !== '' || !!(window.MediaSource && MediaSource.isTypeSupported(type));
+}
+
+function appended(sb, op) {
+  return new Promise((ok, fail) => {
+    sb.addEventListener('updateend', ok, { once: true }); sb.addEventListener('error', fail, { once: true });
+    try { op(); } catch (err) { fail(err); }
+  });
+}
 
 // A <video> bound to one camera; knows the wall time of its first frame.
 class Channel {
-  constructor(cameraId, video) { Object.assign(this, { cameraId, video, startMs: 0, endMs: 0 }); }
+  constructor(cameraId, video, onMode) { Object.assign(this, { cameraId, video, onMode, startMs: 0, endMs: 0, transcoded: false, ctrl: null }); }
+  stopStream() { if (this.ctrl) { this.ctrl.abort(); this.ctrl = null; } }
   async load(wall) {
+    this.stopStream();
     const url = `/api/cameras/${encodeURIComponent(this.cameraId)}/playback.mp4?start=${Math.floor(wall)}&end=${Math.floor(wall + CHUNK)}`;
     const r = await fetch(url, { headers: { Range: 'bytes=0-0' }, credentials: 'same-origin' });
     if (!r.ok) { this.startMs = 0; this.video.removeAttribute('src'); this.video.load(); return false; }
+    const codec = r.headers.get('X-Codec') || 'h264';
+    this.transcoded = !plays(codec);
+    this.onMode(this.transcoded);
+    if (this.transcoded) return this.loadH264(wall);
     this.startMs = Number(r.headers.get('X-Start-Ms'));
     this.endMs = wall + CHUNK;
     this.video.src = url;
@@ -19,6 +43,46 @@ class Channel {
     const seeked = new Promise((ok) => { this.video.addEventListener('seeked', ok, { once: true }); setTimeout(ok, 5000); });
     this.video.currentTime = Math.max(0, (wall - this.startMs) / 1000);
     await seeked;
+    return true;
+  }
+  // The recording as H.264 made by Vigil while it plays: a fragmented MP4 streamed into Media Source Extensions.
+  async loadH264(wall) {
+    const ctrl = new AbortController();
+    this.ctrl = ctrl;
+    const url = `/api/cameras/${encodeURIComponent(this.cameraId)}/playback.mp4?start=${Math.floor(wall)}&end=${Math.floor(wall + CHUNK_H264)}&codec=h264`;
+    let r;
+    try { r = await fetch(url, { credentials: 'same-origin', signal: ctrl.signal }); } catch (_) { return false; }
+    if (!r.ok) { this.startMs = 0; this.video.removeAttribute('src'); this.video.load(); return false; }
+    this.startMs = Number(r.headers.get('X-Start-Ms'));
+    this.endMs = wall + CHUNK_H264;
+    const ms = new MediaSource();
+    if (this.video.src.startsWith('blob:')) URL.revokeObjectURL(this.video.src);
+    this.video.src = URL.createObjectURL(ms);
+    await new Promise((ok) => ms.addEventListener('sourceopen', ok, { once: true }));
+    const sb = ms.addSourceBuffer(`video/mp4; codecs="${r.headers.get('X-Codecs')}"`);
+    const reader = r.body.getReader();
+    const v = this.video, target = Math.max(0, (wall - this.startMs) / 1000);
+    const bufferedEnd = () => (sb.buffered.length ? sb.buffered.end(sb.buffered.length - 1) : 0);
+    let finished = false;
+    (async () => {
+      try {
+        for (;;) {
+          // Not reading holds the server's transcoder back: it makes what is watched, not the whole range.
+          while (!ctrl.signal.aborted && bufferedEnd() - Math.max(v.currentTime, target) > AHEAD_S) await sleep(300);
+          const { done, value } = await reader.read();
+          if (done || ctrl.signal.aborted) break;
+          if (sb.buffered.length && v.currentTime - sb.buffered.start(0) > AHEAD_S) {
+            await appended(sb, () => sb.remove(0, v.currentTime - AHEAD_S / 2));
+          }
+          await appended(sb, () => sb.appendBuffer(value));
+        }
+        if (!ctrl.signal.aborted && ms.readyState === 'open') ms.endOfStream();
+      } catch (_) { /* left, or seeked elsewhere: this stream is over */ } finally { finished = true; }
+    })();
+    const t0 = Date.now();
+    while (!finished && bufferedEnd() <= target + 0.1 && Date.now() - t0 < 20000) await sleep(100);
+    if (ctrl.signal.aborted) return false;
+    v.currentTime = target;
     return true;
   }
   get wall() { return this.startMs + this.video.currentTime * 1000; }
@@ -118,6 +182,16 @@ export async function renderPlayback(view, params) {
     $('#players').dataset.smart = JSON.stringify(smart.map((r) => [r.start_ms, r.end_ms]));
     redraw();
   }
+  // Playing past midnight (or seeking to another day) moves the day shown: its timelines and tags follow the head.
+  // A day picked by hand stays until the head itself changes day.
+  const dayOf = (ms) => { const d = new Date(ms); return new Date(Date.UTC(d.getFullYear(), d.getMonth(), d.getDate())); };
+  let headDay = dayOf(head).getTime();
+  async function followDay() {
+    if (!head || dayOf(head).getTime() === headDay) return;
+    headDay = dayOf(head).getTime();
+    dayInput.valueAsDate = dayOf(head);
+    await loadTimelines(); await loadTags();
+  }
   function redraw() {
     for (const c of view.querySelectorAll('canvas.timeline')) drawTimeline(c, timelines[c.dataset.camera] || { ranges: [], events: [] }, tlView, head);
     $('#clock').textContent = head ? fmtTime(head) : '';
@@ -134,6 +208,7 @@ export async function renderPlayback(view, params) {
     } finally {
       seeking = false; // a failed load (server restarting) must not stop the clock for good
     }
+    followDay();
     redraw();
   }
 
@@ -169,17 +244,23 @@ export async function renderPlayback(view, params) {
       if (c.video.paused !== m.video.paused) (m.video.paused ? c.video.pause() : c.video.play().catch(() => {}));
     }
     if (m.endMs && head > m.endMs - 2000) seek(head);
+    followDay();
     redraw();
   }
 
   function setup() {
-    channels.forEach((c) => { c.video.pause(); c.video.removeAttribute('src'); c.video.load(); });
+    channels.forEach((c) => { c.stopStream(); c.video.pause(); c.video.removeAttribute('src'); c.video.load(); });
     $('#players').innerHTML = '';
     channels = selected().map((id) => {
-      const box = el(`<div class="tile"><div class="bar"><span>${esc(id)}</span></div><video muted playsinline data-camera="${esc(id)}"></video></div>`);
+      const box = el(`<div class="tile"><div class="bar"><span>${esc(id)}</span> <span class="muted mode" title="this browser cannot decode the recording's codec: Vigil transcodes it to H.264 while it plays"></span></div><video muted playsinline data-camera="${esc(id)}"></video></div>`);
       $('#players').append(box);
       enableZoom(box, box.querySelector('video'));
-      return new Channel(id, box.querySelector('video'));
+      const video = box.querySelector('video');
+      return new Channel(id, video, (transcoded) => {
+        box.querySelector('.mode').textContent = transcoded ? 'H.264 by Vigil' : '';
+        video.dataset.transcoded = transcoded ? '1' : '';
+        updateDownload();
+      });
     });
   }
 
@@ -193,7 +274,10 @@ export async function renderPlayback(view, params) {
   function updateDownload() {
     const cam = selected()[0];
     if (!cam) return;
-    $('#ex-download').href = `/api/cameras/${encodeURIComponent(cam)}/playback.mp4?start=${fromLocal($('#ex-from').value)}&end=${fromLocal($('#ex-to').value)}`;
+    // A recording this browser cannot play downloads as H.264 made by Vigil (the file on disk stays as recorded).
+    const h264 = channels.find((c) => c.cameraId === cam)?.transcoded;
+    $('#ex-download').href = `/api/cameras/${encodeURIComponent(cam)}/playback.mp4?start=${fromLocal($('#ex-from').value)}&end=${fromLocal($('#ex-to').value)}${h264 ? '&codec=h264' : ''}`;
+    $('#ex-download').textContent = h264 ? 'Download MP4 (H.264 by Vigil)' : 'Download MP4';
   }
 
   $('#go').onclick = () => { const [s] = dayBounds(); const [hh, mm, ss] = ($('#at').value || '00:00:00').split(':').map(Number); seek(s + ((hh * 60 + mm) * 60 + (ss || 0)) * 1000); };
@@ -243,5 +327,5 @@ export async function renderPlayback(view, params) {
   await loadTags();
   await seek(head);
   timer = setInterval(sync, 250);
-  return () => { clearInterval(timer); channels.forEach((c) => { c.video.pause(); c.video.removeAttribute('src'); }); };
+  return () => { clearInterval(timer); channels.forEach((c) => { c.stopStream(); c.video.pause(); c.video.removeAttribute('src'); }); };
 }
