@@ -175,7 +175,9 @@ def test_h265_recording_plays_back_and_downloads_as_h264(site: Server) -> None:
         page.wait_for_selector(video, timeout=15000)
         page.wait_for_function(f"document.querySelector(\"{video}\").readyState >= 2", timeout=20000)
         assert "H.264 by Vigil" in page.inner_text("#players .tile .mode")
-        # Playing, and the picture shown is the instant asked for (the play head), within a second.
+        # Playing, and the picture shown is the instant asked for (the play head), within a second. The player's
+        # clock runs once the seek is done (the seek itself moves currentTime by up to a GOP).
+        page.wait_for_selector("#players[data-head]", state="attached", timeout=15000)
         t0 = page.eval_on_selector(video, "v => v.currentTime")
         wait_for(lambda: page.eval_on_selector(video, "v => v.currentTime") > t0 + 1.0, 10, what="playback running")
         shown = page.evaluate(READ_CODE_JS, page.query_selector(video))

@@ -396,7 +396,9 @@ def test_weekly_record_schedule_drawn_on_the_cameras_page(page: Any, site: Site)
     page.wait_for_selector("#cam-form .sched")
     page.fill("#c-id", "yard")
     page.fill("#c-url", site.sims[0].url(2))
-    # Drag across today's row: every hour of today off (the grid starts all on: always).
+    # Drag across today's row: every hour of today off (the grid starts all on: always). The row is scrolled into
+    # view first: Sunday's, the last, is below the fold of the test's window.
+    page.locator(f".sched-cell[data-day='{today}'][data-hour='0']").scroll_into_view_if_needed()
     first = page.query_selector(f".sched-cell[data-day='{today}'][data-hour='0']").bounding_box()
     last = page.query_selector(f".sched-cell[data-day='{today}'][data-hour='23']").bounding_box()
     assert first is not None and last is not None
