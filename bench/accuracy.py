@@ -1,7 +1,7 @@
 """Accuracy on real footage: each real clip of bench/truth through one camera's analysis (vigil.yml defaults),
 scored against the hand-annotated ground truth.
 
-Usage: python bench/accuracy.py [--clips vtest,tree] [--json FILE]
+Usage: python bench/accuracy.py [--clips vtest,tree] [--precision fp32|int8] [--json FILE]
 
 Per clip and line: crossings found against the truth (matched within ±1 s, same direction), precision and
 recall; for clips with annotated boxes, person detection precision/recall at IoU 0.5 for people ≥ 40 px tall,
@@ -22,7 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import itertools
 
 from bench.realclips import Clip, Run, analyse, clip_size, load, names, people_score
+from vigil.analytics.detector import Detector
+from vigil.analytics.engines import make_detector
 from vigil.analytics.scoring import score_crossings, score_tracks
+from vigil.config import AnalyticsConfig
 
 
 def pixel_tracks(run: Run, width: int, height: int) -> dict[int, list[tuple[int, tuple[float, ...]]]]:
@@ -30,9 +33,9 @@ def pixel_tracks(run: Run, width: int, height: int) -> dict[int, list[tuple[int,
             for n, ts in run.tracks.items()}
 
 
-def report(clip: Clip) -> dict[str, object]:
+def report(clip: Clip, detector: Detector | None = None) -> dict[str, object]:
     t0 = time.perf_counter()
-    run = analyse(clip)
+    run = analyse(clip, detector)
     wall = time.perf_counter() - t0
     out: dict[str, object] = {"clip": clip.name, "frames": run.frames, "detector_runs": run.detector_runs,
                               "detector_ms_per_run": round(run.detector_ms / max(1, run.detector_runs), 1),
@@ -75,13 +78,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clips", default=",".join(names()))
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--precision", choices=("fp32", "int8"), default=AnalyticsConfig().precision,
+                    help="the detector's precision (vigil.yml analytics.precision)")
     args = ap.parse_args()
+    detector = make_detector(AnalyticsConfig(precision=args.precision))
+    print(f"detector: {args.precision}")
     results = []
     for name in args.clips.split(","):
         clip = load(name)
         if not clip.present:
             sys.exit(f"{clip.file} is missing: {clip.install}")
-        results.append(report(clip))
+        results.append(report(clip, detector))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

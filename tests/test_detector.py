@@ -99,6 +99,13 @@ def test_int8_model_built_from_real_pictures_runs(tmp_path: Path) -> None:
     finally:
         del os.environ["VIGIL_MODELS"]
     assert path.stat().st_size < 20_000_000  # FP32 weights are 35 MB
+    # The first block (3-channel convolution, activation, pooling) stays in FP32: quantization starts after it.
+    import onnx
+
+    nodes = onnx.load(str(path)).graph.node
+    first_q = next(n for n in nodes if n.op_type == "QuantizeLinear" and not n.input[0].endswith(("_w", "_b")))
+    pools = [n for n in nodes if n.op_type == "MaxPool"]
+    assert first_q.input[0] == pools[0].output[0], (first_q.input, pools[0].output)
     found = det.detect(cv2.imread(str(PHOTOS / "person.jpg")))
     assert "person" in {d.label for d in found}, found
 
