@@ -11,7 +11,8 @@ Usage: python bench/analytics.py [--seconds 60] [--workers 2]
 - Detector reference in the same run: the bare OpenCV DNN forward pass of the same network (no pre- or
   post-processing), i.e. what the model itself costs on this CPU.
 - Capacity: N pipelines sharing one detector, fed as fast as `--workers` threads can go, on a "typical"
-  scene (a person in view 10 % of the time) with the motion gate on and off; cameras = frames per second / 5.
+  scene (a person in view 10 % of the time) with the motion gate on (detection regions on and off) and off;
+  cameras = frames per second / 5.
 """
 
 from __future__ import annotations
@@ -151,11 +152,13 @@ def stage_costs(seconds: float) -> dict[str, float]:
 
 
 def capacity(cameras: int, gate: bool, seconds: float, workers: int, detector: object,
-             frames: list[tuple[int, np.ndarray]] | None = None) -> tuple[float, float]:
-    """(analysed frames per second over all cameras, share of frames the detector ran on)."""
+             frames: list[tuple[int, np.ndarray]] | None = None, regions: bool = True) -> tuple[float, float, float]:
+    """(analysed frames per second over all cameras, share of frames the detector ran on, share of its runs on a
+    region only)."""
     frames = frames or frames_of(TYPICAL, seconds)
     shared = LockedDetector(detector)  # type: ignore[arg-type]
-    pipes = [Pipeline(shared, (), MotionDetector(masks=OSD), gate=GateSettings(enabled=gate)) for _ in range(cameras)]
+    pipes = [Pipeline(shared, (), MotionDetector(masks=OSD), gate=GateSettings(enabled=gate, regions=regions))
+             for _ in range(cameras)]
     # Each camera sees the scene shifted in time, so targets do not all appear at once.
     jobs = [(c, k) for k in range(len(frames)) for c in range(cameras)]
     lock = threading.Lock()
@@ -181,7 +184,7 @@ def capacity(cameras: int, gate: bool, seconds: float, workers: int, detector: o
         th.join()
     elapsed = time.perf_counter() - t0
     runs = sum(p.detections_run for p in pipes)
-    return len(jobs) / elapsed, runs / len(jobs)
+    return len(jobs) / elapsed, runs / len(jobs), sum(p.regions_run for p in pipes) / max(1, runs)
 
 
 def main() -> None:
@@ -227,12 +230,16 @@ def main() -> None:
         if (models_dir() / INT8_FILE).exists():
             detectors.append(("today, precision: int8", make_detector(AnalyticsConfig(precision="int8"))))
         for name, det in detectors:
-            for gate in (True, False):
-                fps, share = capacity(8, gate, args.seconds, args.workers, det, frames)
+            # "before" ran without regions; today's default has them (GateSettings.regions).
+            modes = [("gate on ", True, False), ("gate off", False, False)] if name.startswith("before") else \
+                [("gate on, regions", True, True), ("gate on, no regions", True, False), ("gate off", False, False)]
+            for mode, gate, regions in modes:
+                fps, share, in_regions = capacity(8, gate, args.seconds, args.workers, det, frames, regions)
                 analysed = fps / FPS
                 cams = analysed / (1 + per_cam_cpu * analysed / args.workers)
-                print(f"    {name:26s} gate {'on ' if gate else 'off'}: {fps:5.1f} frames/s analysed, detector on "
-                      f"{share:4.0%} of frames → {cams:5.1f} cameras at {FPS} fps (decoding included)")
+                print(f"    {name:26s} {mode:19s}: {fps:5.1f} frames/s analysed, detector on {share:4.0%} of frames "
+                      f"({in_regions:4.0%} of its runs on a region) → {cams:5.1f} cameras at {FPS} fps "
+                      "(decoding included)")
 
 
 if __name__ == "__main__":

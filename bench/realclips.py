@@ -19,6 +19,7 @@ import numpy as np
 
 from vigil.analytics.detector import Detection, Detector
 from vigil.analytics.engines import make_detector
+from vigil.analytics.geometry import Box
 from vigil.analytics.motion import MotionDetector
 from vigil.analytics.pipeline import GateSettings, Pipeline
 from vigil.analytics.rules import Rule
@@ -93,9 +94,9 @@ class Timed:
         self.runs = 0
         self.last: list[Detection] = []
 
-    def detect(self, frame: np.ndarray) -> list[Detection]:
+    def detect(self, frame: np.ndarray, region: Box | None = None) -> list[Detection]:
         t0 = time.perf_counter()
-        self.last = self.detector.detect(frame)
+        self.last = self.detector.detect(frame, region)
         self.seconds += time.perf_counter() - t0
         self.runs += 1
         return self.last
@@ -118,7 +119,7 @@ def analyse(clip: Clip, detector: Detector | None = None, fps: float | None = No
     cfg, cam = AnalyticsConfig(), CameraAnalytics()
     det = Timed(detector or make_detector(cfg))
     pipe = Pipeline(det, clip.rules(), MotionDetector(cam.motion_sensitivity),
-                    gate=GateSettings(enabled=cam.motion_gate if gate is None else gate))
+                    gate=GateSettings(enabled=cam.motion_gate if gate is None else gate, regions=cam.detect_regions))
     run = Run([], {}, {}, [], 0, 0, 0.0)
     for t_ms, n, image in pictures(clip, fps or cam.fps, cfg.max_width):
         res = pipe.process(t_ms, image)

@@ -154,7 +154,9 @@ def test_intrusion_enter_loiter_exit(run: dict[str, Any]) -> None:
     loiter = next(e for e in got if e["details"]["event"] == "loiter")
     assert loiter["details"]["dwell_ms"] >= 10_000
     # Each loiter follows an enter of the same target, and that target later leaves.
-    enter = next(e for e in got if e["details"]["event"] == "enter" and e["track_id"] == loiter["track_id"])
+    enter = next((e for e in got if e["details"]["event"] == "enter" and e["track_id"] == loiter["track_id"]), None)
+    assert enter is not None, [(e["details"]["event"], e["track_id"], round(_fired_at(e) / 1000 - run["t0"], 1))
+                               for e in got]
     assert enter["start_ms"] < loiter["start_ms"] + loiter["details"]["dwell_ms"]
     assert enter["end_ms"] is not None and enter["details"]["path"], "the enter event closes with the target's path"
 

@@ -59,7 +59,7 @@ def test_masks_drawn_as_rules_join_the_configured_ones_and_change_at_run_time() 
     from vigil.analytics.rules import Rule, RuleEngine
 
     class NoDetector:  # the gate under test decides before any detector would run
-        def detect(self, frame: np.ndarray) -> list[object]:
+        def detect(self, frame: np.ndarray, region: object = None) -> list[object]:
             return []
 
     osd = [(0.0, 0.0), (0.3, 0.0), (0.3, 0.1), (0.0, 0.1)]

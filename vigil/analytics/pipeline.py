@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vigil.analytics.detector import Detection, Detector
+from vigil.analytics.geometry import Box
 from vigil.analytics.motion import MotionDetector, MotionResult
+from vigil.analytics.regions import detection_region
 from vigil.analytics.rules import Firing, Rule, RuleEngine, Target
 from vigil.analytics.tracker import Track, Tracker
 
@@ -25,6 +27,8 @@ class GateSettings:
     enabled: bool = True  # off: the detector runs on every analysed frame
     track_heartbeat_ms: int = 1000
     idle_heartbeat_ms: int = 10_000
+    regions: bool = True  # when little of the picture moves, detect only around it (and around tracked targets)
+    full_every_ms: int = 2000  # …with a pass over the whole picture at least this often
 
 
 @dataclass
@@ -32,6 +36,7 @@ class FrameResult:
     t_ms: int
     motion: MotionResult
     detected: bool = False
+    region: Box | None = None  # where the detector looked, when not the whole picture
     detections: list[Detection] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     firings: list[Firing] = field(default_factory=list)
@@ -49,6 +54,8 @@ class Pipeline:
         self.engine = RuleEngine(rules)
         self._apply_masks(rules)
         self._last_detect_ms: int | None = None
+        self._last_full_ms: int | None = None
+        self.regions_run = 0
         # After a run that found something the tracker does not follow yet, this many next frames are detected
         # too, so a still target found by a heartbeat is confirmed at once (bounded: a statue that scores low
         # forever must not keep the detector running).
@@ -75,6 +82,16 @@ class Pipeline:
             return since >= self.gate.track_heartbeat_ms
         return since >= self.gate.idle_heartbeat_ms
 
+    def _region(self, t_ms: int, motion: MotionResult, aspect: float) -> Box | None:
+        """Where to detect when motion woke the detector; None: the whole picture (heartbeats, confirmations,
+        a periodic full pass for targets that stand still outside the moving part, most of the picture moving)."""
+        if not (self.gate.enabled and self.gate.regions and motion.moving and self._confirm_left == 0):
+            return None
+        if self._last_full_ms is None or t_ms - self._last_full_ms >= self.gate.full_every_ms:
+            return None
+        followed = [tr.box for tr in self.tracker.tracks.values() if t_ms - tr.last_ms <= self.tracker.lost_ms]
+        return detection_region([*motion.boxes, *followed], aspect)
+
     def process(self, t_ms: int, frame: np.ndarray, when: tuple[int, int] | None = None) -> FrameResult:
         self.frames += 1
         res = FrameResult(t_ms, self.motion.update(frame))
@@ -82,7 +99,14 @@ class Pipeline:
             self._last_detect_ms = t_ms
             self.detections_run += 1
             res.detected = True
-            res.detections = self.detector.detect(frame)
+            region = self._region(t_ms, res.motion, frame.shape[1] / frame.shape[0])
+            if region is None:
+                self._last_full_ms = t_ms
+                res.detections = self.detector.detect(frame)
+            else:
+                self.regions_run += 1
+                res.region = region
+                res.detections = self.detector.detect(frame, region)
             res.targets = self.tracker.update(t_ms, res.detections)
             res.firings = self.engine.update(t_ms, res.targets, when)
             if res.detections and not res.targets:

@@ -36,6 +36,7 @@ class CameraAnalytics(_Strict):
     motion_sensitivity: float = Field(default=0.5, ge=0, le=1)
     motion_masks: list[Polygon] = Field(default_factory=list, description="areas motion ignores (e.g. the OSD clock)")
     motion_gate: bool = True  # run the detector only on motion (and heartbeats)
+    detect_regions: bool = True  # with the gate: when little of the picture moves, detect only around it
     motion_events: bool = True  # plain pixel-motion events, beside the AI ones
     tamper: bool = True  # video tampering (covered, blank, defocused) and scene change (camera turned) alarms
     faces: bool = False  # face detection, attributes and recognition on this camera

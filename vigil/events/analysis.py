@@ -78,7 +78,7 @@ class CameraAnalysis:
         self.uses_main = a.stream == "main" or not cam.sub_url
         self.frames = FrameReader(a.fps, cfg.max_width, name=cam.id)
         self.pipeline = Pipeline(detector, rules, MotionDetector(a.motion_sensitivity, a.motion_masks),
-                                 gate=GateSettings(enabled=a.motion_gate))
+                                 gate=GateSettings(enabled=a.motion_gate, regions=a.detect_regions))
         self._rules = {r.id: r for r in rules}
         self._pending_rules: list[Rule] | None = None
         self._lock = threading.Lock()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vigil.analytics.detector import Detection, Detector
+from vigil.analytics.geometry import Box
 
 
 class FairLock:
@@ -52,10 +53,10 @@ class LockedDetector:
         self.busy_seconds = 0.0
         self.runs = 0
 
-    def detect(self, frame: np.ndarray) -> list[Detection]:
+    def detect(self, frame: np.ndarray, region: Box | None = None) -> list[Detection]:
         with self._lock:
             t0 = time.perf_counter()
-            out = self._detector.detect(frame)
+            out = self._detector.detect(frame, region)
             took = time.perf_counter() - t0
             self.busy_seconds += took
             self.runs += 1
