@@ -89,8 +89,7 @@ class Pipeline:
             return None
         if self._last_full_ms is None or t_ms - self._last_full_ms >= self.gate.full_every_ms:
             return None
-        followed = [tr.box for tr in self.tracker.tracks.values() if t_ms - tr.last_ms <= self.tracker.lost_ms]
-        return detection_region([*motion.boxes, *followed], aspect)
+        return detection_region([*motion.boxes, *(tr.box for tr in self.tracker.followed(t_ms))], aspect)
 
     def process(self, t_ms: int, frame: np.ndarray, when: tuple[int, int] | None = None) -> FrameResult:
         self.frames += 1

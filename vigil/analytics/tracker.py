@@ -175,10 +175,14 @@ class Tracker:
     def active(self) -> bool:
         return bool(self.tracks)
 
+    def followed(self, t_ms: int) -> list[Track]:
+        """The targets seen recently enough for ByteTrack to still follow them (tracks kept longer only for
+        stitching are not: motion wakes the detector when they move again)."""
+        return [tr for tr in self.tracks.values() if t_ms - tr.last_ms <= self.lost_ms]
+
     def following(self, t_ms: int) -> bool:
-        """Whether a target was seen recently enough for ByteTrack to still follow it (tracks kept longer
-        only for stitching need no detector heartbeat: motion wakes the detector when they move again)."""
-        return any(t_ms - tr.last_ms <= self.lost_ms for tr in self.tracks.values())
+        """Whether any target is followed (the detector's heartbeat runs while one is)."""
+        return bool(self.followed(t_ms))
 
 
 def _velocity(tr: Track) -> tuple[float, float]:
