@@ -76,7 +76,10 @@ def pick_streams(profiles: list[StreamProfile]) -> tuple[StreamProfile, StreamPr
 def _describe(where: str, err: BaseException) -> OnvifError:
     text = str(err) or type(err).__name__
     if isinstance(err, zeep.exceptions.Fault):
-        sub = " ".join(str(getattr(err, k, "") or "") for k in ("code", "subcodes", "message"))
+        # Each subcode by its text: a list's str() shows lxml QNames as "<… object at 0x…401…>", and an
+        # address holding "401" made a missing preset read as a refused password.
+        subcodes = " ".join(str(q) for q in getattr(err, "subcodes", None) or [])
+        sub = " ".join(str(getattr(err, k, "") or "") for k in ("code", "message")) + " " + subcodes
         if "NotAuthorized" in sub or "not authorized" in sub.lower() or "401" in sub:
             return OnvifAuthError(f"{where}: the camera refused the user name or password — check them")
         return OnvifError(f"{where}: the camera answered with an error: {err.message}")
