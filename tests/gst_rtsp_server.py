@@ -1,7 +1,8 @@
 """Debian's GStreamer RTSP server as a third-party camera: each path streams a video file (MP4, H.264 or H.265)
 from its start to each client, through GStreamer's own parsers and payloaders (parameter sets in-band before
-every keyframe, as cameras send them). Run with the system Python (it needs python3-gi):
-    /usr/bin/python3 tests/gst_rtsp_server.py PORT h264=/path/a.mp4 h265=/path/b.mp4
+every keyframe, as cameras send them); `jpeg=FPS` is an MJPEG camera. Run with the system Python (it needs
+python3-gi):
+    /usr/bin/python3 tests/gst_rtsp_server.py PORT h264=/path/a.mp4 h265=/path/b.mp4 jpeg=10
 Prints "ready" once it listens."""
 
 import sys
@@ -15,6 +16,9 @@ from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 PIPELINES = {
     "h264": "( filesrc location={} ! qtdemux ! h264parse config-interval=-1 ! rtph264pay name=pay0 pt=96 )",
     "h265": "( filesrc location={} ! qtdemux ! h265parse config-interval=-1 ! rtph265pay name=pay0 pt=96 )",
+    # An MJPEG camera over RTSP (RFC 2435), from GStreamer's test pattern; the argument is its frame rate.
+    "jpeg": "( videotestsrc is-live=true ! video/x-raw,format=I420,width=320,height=240,framerate={}/1 ! jpegenc ! "
+            "rtpjpegpay name=pay0 pt=26 )",
 }
 
 

@@ -89,6 +89,9 @@ class CameraConfig(_Strict):
     analytics: CameraAnalytics = Field(default_factory=CameraAnalytics)
     audio_alarm: AudioAlarm = Field(default_factory=AudioAlarm)
     onvif: OnvifSettings | None = None
+    ingest: Literal["ffmpeg", "native"] = Field(
+        default="ffmpeg", description="native: Vigil's own RTSP client reads the camera (rtsp:// with H.264 or "
+        "H.265; any other camera is read by FFmpeg, and the camera's stream says why); ffmpeg: FFmpeg's demuxer")
 
     @field_validator("id")
     @classmethod

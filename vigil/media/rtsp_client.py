@@ -36,6 +36,11 @@ class RtspError(Exception):
     """What went wrong, said so the user can act on it (a wrong password, a wrong path, a dead camera)."""
 
 
+class RtspProtocolError(RtspError):
+    """The camera answered, but not in a way this client reads (an odd status, a malformed answer or session
+    description): FFmpeg's client may read it where Vigil's cannot, so native ingest falls back on this."""
+
+
 @dataclass
 class Response:
     status: int
@@ -117,9 +122,10 @@ class RtspClient:
     """One camera session. `await open()`, then `async for track, packet in client.packets()`; `await close()`."""
 
     def __init__(self, url: str, timeout: float = 5.0, tracks: tuple[str, ...] = ("video", "audio"),
-                 transport: Literal["tcp", "udp"] = "tcp") -> None:
+                 transport: Literal["tcp", "udp"] = "tcp", idle: float = 10.0) -> None:
         self.url, self.host, self.port, self.creds = split_url(url)
         self.timeout = timeout
+        self.idle = idle  # seconds without media before the stream counts as lost
         self.transport = transport
         self._datagrams: asyncio.Queue[tuple[Track | None, bytes]] = asyncio.Queue(UDP_QUEUE)
         self._sockets: list[asyncio.DatagramTransport] = []
@@ -163,13 +169,13 @@ class RtspClient:
                 continue
             break
         else:
-            raise RtspError(f"{self.url}: more than {MAX_REDIRECTS} redirects")
+            raise RtspProtocolError(f"{self.url}: more than {MAX_REDIRECTS} redirects")
         self._check(r, "DESCRIBE")
         base = r.header("content-base") or r.header("content-location") or self.url
         try:
             media = parse_sdp(r.body.decode("utf-8", "replace"), base)
         except SdpError as err:
-            raise RtspError(f"{self.url}: {err}") from None
+            raise RtspProtocolError(f"{self.url}: {err}") from None
         for m in media:
             if m.kind not in self.kinds or any(t.media.kind == m.kind for t in self.tracks):
                 continue
@@ -212,7 +218,7 @@ class RtspClient:
             raise RtspError(f"{self.url}: the camera refused RTP over {self.transport.upper()} (461 at {what}) — "
                             f"set the camera's transport to {other}")
         if not 200 <= r.status < 300:
-            raise RtspError(f"{self.url}: {what} answered {r.status} {r.reason}")
+            raise RtspProtocolError(f"{self.url}: {what} answered {r.status} {r.reason}")
 
     # requests
     async def request(self, method: str, uri: str, headers: dict[str, str] | None = None) -> Response:
@@ -270,18 +276,18 @@ class RtspClient:
         r = self._parse_head(raw)
         size = int(r.header("content-length", "0") or 0)
         if size > MAX_BODY_BYTES:
-            raise RtspError(f"{self.url}: an RTSP answer of {size} bytes")
+            raise RtspProtocolError(f"{self.url}: an RTSP answer of {size} bytes")
         r.body = await self._reader.readexactly(size) if size else b""
         return r
 
     def _parse_head(self, raw: bytes) -> Response:
         """Status line and headers of an answer (the body follows)."""
         if len(raw) > MAX_HEADER_BYTES:
-            raise RtspError(f"{self.url}: an RTSP answer with {len(raw)} bytes of headers")
+            raise RtspProtocolError(f"{self.url}: an RTSP answer with {len(raw)} bytes of headers")
         text = raw.decode("utf-8", "replace").split("\r\n")
         status = text[0].split(" ", 2)
         if len(status) < 2 or not status[0].startswith("RTSP/") or not status[1].isdigit():
-            raise RtspError(f"{self.url}: not an RTSP answer: {text[0][:80]!r}")
+            raise RtspProtocolError(f"{self.url}: not an RTSP answer: {text[0][:80]!r}")
         headers: dict[str, str] = {}
         for line in text[1:]:
             name, sep, value = line.partition(":")
@@ -313,7 +319,7 @@ class RtspClient:
         assert self._reader is not None
         by_channel = {t.channel: t for t in self.tracks}
         read = self._reader
-        idle = max(self.timeout, 10.0)
+        idle = self.idle
         # Read in large chunks and cut frames out of them: three awaits per packet (header, size, payload) cost
         # more than the depacketizing itself.
         buf, pos = bytearray(), 0
@@ -324,12 +330,12 @@ class RtspClient:
                     end = buf.find(b"\r\n\r\n", pos)
                     if end < 0:
                         if len(buf) - pos > MAX_HEADER_BYTES:
-                            raise RtspError(f"{self.url}: the camera sent neither RTP nor an RTSP answer")
+                            raise RtspProtocolError(f"{self.url}: the camera sent neither RTP nor an RTSP answer")
                         break
                     reply = self._parse_head(bytes(buf[pos:end + 4]))
                     size = int(reply.header("content-length", "0") or 0)
                     if size > MAX_BODY_BYTES:
-                        raise RtspError(f"{self.url}: an RTSP answer of {size} bytes")
+                        raise RtspProtocolError(f"{self.url}: an RTSP answer of {size} bytes")
                     if len(buf) < end + 4 + size:
                         break
                     reply.body = bytes(buf[end + 4:end + 4 + size])
@@ -391,7 +397,7 @@ class RtspClient:
 
     async def _udp_packets(self) -> AsyncIterator[tuple[Track, bytes]]:
         self._control = asyncio.create_task(self._read_control())
-        idle = max(self.timeout, 10.0)
+        idle = self.idle
         while True:
             try:
                 async with asyncio.timeout(idle):  # not wait_for (see packets)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import av
 import numpy as np
@@ -24,6 +25,7 @@ from vigil.log import get_logger
 from vigil.media.clock import CameraClock
 from vigil.media.fmp4 import scan_segment
 from vigil.media.live import LiveStream, PacketSink
+from vigil.media.native_source import NativeSource, NativeUnsupported
 from vigil.media.rtsp_out import StreamRelay
 from vigil.media.segmenter import SegmentWriter, recordable_audio
 from vigil.media.source import CameraSource, Lost, Opened
@@ -34,6 +36,19 @@ from vigil.schedule import covers
 log = get_logger(__name__)
 
 STORAGE_ALARM_INTERVAL_S = 60.0
+
+
+@dataclass
+class PendingCut:
+    at_s: float  # the new segment's first picture, on the stream's clock
+    pts_ms: int
+    held: list[Any]  # its pictures so far
+
+    MAX_HELD = 2.0  # seconds of pictures held at most: sound later than this (or none) does not stall recording
+
+    def overdue(self) -> bool:
+        last = self.held[-1]
+        return float(last.pts * last.time_base) - self.at_s > self.MAX_HELD
 
 
 @dataclass
@@ -72,16 +87,16 @@ class CameraRecorder:
         aa = camera.audio_alarm
         self._hearing = AudioLevel(aa.threshold_db, aa.jump_db) if aa.enabled else None
         self._audio_in: Any = None  # the camera's audio stream, recorded or not
+        self._ear: Any = None  # its decoder, for audio alarms
         self.storage = storage
         self.catalog = catalog
         self.fsync = fsync
         self.status = CameraStatus(since_ms=now_ms())
         self.rate = RateMeter()
         self._stop = threading.Event()
-        self._source = CameraSource(
-            camera.url, self._stop, source.open_timeout_seconds, source.read_timeout_seconds,
-            source.backoff_initial_seconds, source.backoff_max_seconds,
-        )
+        self._settings = source
+        self.fallback: str | None = None  # why native ingest gave way to FFmpeg for this camera
+        self._source = self._make_source()
         self._thread: threading.Thread | None = None
         self._on_storage_error = on_storage_error
         self.live = live
@@ -104,6 +119,21 @@ class CameraRecorder:
         self.gated = self.gate is not None or bool(rec.schedule)
         self._pre = PreBuffer(int(rec.pre_seconds * 1000))
         self._handover = False
+        self._cut: PendingCut | None = None  # a segment cut waiting for the sound before it
+
+    def _make_source(self) -> CameraSource | NativeSource:
+        s, url = self._settings, self.camera.url
+        args = (url, self._stop, s.open_timeout_seconds, s.read_timeout_seconds, s.backoff_initial_seconds,
+                s.backoff_max_seconds)
+        if self.camera.ingest == "native" and self.fallback is None:
+            if urlsplit(url).scheme == "rtsp":
+                return NativeSource(*args)
+            self.fallback = "FFmpeg reads this camera: Vigil's own client reads rtsp:// only"
+        return CameraSource(*args)
+
+    @property
+    def ingest(self) -> str:
+        return "native" if isinstance(self._source, NativeSource) else "ffmpeg"
 
     # lifecycle
     def start(self) -> None:
@@ -144,6 +174,13 @@ class CameraRecorder:
                         else:
                             self._on_packet(item)
                     return
+                except NativeUnsupported as err:
+                    # Not a camera fault: what this camera sends is beyond Vigil's own client. FFmpeg reads it
+                    # from now on (until a restart or a reload), and the camera's stream says why.
+                    self.fallback = f"FFmpeg reads this camera: {err}"
+                    log.warning("native_ingest_fallback", camera=self.camera.id, reason=str(err))
+                    self._drop_connection()
+                    self._source = self._make_source()
                 except Exception as err:  # one camera's stream must not end its recording for good
                     # Whatever this stream did to Vigil, the segment written so far is closed and indexed, the
                     # camera shows the error, and the connection starts again (a bug is logged with its trace).
@@ -160,6 +197,7 @@ class CameraRecorder:
             self._drop_connection()
 
     def _drop_connection(self) -> None:
+        self._flush_cut()
         if self.live is not None:
             self.live.close()
         if self.relay is not None:
@@ -189,6 +227,7 @@ class CameraRecorder:
     def _on_opened(self, opened: Opened) -> None:
         self._video = opened.video
         self._audio_in = opened.audio
+        self._ear = None
         if self._hearing is not None and opened.audio is None:
             log.warning("audio_alarm_without_audio", camera=self.camera.id,
                         why="the camera sends no audio track: enable its microphone, or turn audio_alarm off")
@@ -201,6 +240,8 @@ class CameraRecorder:
         self._pre.drain()  # packets of the previous connection belong to a closed stream
         self._last_dts = None
         self.status.stream = opened.description
+        if self.camera.ingest == "native":  # which path reads it, and why FFmpeg's when native was asked for
+            self.status.stream += ", native ingest" if self.fallback is None else f" ({self.fallback})"
         if self.live is not None:
             self.live.open(opened.video)
         if self.relay is not None:
@@ -217,8 +258,16 @@ class CameraRecorder:
     def _hear(self, packet: Any) -> None:
         """Audio alarms: the level of the camera's sound (decoding audio is cheap: ~0.1 ms a frame)."""
         assert self._hearing is not None
+        if self._ear is None:
+            # Its own decoder, from the stream's parameters: the packets may come from native ingest, whose
+            # streams only describe the codec.
+            cc = self._audio_in.codec_context
+            self._ear = av.CodecContext.create(cc.name, "r")
+            self._ear.extradata = cc.extradata
+            self._ear.sample_rate = cc.sample_rate
+            self._ear.layout = cc.layout
         try:
-            frames = packet.decode()
+            frames = self._ear.decode(packet)
         except av.error.FFmpegError as err:  # a damaged audio packet costs its sound, not the recording
             log.debug("audio_decode_failed", camera=self.camera.id, error=str(err))
             return
@@ -242,6 +291,7 @@ class CameraRecorder:
         if self._handover and video and packet.is_keyframe and (
                 self._writer is None
                 or self._writer.elapsed_seconds(packet.pts) >= self.camera.record.segment_seconds):
+            self._flush_cut()
             self._close_segment()
             self._stop.set()
             return
@@ -266,18 +316,52 @@ class CameraRecorder:
             if self.gated:
                 self._on_packet_gated(packet, True, pts_ms)
                 return
+            if self._cut is not None:
+                self._cut.held.append(packet)
+                if self._cut.overdue():
+                    self._finish_cut()
+                return
             if packet.is_keyframe and (
                 self._writer is None
                 or self._writer.elapsed_seconds(packet.pts) >= self.camera.record.segment_seconds
             ):
+                if self._writer is not None and self._audio is not None:
+                    # Sound comes late beside the pictures (an encoder's delay, a camera's buffering): the sound
+                    # of the ending segment's last moments is still on its way. The cut waits for it, holding
+                    # the new segment's pictures, so no sound is lost at a cut.
+                    self._cut = PendingCut(float(packet.pts * packet.time_base), pts_ms, [packet])
+                    return
                 self._close_segment()
                 self._open_segment(pts_ms)
         elif self.gated:
             self._on_packet_gated(packet, False, 0)
             return
+        elif self._cut is not None:
+            if float(packet.pts * packet.time_base) < self._cut.at_s:
+                self._write(packet)  # sound of the ending segment
+                return
+            self._finish_cut()
         if self._writer is None:
             return
         self._write(packet)
+
+    def _flush_cut(self) -> None:
+        """A held cut given up (the stream ends, the camera is handed over): its pictures go into the segment
+        being written, which ends a little later."""
+        cut, self._cut = self._cut, None
+        for p in cut.held if cut is not None else ():
+            self._write(p)
+
+    def _finish_cut(self) -> None:
+        """The held cut: the ending segment closed, the new one opened at the held keyframe, the held pictures
+        written into it."""
+        cut, self._cut = self._cut, None
+        if cut is None:
+            return
+        self._close_segment()
+        self._open_segment(cut.pts_ms)
+        for p in cut.held:
+            self._write(p)
 
     def _write(self, packet: Any) -> None:
         if self._writer is None:

@@ -1,0 +1,295 @@
+"""Native ingest (`ingest: native`): a camera's RTSP stream read by Vigil's own client and depacketizers
+(media/rtsp_client.py, media/depacketize.py) instead of FFmpeg's RTSP demuxer.
+
+`NativeSource.events()` yields what `CameraSource.events()` yields — `Opened`, packets, `Lost` — so the recorder,
+live view, RTSP out and analysis take the same packets from either path: the camera's NAL units in Annex B with
+four-byte start codes (as FFmpeg's RTP demuxer writes them), RTP timestamps from the first picture in 1/90000 s,
+AAC frames raw with the SDP's AudioSpecificConfig. Codec parameters travel on template streams of an mp4 muxer
+that is never written (what `add_stream_from_template` and the decoders downstream read).
+
+What the native client cannot read — a codec other than H.264/H.265, an answer or session description it does
+not understand — raises `NativeUnsupported`: the recorder then reads that camera through FFmpeg and says why.
+A network fault, a refusal (401, 404) or a silent camera is a `Lost`, as on the FFmpeg path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import io
+import threading
+from collections.abc import AsyncIterator, Generator, Iterator
+from fractions import Fraction
+from typing import Any, Literal
+
+import av
+import numpy as np
+
+from vigil.config import redact_url
+from vigil.media.depacketize import AacDepacketizer, AccessUnit, RtpError, VideoDepacketizer, parse_rtp
+from vigil.media.rtsp_client import RtspClient, RtspError, RtspProtocolError, Track
+from vigil.media.sdp import SdpError, parameter_nals
+from vigil.media.source import Lost, Opened, SourceEvent
+
+START = b"\x00\x00\x00\x01"
+VIDEO_TB = Fraction(1, 90000)
+POLL_S = 0.5  # how often a reader waiting for the camera looks at its stop flag
+KEYFRAME_WAIT_UNITS = 600  # pictures without a keyframe (about 20 s at 30 fps) before the stream counts as unusable
+
+
+class NativeUnsupported(Exception):
+    """The native client cannot read this camera (the message says what it sends); FFmpeg may."""
+
+
+def annexb(nals: list[bytes]) -> bytes:
+    return b"".join(START + n for n in nals)
+
+
+def is_parameter_set(codec: str, nal: bytes) -> bool:
+    if codec == "hevc":
+        return 32 <= (nal[0] >> 1) & 0x3F <= 34  # VPS, SPS, PPS
+    return nal[0] & 0x1F in (7, 8)  # SPS, PPS
+
+
+class Templates:
+    """Streams that carry a session's codec parameters to the muxers and decoders downstream, which copy them from
+    a stream (`add_stream_from_template`). Video: the parameter sets and first keyframe probed by FFmpeg's raw
+    H.264/H.265 demuxer from memory (its size read the way the FFmpeg path reads it). Audio: a stream of a
+    header-only mp4 muxer, its parameters set to the SDP's (PyAV copies parameters into a stream only when its
+    muxer starts)."""
+
+    def __init__(self) -> None:
+        self._open: list[Any] = []
+
+    def video(self, codec: str, extradata: bytes, keyframe: bytes) -> Any:
+        try:
+            c = av.open(io.BytesIO(extradata + keyframe), format="h264" if codec == "h264" else "hevc")
+        except av.FFmpegError:
+            return None
+        self._open.append(c)
+        return c.streams.video[0] if c.streams.video else None
+
+    def audio(self, sample_rate: int, channels: int, config: bytes) -> Any:
+        out = av.open(io.BytesIO(), "w", format="mp4")
+        self._open.append(out)
+        s = out.add_stream_from_template(_aac_stream())
+        cc = s.codec_context
+        cc.extradata, cc.sample_rate = config, sample_rate
+        cc.layout = "stereo" if channels == 2 else "mono"
+        s.time_base = Fraction(1, sample_rate)
+        out.start_encoding()
+        return s
+
+    def close(self) -> None:
+        for c in self._open:
+            with contextlib.suppress(av.FFmpegError, OSError):
+                c.close()
+        self._open = []
+
+
+@functools.cache
+def _aac_stream() -> Any:
+    """Any AAC input stream, to make audio templates from (a few silent frames, encoded once)."""
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="adts") as out:
+        st = out.add_stream("aac", rate=16000)
+        st.layout = "mono"
+        for i in range(3):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 16000, i * 1024
+            for p in st.encode(frame):
+                out.mux(p)
+        for p in st.encode(None):
+            out.mux(p)
+    buf.seek(0)
+    return av.open(buf, format="aac").streams.audio[0]
+
+
+class _Unwrap:
+    """32-bit RTP timestamps → a count from the first one (monotonic across wraps)."""
+
+    def __init__(self) -> None:
+        self._first: int | None = None
+        self._last = 0
+        self._wraps = 0
+
+    def __call__(self, ts: int) -> int:
+        if self._first is None:
+            self._first = self._last = ts
+        if ts < self._last and self._last - ts > 1 << 31:
+            self._wraps += 1
+        elif ts > self._last and ts - self._last > 1 << 31:
+            self._wraps -= 1
+        self._last = ts
+        return ts + (self._wraps << 32) - self._first
+
+
+class NativeSource:
+    """Reads one RTSP camera with Vigil's own client; reconnects forever until `stop` is set (as `CameraSource`)."""
+
+    def __init__(self, url: str, stop: threading.Event, open_timeout: float = 5.0, read_timeout: float = 3.0,
+                 backoff_initial: float = 0.5, backoff_max: float = 2.0,
+                 transport: Literal["tcp", "udp"] = "tcp") -> None:
+        self.url = url
+        self.stop = stop
+        self.open_timeout = open_timeout
+        self.read_timeout = read_timeout
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.transport = transport
+        self.lost_packets = 0
+        self.dropped_units = 0
+
+    def events(self) -> Generator[SourceEvent, None, None]:
+        loop = asyncio.new_event_loop()
+        backoff = self.backoff_initial
+        try:
+            while not self.stop.is_set():
+                client = RtspClient(self.url, self.open_timeout, transport=self.transport,
+                                    idle=max(self.read_timeout, 1.0))
+                templates = Templates()
+                pictures = 0
+                try:
+                    for item in self._session(loop, client, templates):
+                        if isinstance(item, Opened):
+                            backoff = self.backoff_initial
+                        else:
+                            pictures += 1
+                        yield item
+                    if self.stop.is_set():
+                        return
+                except RtspProtocolError as err:
+                    raise NativeUnsupported(self._say(str(err))) from None
+                except RtspError as err:
+                    if self.stop.is_set():
+                        return
+                    yield Lost(self._say(str(err)))
+                finally:
+                    with contextlib.suppress(RtspError, OSError, RuntimeError):
+                        loop.run_until_complete(asyncio.wait_for(client.close(), 3.0))
+                    templates.close()
+                self.stop.wait(backoff)
+                backoff = min(self.backoff_max, backoff * 2)
+        finally:
+            with contextlib.suppress(RuntimeError):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def _say(self, message: str) -> str:
+        """The client's message with the camera's address as the FFmpeg path writes it (no password)."""
+        where = redact_url(self.url)
+        return message.replace(self.url, where)
+
+    def _session(self, loop: asyncio.AbstractEventLoop, client: RtspClient,
+                 templates: Templates) -> Iterator[SourceEvent]:
+        try:
+            tracks = loop.run_until_complete(client.open())
+        except SdpError as err:
+            raise RtspProtocolError(f"{self.url}: its session description: {err}") from None
+        video = next(t for t in tracks if t.media.kind == "video")
+        codec = video.media.codec
+        if codec not in ("h264", "hevc"):
+            raise NativeUnsupported(self._say(
+                f"{self.url}: the camera sends {video.media.encoding or 'unknown'} video; Vigil's own client reads "
+                "H.264 and H.265, so FFmpeg reads this camera"))
+        audio = next((t for t in tracks if t.media.kind == "audio" and t.media.codec == "aac"), None)
+        vdep = VideoDepacketizer(codec)
+        adep = AacDepacketizer(audio.media.fmtp) if audio is not None else None
+        params = parameter_nals(video.media)
+        vclock, aclock = _Unwrap(), _Unwrap()
+        vt: Any = None
+        at: Any = None
+        v0 = 0  # the first picture's RTP time: the session's zero
+        waited = 0
+        try:
+            for batch in self._batches(loop, client):
+                for track, data in batch:
+                    if track is video:
+                        units = vdep.push_raw(data)
+                    elif track is audio and vt is not None and adep is not None:
+                        yield from self._audio(adep, aclock, at, data)
+                        continue
+                    else:
+                        continue
+                    for au in units:
+                        if vt is None:
+                            if not au.keyframe:
+                                waited += 1
+                                if waited > KEYFRAME_WAIT_UNITS:
+                                    raise RtspProtocolError(f"{self.url}: {waited} pictures and no keyframe")
+                                continue
+                            vt, at = self._open(templates, codec, params, au, audio)
+                            v0 = vclock(au.timestamp)
+                            yield Opened(vt, at, f"{codec} {vt.codec_context.width}x{vt.codec_context.height}")
+                        yield self._packet(vt, au, vclock(au.timestamp) - v0)
+        finally:
+            self.lost_packets += vdep.lost_packets
+            self.dropped_units += vdep.dropped_units
+
+    def _open(self, templates: Templates, codec: str, params: list[bytes], au: AccessUnit,
+              audio: Track | None) -> tuple[Any, Any]:
+        inband = [n for n in au.nals if is_parameter_set(codec, n)]
+        vt = templates.video(codec, annexb(params or inband), annexb(au.nals))
+        if vt is None or not (vt.codec_context.width and vt.codec_context.height):
+            raise RtspProtocolError(
+                f"{self.url}: the camera's video has no picture size (its parameter sets are missing or broken) — "
+                "check the camera's codec settings (H.264, H.265 or MJPEG)")
+        at = None
+        if audio is not None:
+            try:
+                config = bytes.fromhex(audio.media.fmtp.get("config", ""))
+            except ValueError:
+                config = b""
+            if config:
+                at = templates.audio(audio.media.clock_rate, audio.media.channels, config)
+        return vt, at
+
+    @staticmethod
+    def _packet(stream: Any, au: AccessUnit, pts: int) -> Any:
+        pkt = av.Packet(annexb(au.nals))
+        pkt.stream = stream
+        pkt.time_base = VIDEO_TB
+        pkt.pts = pkt.dts = pts
+        pkt.is_keyframe = au.keyframe
+        return pkt
+
+    @staticmethod
+    def _audio(adep: AacDepacketizer, clock: _Unwrap, stream: Any, data: bytes) -> Iterator[Any]:
+        if stream is None:
+            return
+        try:
+            frames = adep.push(parse_rtp(data))
+        except RtpError:
+            return
+        for ts, frame in frames:
+            pkt = av.Packet(frame)
+            pkt.stream = stream
+            pkt.time_base = stream.time_base
+            pkt.pts = pkt.dts = clock(ts)
+            yield pkt
+
+    def _batches(self, loop: asyncio.AbstractEventLoop, client: RtspClient) -> Iterator[list[tuple[Track, bytes]]]:
+        """The client's batches of RTP packets, waiting in short steps so that a stop is seen within POLL_S."""
+        frames: AsyncIterator[list[tuple[Track, bytes]]] = client.frames()
+        task: asyncio.Task[list[tuple[Track, bytes]]] | None = None
+        try:
+            while not self.stop.is_set():
+                if task is None:
+                    task = loop.create_task(_next(frames))
+                done, _ = loop.run_until_complete(asyncio.wait({task}, timeout=POLL_S))
+                if not done:
+                    continue
+                finished, task = task, None
+                yield finished.result()
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    loop.run_until_complete(task)
+            with contextlib.suppress(BaseException):
+                loop.run_until_complete(frames.aclose())  # type: ignore[attr-defined]
+
+
+async def _next(frames: AsyncIterator[list[tuple[Track, bytes]]]) -> list[tuple[Track, bytes]]:
+    return await frames.__anext__()
