@@ -19,6 +19,7 @@ import contextlib
 import functools
 import io
 import threading
+import time
 from collections.abc import AsyncIterator, Generator, Iterator
 from fractions import Fraction
 from typing import Any, Literal
@@ -35,6 +36,7 @@ from vigil.media.source import Lost, Opened, SourceEvent
 START = b"\x00\x00\x00\x01"
 VIDEO_TB = Fraction(1, 90000)
 POLL_S = 0.5  # how often a reader waiting for the camera looks at its stop flag
+NO_PICTURE_S = 10.0  # streaming this long without a usable keyframe: what the camera sends is not readable here
 KEYFRAME_WAIT_UNITS = 600  # pictures without a keyframe (about 20 s at 30 fps) before the stream counts as unusable
 
 
@@ -202,11 +204,19 @@ class NativeSource:
         at: Any = None
         v0 = 0  # the first picture's RTP time: the session's zero
         waited = 0
+        began = time.monotonic()
+        got = False  # media arrived
         try:
             for batch in self._batches(loop, client):
+                got = True
                 for track, data in batch:
+                    if vt is None and time.monotonic() - began > NO_PICTURE_S:
+                        raise RtspProtocolError(f"{self.url}: no usable picture in {NO_PICTURE_S:g} s of streaming")
                     if track is video:
-                        units = vdep.push_raw(data)
+                        try:
+                            units = vdep.push_raw(data)
+                        except RtpError:  # not RTP: skipped (and, with nothing usable, the deadline above)
+                            continue
                     elif track is audio and vt is not None and adep is not None:
                         yield from self._audio(adep, aclock, at, data)
                         continue
@@ -223,6 +233,11 @@ class NativeSource:
                             v0 = vclock(au.timestamp)
                             yield Opened(vt, at, f"{codec} {vt.codec_context.width}x{vt.codec_context.height}")
                         yield self._packet(vt, au, vclock(au.timestamp) - v0)
+        except RtspError as err:
+            if vt is None and got and not isinstance(err, RtspProtocolError):
+                # It streamed, but nothing Vigil's client could use before the end: unreadable, not offline.
+                raise RtspProtocolError(f"{self.url}: the stream ended before a usable picture ({err})") from None
+            raise
         finally:
             self.lost_packets += vdep.lost_packets
             self.dropped_units += vdep.dropped_units

@@ -255,7 +255,8 @@ class RtspClient:
                 if reply is not None:
                     return reply
         except TimeoutError:
-            raise RtspError(f"{self.url}: no answer to {method} within {self.timeout:g} s") from None
+            raise RtspError(f"{self.url}: no answer from {self.host}:{self.port} to {method} within "
+                            f"{self.timeout:g} s — the camera is off or overloaded") from None
         except (ConnectionError, asyncio.IncompleteReadError):
             raise RtspError(f"{self.url}: the camera closed the connection during {method}") from None
 
@@ -272,12 +273,27 @@ class RtspClient:
 
     async def _read_reply(self, first: bytes) -> Response:
         assert self._reader is not None
-        raw = first + await self._reader.readuntil(b"\r\n\r\n")
+        try:
+            raw = first + await self._reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError as err:
+            sent = first + err.partial
+            if sent.strip() and not sent.startswith(b"RTSP/"):  # it said something, but not RTSP
+                raise RtspProtocolError(f"{self.url}: not an RTSP answer: {sent[:40]!r}") from None
+            raise
+        except asyncio.LimitOverrunError:
+            raise RtspProtocolError(f"{self.url}: an RTSP answer without an end to its headers") from None
         r = self._parse_head(raw)
-        size = int(r.header("content-length", "0") or 0)
+        try:
+            size = int(r.header("content-length", "0") or 0)
+        except ValueError:
+            raise RtspProtocolError(f"{self.url}: an RTSP answer with an unreadable Content-Length") from None
         if size > MAX_BODY_BYTES:
             raise RtspProtocolError(f"{self.url}: an RTSP answer of {size} bytes")
-        r.body = await self._reader.readexactly(size) if size else b""
+        try:
+            r.body = await self._reader.readexactly(size) if size else b""
+        except asyncio.IncompleteReadError as err:
+            raise RtspProtocolError(f"{self.url}: its answer was cut short ({len(err.partial)} of {size} bytes, "
+                                    "then the connection closed)") from None
         return r
 
     def _parse_head(self, raw: bytes) -> Response:
