@@ -14,13 +14,13 @@ GOP_MS = 2000  # the sim's
 
 
 def test_kill9_loop_loses_at_most_a_gop_and_no_index_row(sim: Sim, tmp: Path) -> None:
-    """kill -9 at random moments: after each start every file is indexed, every row has its file, every segment
+    """Each camera read by FFmpeg and by Vigil's own RTSP client (ingest: native). kill -9 at random moments: after each start every file is indexed, every row has its file, every segment
     decodes, and each camera loses at most the GOP being written (plus the moment it takes to reach the disk)."""
-    cams = [{"id": "h264", "url": sim.url(1), "record": {"segment_seconds": 4}},
-            {"id": "hevc", "url": sim.url(2), "record": {"segment_seconds": 4}}]
+    cams = [{"id": f"{codec}{suffix}", "url": sim.url(i), "ingest": ingest, "record": {"segment_seconds": 4}}
+            for i, codec in ((1, "h264"), (2, "hevc")) for suffix, ingest in (("", "ffmpeg"), ("-native", "native"))]
     server = Server(tmp, cams)
     try:
-        figures = crash_loop(server, ["h264", "hevc"], int(os.environ.get("VIGIL_CRASH_CYCLES", "3")), GOP_MS,
+        figures = crash_loop(server, [c["id"] for c in cams], int(os.environ.get("VIGIL_CRASH_CYCLES", "3")), GOP_MS,
                              seed=int.from_bytes(os.urandom(2), "big"))
     finally:
         server.stop()
@@ -33,8 +33,9 @@ def test_camera_flapping_leaks_nothing(sim: Sim, tmp: Path) -> None:
     event-loop tasks of `vigil serve` stay where they were after the warm-up."""
     proxy = FlapProxy(sim.rtsp_port, 8).start()
     try:
-        cams = [{"id": f"c{i}", "url": proxy.url(i, f"cam{i % 2 + 1}/sub"), "record": {"segment_seconds": 10}}
-                for i in range(8)]
+        # Half of them read by Vigil's own RTSP client (ingest: native), half by FFmpeg.
+        cams = [{"id": f"c{i}", "url": proxy.url(i, f"cam{i % 2 + 1}/sub"), "record": {"segment_seconds": 10},
+                 "ingest": "native" if i >= 4 else "ffmpeg"} for i in range(8)]
         with running(Server(tmp, cams, source={"backoff_initial_seconds": 0.2})) as server:
             figures = flapping(server, proxy, int(os.environ.get("VIGIL_FLAPS", "200")))
             assert server.proc is not None and server.proc.poll() is None
