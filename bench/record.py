@@ -1,7 +1,8 @@
-"""Recording benchmark: CPU per stream-second for Vigil beside `ffmpeg -c copy -f segment` (the floor).
+"""Recording benchmark: CPU per stream-second for Vigil — its cameras read by FFmpeg's demuxer (`ingest: ffmpeg`)
+and by its own RTSP client (`ingest: native`) — beside `ffmpeg -c copy -f segment` (the floor).
 
-Usage: python bench/record.py [--streams 4] [--seconds 60] [--sweep 1,4,8,16,32,64]
-Both recorders read the same simulated 1080p H.264 4 Mb/s RTSP cameras on loopback, one after the other.
+Usage: python bench/record.py [--streams 4] [--seconds 60] [--sweep 1,4,8,16,32,64] [--ingest ffmpeg,native]
+The recorders read the same simulated 1080p H.264 4 Mb/s RTSP cameras on loopback, one after the other.
 The sim runs on the same 2 cores, so absolute figures are pessimistic; the ratio is the point.
 """
 
@@ -36,8 +37,9 @@ def measure(pids: list[int], seconds: float) -> float:
     return sum(cpu_now(p) for p in pids) - before
 
 
-def run_vigil(sim: Sim, n: int, seconds: float, tmp: Path) -> tuple[float, float]:
-    cams = [{"id": f"cam{i}", "url": sim.url(i), "record": {"segment_seconds": 60}} for i in range(1, n + 1)]
+def run_vigil(sim: Sim, n: int, seconds: float, tmp: Path, ingest: str) -> tuple[float, float]:
+    cams = [{"id": f"cam{i}", "url": sim.url(i), "ingest": ingest, "record": {"segment_seconds": 60}}
+            for i in range(1, n + 1)]
     srv = Server(tmp, cams)
     srv.start()
     wait_for(lambda: all(c["state"] == "online" for c in srv.get("/api/cameras")), 60, what="cameras online")
@@ -74,32 +76,42 @@ def main() -> None:
     ap.add_argument("--streams", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--sweep", default="", help="comma list of stream counts to find the largest N without drops")
+    ap.add_argument("--ingest", default="ffmpeg,native", help="Vigil's ingest paths to measure")
     args = ap.parse_args()
     if not shutil.which("ffmpeg"):
         sys.exit("bench needs the ffmpeg command for its reference: apt-get install -y ffmpeg (make bench does it)")
     counts = [int(x) for x in args.sweep.split(",")] if args.sweep else [args.streams]
-    print(f"{'streams':>7} {'vigil cpu-s/stream-s':>21} {'ffmpeg cpu-s/stream-s':>22} {'ratio':>6} {'recorded':>9}")
-    best = 0
+    paths = args.ingest.split(",")
+    heads = [f"vigil {p} cpu-s/stream-s (ratio, recorded)" for p in paths]
+    print(f"{'streams':>7} " + " ".join(f"{h:>40}" for h in heads) + f" {'ffmpeg -c copy cpu-s/stream-s':>30}")
+    best = dict.fromkeys(paths, 0)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         sim = Sim(tmp, cameras=max(counts), codecs="h264", size="1920x1080", sub="none", loop_seconds=10)
         sim.start(timeout=600)
         try:
             for n in counts:
-                run_dir = tmp / f"run{n}"
-                run_dir.mkdir()
-                v_cpu, coverage = run_vigil(sim, n, args.seconds, run_dir)
-                f_cpu = run_ffmpeg(sim, n, args.seconds, run_dir)
-                v = v_cpu / (n * args.seconds)
-                f = f_cpu / (n * args.seconds)
-                print(f"{n:>7} {v:>21.4f} {f:>22.4f} {v / f:>6.2f} {coverage:>8.1%}", flush=True)
-                if coverage >= 0.97:
-                    best = n
-                else:
+                runs = {}
+                for p in paths:
+                    run_dir = tmp / f"run{n}-{p}"
+                    run_dir.mkdir()
+                    runs[p] = run_vigil(sim, n, args.seconds, run_dir, p)
+                f_dir = tmp / f"run{n}-ffmpeg-copy"
+                f_dir.mkdir()
+                f = run_ffmpeg(sim, n, args.seconds, f_dir) / (n * args.seconds)
+                cells = []
+                for p, (cpu, coverage) in runs.items():
+                    v = cpu / (n * args.seconds)
+                    cells.append(f"{v:.4f} ({v / f:.2f}x, {coverage:.1%})")
+                    if coverage >= 0.97:
+                        best[p] = max(best[p], n)
+                print(f"{n:>7} " + " ".join(f"{c:>40}" for c in cells) + f" {f:>30.4f}", flush=True)
+                if all(cov < 0.97 for _, cov in runs.values()):
                     break
         finally:
             sim.stop()
-    print(f"largest N recorded without loss (>= 97% of wall time): {best}")
+    for p in paths:
+        print(f"largest N recorded without loss (>= 97% of wall time), ingest {p}: {best[p]}")
 
 
 if __name__ == "__main__":

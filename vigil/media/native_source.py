@@ -29,12 +29,13 @@ import numpy as np
 
 from vigil.config import redact_url
 from vigil.media.depacketize import AacDepacketizer, AccessUnit, RtpError, VideoDepacketizer, parse_rtp
-from vigil.media.rtsp_client import RtspClient, RtspError, RtspProtocolError, Track
+from vigil.media.rtsp_client import BlockingReader, RtspClient, RtspError, RtspProtocolError, Track
 from vigil.media.sdp import SdpError, parameter_nals
 from vigil.media.source import Lost, Opened, SourceEvent
 
 START = b"\x00\x00\x00\x01"
 VIDEO_TB = Fraction(1, 90000)
+GATHER_S = 0.02  # TCP: wake up for about this much of the stream at a time (SO_RCVLOWAT), not for each packet
 POLL_S = 0.5  # how often a reader waiting for the camera looks at its stop flag
 NO_PICTURE_S = 10.0  # streaming this long without a usable keyframe: what the camera sends is not readable here
 KEYFRAME_WAIT_UNITS = 600  # pictures without a keyframe (about 20 s at 30 fps) before the stream counts as unusable
@@ -285,7 +286,17 @@ class NativeSource:
             yield pkt
 
     def _batches(self, loop: asyncio.AbstractEventLoop, client: RtspClient) -> Iterator[list[tuple[Track, bytes]]]:
-        """The client's batches of RTP packets, waiting in short steps so that a stop is seen within POLL_S."""
+        """The client's batches of RTP packets. Over TCP, this thread reads the connection itself (no event loop
+        between the socket and the depacketizer); over UDP, through the client's loop, in short steps so that a
+        stop is seen within POLL_S."""
+        if client.transport == "tcp":
+            reader = BlockingReader(client, GATHER_S)
+            try:
+                while not self.stop.is_set():
+                    yield reader.batch()
+            finally:
+                reader.close()
+            return
         frames: AsyncIterator[list[tuple[Track, bytes]]] = client.frames()
         task: asyncio.Task[list[tuple[Track, bytes]]] | None = None
         try:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 import re
 import secrets
+import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -122,10 +124,12 @@ class RtspClient:
     """One camera session. `await open()`, then `async for track, packet in client.packets()`; `await close()`."""
 
     def __init__(self, url: str, timeout: float = 5.0, tracks: tuple[str, ...] = ("video", "audio"),
-                 transport: Literal["tcp", "udp"] = "tcp", idle: float = 10.0) -> None:
+                 transport: Literal["tcp", "udp"] = "tcp", idle: float = 10.0,
+                 gather_s: float = 0.0) -> None:
         self.url, self.host, self.port, self.creds = split_url(url)
         self.timeout = timeout
         self.idle = idle  # seconds without media before the stream counts as lost
+        self.gather_s = gather_s  # TCP: the least time between two batches of packets handed on
         self.transport = transport
         self._datagrams: asyncio.Queue[tuple[Track | None, bytes]] = asyncio.Queue(UDP_QUEUE)
         self._sockets: list[asyncio.DatagramTransport] = []
@@ -333,55 +337,60 @@ class RtspClient:
                 yield [item]
             return
         assert self._reader is not None
-        by_channel = {t.channel: t for t in self.tracks}
         read = self._reader
+        sock = self._writer.get_extra_info("socket") if self._writer is not None else None
+        lowat = LowWater(sock, self.gather_s) if sock is not None and self.gather_s > 0 else None
         idle = self.idle
         # Read in large chunks and cut frames out of them: three awaits per packet (header, size, payload) cost
         # more than the depacketizing itself.
-        buf, pos = bytearray(), 0
-        batch: list[tuple[Track, bytes]] = []
+        cut = Interleaved(self)
         while True:
-            while len(buf) - pos >= 4:
-                if buf[pos] != 0x24:  # not '$': an RTSP answer (to a keep-alive) between the frames
-                    end = buf.find(b"\r\n\r\n", pos)
-                    if end < 0:
-                        if len(buf) - pos > MAX_HEADER_BYTES:
-                            raise RtspProtocolError(f"{self.url}: the camera sent neither RTP nor an RTSP answer")
-                        break
-                    reply = self._parse_head(bytes(buf[pos:end + 4]))
-                    size = int(reply.header("content-length", "0") or 0)
-                    if size > MAX_BODY_BYTES:
-                        raise RtspProtocolError(f"{self.url}: an RTSP answer of {size} bytes")
-                    if len(buf) < end + 4 + size:
-                        break
-                    reply.body = bytes(buf[end + 4:end + 4 + size])
-                    pos = end + 4 + size
-                    await self._replies.put(reply)
-                    continue
-                size = (buf[pos + 2] << 8) | buf[pos + 3]
-                if len(buf) - pos - 4 < size:
-                    break
-                track = by_channel.get(buf[pos + 1])
-                if track is not None:  # else RTCP (odd channels) or a track not asked for
-                    batch.append((track, bytes(buf[pos + 4:pos + 4 + size])))
-                pos += 4 + size
+            batch, replies = cut.take()
+            for reply in replies:
+                await self._replies.put(reply)
             if batch:
                 yield batch
-                batch = []
-            del buf[:pos]
-            pos = 0
             try:
                 # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that arrives as
                 # the read completes, and a reader told to stop would then read on for ever.
                 async with asyncio.timeout(idle):
                     chunk = await read.read(READ_CHUNK)
+                if lowat is not None:
+                    lowat.arrived(len(chunk))
             except TimeoutError:
                 raise RtspError(f"{self.url}: no video for {idle:g} s") from None
             except ConnectionError:
                 chunk = b""
             if not chunk:
                 raise RtspError(f"{self.url}: the camera closed the stream")
-            buf += chunk
+            cut.buf += chunk
+
+    def detach(self) -> tuple[socket.socket, bytes]:
+        """TCP, once playing: the connection handed to a reader thread of the caller's (`BlockingReader`), as a
+        blocking socket, with what asyncio had read already. The client still sends TEARDOWN on close."""
+        assert self._writer is not None and self._reader is not None and self.transport == "tcp"
+        transport: Any = self._writer.transport
+        transport.pause_reading()
+        pending = bytes(self._reader._buffer)  # type: ignore[attr-defined]  # read, not yet taken
+        self._reader._buffer.clear()  # type: ignore[attr-defined]
+        if self._keepalive is not None:
+            self._keepalive.cancel()  # the reader thread keeps the session alive now
+            self._keepalive = None
+        raw = transport.get_extra_info("socket")
+        sock = socket.socket(fileno=os.dup(raw.fileno()))
+        sock.setblocking(True)
+        return sock, pending
+
+    def keepalive_request(self) -> bytes:
+        """A GET_PARAMETER for the session, for a reader thread to send (its answer comes between the frames)."""
+        self._cseq += 1
+        lines = [f"GET_PARAMETER {self.url} RTSP/1.0", f"CSeq: {self._cseq}", f"User-Agent: {USER_AGENT}",
+                 f"Session: {self.session}"]
+        auth = self.creds.header("GET_PARAMETER", self.url) if self.creds else None
+        if auth:
+            lines.append(f"Authorization: {auth}")
+        self.keepalives += 1
+        return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
     async def _udp_pair(self, track: Track) -> int:
         """An even local port for the track's RTP and the next one for its RTCP (RFC 3550 §11)."""
@@ -467,6 +476,121 @@ class RtspClient:
                                     f"Session: {self.session}\r\nUser-Agent: {USER_AGENT}\r\n\r\n").encode())
                 await asyncio.wait_for(self._writer.drain(), 1.0)
         await self._drop()
+
+
+class Interleaved:
+    """RTSP over TCP (RFC 2326 §10.12) cut into the set-up tracks' RTP packets and the RTSP answers between them
+    (pure: bytes in `buf`, `take()` out)."""
+
+    def __init__(self, client: RtspClient) -> None:
+        self.client = client
+        self.by_channel = {t.channel: t for t in client.tracks}
+        self.buf = bytearray()
+
+    def take(self) -> tuple[list[tuple[Track, bytes]], list[Response]]:
+        """The whole frames and answers in `buf` (what is left is the start of the next one)."""
+        buf, pos = self.buf, 0
+        batch: list[tuple[Track, bytes]] = []
+        replies: list[Response] = []
+        by_channel = self.by_channel
+        while len(buf) - pos >= 4:
+            if buf[pos] != 0x24:  # not '$': an RTSP answer (to a keep-alive) between the frames
+                end = buf.find(b"\r\n\r\n", pos)
+                if end < 0:
+                    if len(buf) - pos > MAX_HEADER_BYTES:
+                        raise RtspProtocolError(f"{self.client.url}: the camera sent neither RTP nor an RTSP answer")
+                    break
+                reply = self.client._parse_head(bytes(buf[pos:end + 4]))
+                size = int(reply.header("content-length", "0") or 0)
+                if size > MAX_BODY_BYTES:
+                    raise RtspProtocolError(f"{self.client.url}: an RTSP answer of {size} bytes")
+                if len(buf) < end + 4 + size:
+                    break
+                reply.body = bytes(buf[end + 4:end + 4 + size])
+                pos = end + 4 + size
+                replies.append(reply)
+                continue
+            size = (buf[pos + 2] << 8) | buf[pos + 3]
+            if len(buf) - pos - 4 < size:
+                break
+            track = by_channel.get(buf[pos + 1])
+            if track is not None:  # else RTCP (odd channels) or a track not asked for
+                batch.append((track, bytes(buf[pos + 4:pos + 4 + size])))
+            pos += 4 + size
+        del buf[:pos]
+        return batch, replies
+
+
+class BlockingReader:
+    """A playing TCP session read by the calling thread with plain blocking `recv_into` — no event loop: a
+    camera's reading then costs about half what it costs through asyncio (bench/ingest.py) — with SO_RCVLOWAT
+    batching (LowWater) and the keep-alives sent from here."""
+
+    def __init__(self, client: RtspClient, gather_s: float = 0.02) -> None:
+        self.client = client
+        self.sock, pending = client.detach()
+        self.sock.settimeout(client.idle)
+        self.cut = Interleaved(client)
+        self.cut.buf += pending
+        self.lowat = LowWater(self.sock, gather_s) if gather_s > 0 else None
+        self._chunk = bytearray(READ_CHUNK)
+        self._view = memoryview(self._chunk)
+        self._last_sent = time.monotonic()
+
+    def batch(self) -> list[tuple[Track, bytes]]:
+        """The next packets (a read's worth; may be empty after an answer alone)."""
+        c = self.client
+        batch, _ = self.cut.take()  # answers to keep-alives: nothing to do with them
+        if batch:
+            return batch
+        if time.monotonic() - self._last_sent > c.session_timeout / 2:
+            try:
+                self.sock.sendall(c.keepalive_request())
+            except OSError as err:
+                raise RtspError(f"{c.url}: the connection failed: {err.strerror or err}") from None
+            self._last_sent = time.monotonic()
+        try:
+            n = self.sock.recv_into(self._view)
+        except TimeoutError:
+            raise RtspError(f"{c.url}: no video for {c.idle:g} s") from None
+        except OSError:
+            n = 0
+        if not n:
+            raise RtspError(f"{c.url}: the camera closed the stream")
+        if self.lowat is not None:
+            self.lowat.arrived(n)
+        self.cut.buf += self._view[:n]
+        return self.cut.take()[0]
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+class LowWater:
+    """Fewer wake-ups for a TCP camera: the socket counts as readable only once `gather_s` of the stream (at its
+    measured rate) is waiting (SO_RCVLOWAT), instead of at every packet. Each wake-up of a reader costs more than
+    the packets it brings; at 4 Mb/s a camera sends ~400 packets a second."""
+
+    MIN, MAX = 1024, 128 << 10
+
+    def __init__(self, sock: Any, gather_s: float) -> None:
+        self.sock, self.gather_s = sock, gather_s
+        self.bytes = 0
+        self.since = time.monotonic()
+        self.level = 1
+
+    def arrived(self, size: int) -> None:
+        self.bytes += size
+        now = time.monotonic()
+        if now - self.since < 1.0:
+            return
+        level = int(min(self.MAX, max(self.MIN, self.bytes / (now - self.since) * self.gather_s)))
+        self.bytes, self.since = 0, now
+        if abs(level - self.level) > self.level // 4:
+            with contextlib.suppress(OSError):
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, level)
+                self.level = level
 
 
 class _Datagrams(asyncio.DatagramProtocol):
