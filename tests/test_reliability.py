@@ -14,8 +14,9 @@ GOP_MS = 2000  # the sim's
 
 
 def test_kill9_loop_loses_at_most_a_gop_and_no_index_row(sim: Sim, tmp: Path) -> None:
-    """Each camera read by FFmpeg and by Vigil's own RTSP client (ingest: native). kill -9 at random moments: after each start every file is indexed, every row has its file, every segment
-    decodes, and each camera loses at most the GOP being written (plus the moment it takes to reach the disk)."""
+    """Each camera read by FFmpeg and by Vigil's own RTSP client (ingest: native). kill -9 at random moments:
+    after each start every file is indexed, every row has its file, every segment decodes, and each camera loses
+    at most the GOP being written (plus the moment it takes to reach the disk)."""
     cams = [{"id": f"{codec}{suffix}", "url": sim.url(i), "ingest": ingest, "record": {"segment_seconds": 4}}
             for i, codec in ((1, "h264"), (2, "hevc")) for suffix, ingest in (("", "ffmpeg"), ("-native", "native"))]
     server = Server(tmp, cams)

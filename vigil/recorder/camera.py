@@ -24,6 +24,8 @@ from vigil.layout import segment_path
 from vigil.log import get_logger
 from vigil.media.clock import CameraClock
 from vigil.media.fmp4 import scan_segment
+from vigil.media.fmp4_writer import CODECS as OWN_WRITER_CODECS
+from vigil.media.fmp4_writer import Fmp4Writer
 from vigil.media.live import LiveStream, PacketSink
 from vigil.media.native_source import NativeSource, NativeUnsupported
 from vigil.media.rtsp_out import StreamRelay
@@ -100,7 +102,7 @@ class CameraRecorder:
         self._thread: threading.Thread | None = None
         self._on_storage_error = on_storage_error
         self.live = live
-        self._writer: SegmentWriter | None = None
+        self._writer: SegmentWriter | Fmp4Writer | None = None
         self._seg_id = 0
         self._clock = CameraClock()
         self._wall_ms: int | None = None  # the last video packet's wall time
@@ -407,7 +409,9 @@ class CameraRecorder:
             log.error("catalog_write_failed", camera=self.camera.id, error=err)
             return
         try:
-            self._writer = SegmentWriter(path, self._video, self._audio, self.fsync)
+            # Native ingest writes with Vigil's own fMP4 writer (no FFmpeg per packet); FFmpeg's muxer otherwise.
+            own = self.ingest == "native" and cc.name in OWN_WRITER_CODECS
+            self._writer = (Fmp4Writer if own else SegmentWriter)(path, self._video, self._audio, self.fsync)
         except StorageError as err:
             self.catalog.delete_segments([self._seg_id])
             self._storage_error(str(err))
