@@ -64,10 +64,17 @@ def test_metrics_follow_the_cameras_and_events(tmp_path: Any) -> None:
     srv = Server(tmp_path, cams, source={"read_timeout_seconds": 2})
     try:
         with running(srv):
-            fams = wait_for(lambda: (f := scrape(srv)) and value(f, "vigil_camera_segments_written",
-                                                                   "vigil_camera_segments_written_total",
-                                                                   camera="yard") and f, 30,
-                            what="a segment written")
+            # A segment written, and the rates settled: the sim sends a new viewer its current GOP at once, so the
+            # first segment can close within the first second, before a whole second of rate is known, and that
+            # second holds more pictures than a second's worth.
+            def settled() -> Any:
+                f = scrape(srv)
+                fps = value(f, "vigil_camera_fps", "vigil_camera_fps", camera="yard") if f else None
+                written = value(f, "vigil_camera_segments_written", "vigil_camera_segments_written_total",
+                                camera="yard") if f else None
+                return f if written and fps and 5 < fps < 40 else None
+
+            fams = wait_for(settled, 30, what="a segment written and the rates settled")
             missing = FAMILIES - set(fams)
             assert not missing, missing
             assert value(fams, "vigil_camera_up", "vigil_camera_up", camera="yard") == 1

@@ -89,9 +89,10 @@ class CameraConfig(_Strict):
     analytics: CameraAnalytics = Field(default_factory=CameraAnalytics)
     audio_alarm: AudioAlarm = Field(default_factory=AudioAlarm)
     onvif: OnvifSettings | None = None
-    ingest: Literal["ffmpeg", "native"] = Field(
-        default="ffmpeg", description="native: Vigil's own RTSP client reads the camera (rtsp:// with H.264 or "
-        "H.265; any other camera is read by FFmpeg, and the camera's stream says why); ffmpeg: FFmpeg's demuxer")
+    ingest: Literal["native", "ffmpeg"] = Field(
+        default="native", description="native: Vigil's own RTSP client and fMP4 writer (rtsp:// with H.264 or "
+        "H.265; any other camera is read by FFmpeg, and the camera's stream says why); ffmpeg: FFmpeg's demuxer "
+        "and muxer")
 
     @field_validator("id")
     @classmethod

@@ -71,7 +71,11 @@ class Templates:
         except av.FFmpegError:
             return None
         self._open.append(c)
-        return c.streams.video[0] if c.streams.video else None
+        if not c.streams.video:
+            return None
+        s = c.streams.video[0]
+        s.time_base = VIDEO_TB  # the packets' (the raw demuxer's own is 1/1200000); sinks read it from here
+        return s
 
     def audio(self, sample_rate: int, channels: int, config: bytes) -> Any:
         out = av.open(io.BytesIO(), "w", format="mp4")

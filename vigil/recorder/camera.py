@@ -38,6 +38,7 @@ from vigil.schedule import covers
 log = get_logger(__name__)
 
 STORAGE_ALARM_INTERVAL_S = 60.0
+CLOCK_SLACK_MS = 100  # two estimates of one picture's wall time differ by less (clock rounding, jitter)
 
 
 @dataclass
@@ -122,15 +123,16 @@ class CameraRecorder:
         self._pre = PreBuffer(int(rec.pre_seconds * 1000))
         self._handover = False
         self._cut: PendingCut | None = None  # a segment cut waiting for the sound before it
+        self._writer_opened = 0  # segments this recorder opened
+        self._not_before = 0  # the first one starts no earlier (see _previous_end)
 
     def _make_source(self) -> CameraSource | NativeSource:
         s, url = self._settings, self.camera.url
         args = (url, self._stop, s.open_timeout_seconds, s.read_timeout_seconds, s.backoff_initial_seconds,
                 s.backoff_max_seconds)
-        if self.camera.ingest == "native" and self.fallback is None:
-            if urlsplit(url).scheme == "rtsp":
-                return NativeSource(*args)
-            self.fallback = "FFmpeg reads this camera: Vigil's own client reads rtsp:// only"
+        # HTTP-MJPEG, files and rtsps:// are FFmpeg's to read; so is a camera the native client gave up on.
+        if self.camera.ingest == "native" and self.fallback is None and urlsplit(url).scheme == "rtsp":
+            return NativeSource(*args)
         return CameraSource(*args)
 
     @property
@@ -242,8 +244,8 @@ class CameraRecorder:
         self._pre.drain()  # packets of the previous connection belong to a closed stream
         self._last_dts = None
         self.status.stream = opened.description
-        if self.camera.ingest == "native":  # which path reads it, and why FFmpeg's when native was asked for
-            self.status.stream += ", native ingest" if self.fallback is None else f" ({self.fallback})"
+        if self.fallback is not None:  # why FFmpeg reads an RTSP camera that native ingest was to read
+            self.status.stream += f" ({self.fallback})"
         if self.live is not None:
             self.live.open(opened.video)
         if self.relay is not None:
@@ -400,6 +402,10 @@ class CameraRecorder:
         if not self.camera.record.enabled or self._clock.offset is None:
             return
         start_ms = pts_ms + self._clock.offset
+        if self._writer_opened == 0:
+            self._not_before = self._previous_end(start_ms)
+        self._writer_opened += 1
+        start_ms = max(start_ms, self._not_before)
         path = segment_path(self.storage, self.camera.id, start_ms)
         rel = str(path.relative_to(self.storage))
         cc = self._video.codec_context
@@ -419,6 +425,18 @@ class CameraRecorder:
         self._seg_first_pts_ms = pts_ms
         log.debug("segment_open", camera=self.camera.id, path=rel)
 
+    def _previous_end(self, start_ms: int) -> int:
+        """Where the camera's recording before this recorder ended, when that is a hair after `start_ms`: the
+        picture this recorder starts with is the one the other (a node that handed the camera over, this node
+        before a restart) stopped before, and the two clock estimates of it differ by a few ms. The new row starts
+        at the old one's end, so rows never overlap."""
+        try:
+            rows = self.catalog.segments(self.camera.id, start_ms=start_ms - CLOCK_SLACK_MS, status="closed")
+        except SQLAlchemyError:
+            return 0
+        ends = [r.end_ms for r in rows if r.start_ms < start_ms and 0 < r.end_ms - start_ms <= CLOCK_SLACK_MS]
+        return max(ends, default=0)
+
     def _close_segment(self) -> None:
         writer, self._writer = self._writer, None
         if writer is None:
@@ -436,7 +454,7 @@ class CameraRecorder:
                 self.catalog.delete_segments([self._seg_id])
                 return
             # The clock offset has settled since the file was named: the row gets the refined start.
-            start = self._seg_first_pts_ms + (self._clock.offset or 0)
+            start = max(self._seg_first_pts_ms + (self._clock.offset or 0), self._not_before)
             self.catalog.close_segment(self._seg_id, start, start + scan.duration_ms, scan.file_size,
                                        scan.keyframes_ms())
             self.status.segments_written += 1
