@@ -136,6 +136,25 @@ def test_snapshot_shows_the_instant(rec: Recorded) -> None:
         assert read_code(img) >= time.time() * 1000 - 5000  # latest: from the open segment
 
 
+def test_snapshot_just_after_a_recording_ended_is_its_last_picture(rec: Recorded) -> None:
+    """A camera-offline event comes as the last picture arrives or a moment later: its thumbnail (a snapshot at
+    the event's instant) is the last picture recorded, up to 5 s after it; later, nothing."""
+    srv = rec.srv
+    with srv.client() as c:
+        cam = {"id": "brief", "url": rec.sim.url(4), "record": {"segment_seconds": 2}}
+        assert c.post("/api/cameras", json=cam).status_code == 201
+        wait_for(lambda: len(srv.get("/api/cameras/brief/recordings")["segments"]) >= 2, 30, what="segments")
+        assert c.patch("/api/cameras/brief", json={"enabled": False}).status_code == 200
+        wait_for(lambda: all(s["status"] == "closed" for s in srv.get("/api/cameras/brief/recordings")["segments"]),
+                 15, what="the last segment closed")
+        end = max(s["end_ms"] for s in srv.get("/api/cameras/brief/recordings")["segments"])
+        r = c.get("/api/cameras/brief/snapshot.jpg", params={"at": end + 2000})
+        assert r.status_code == 200, r.text
+        shown = int(r.headers["X-Frame-Time-Ms"])
+        assert end - 2 * FRAME_MS <= shown <= end, (shown, end)
+        assert c.get("/api/cameras/brief/snapshot.jpg", params={"at": end + 8000}).status_code == 404
+
+
 def test_export_three_cameras_to_folder_and_s3(rec: Recorded) -> None:
     from moto.server import ThreadedMotoServer
 

@@ -47,15 +47,22 @@ def to_jpeg(img: np.ndarray, width: int | None = None, quality: int = 85) -> byt
     return bytes(data.tobytes())
 
 
+LAST_PICTURE_MS = 5000  # how long before an instant with no recording its last picture still answers for it
+
+
 def picture_at(catalog: Any, files: SegmentFiles, camera_id: str, at_ms: int | None, now_ms: int
                ) -> tuple[np.ndarray, int] | None:
     """The recorded picture of a camera nearest an instant (the latest when at_ms is None, within the last hour),
-    with its wall time; None when nothing was recorded then."""
+    with its wall time; at an instant just after a recording ended (up to LAST_PICTURE_MS), its last picture;
+    None when nothing was recorded then."""
     target = at_ms if at_ms is not None else now_ms
     segs = catalog.segments(camera_id, target - 3_600_000, target)
     frags = [f for s in segs if files.readable(s) for f in fragments_of(files, s)]
     if at_ms is not None:
-        frags = [f for f in frags if f.wall_ms <= at_ms < f.wall_ms + max(f.duration_ms, 1)]
+        covering = [f for f in frags if f.wall_ms <= at_ms < f.wall_ms + max(f.duration_ms, 1)]
+        # Nothing at that instant but a recording that ended just before it (an event of a camera going offline
+        # comes as its last picture arrives or a moment later): that last picture.
+        frags = covering or [f for f in frags if at_ms - LAST_PICTURE_MS <= f.wall_ms + f.duration_ms <= at_ms]
     if not frags:
         return None
     return nearest_frame(files, max(frags, key=lambda f: f.wall_ms), at_ms)
