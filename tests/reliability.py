@@ -3,6 +3,7 @@ bench/soak.py): the same code, run longer. Each returns its figures; the callers
 
 from __future__ import annotations
 
+import functools
 import random
 import sqlite3
 import time
@@ -22,15 +23,22 @@ def _segments(db: Path) -> list[tuple[str, str, str, int, int]]:
         return c.execute("select camera_id, path, status, start_ms, end_ms from segments order by start_ms").fetchall()
 
 
-def _recording_again(server: Server, cameras: list[str]) -> bool:
-    """Every camera's open segment holds a whole fragment."""
+def _recording_again(server: Server, cameras: list[str], before: set[str]) -> bool:
+    """Every camera has a whole fragment on disk in a segment begun since `before` was taken (a closed one, or the
+    open one). Not "every open segment at once": cameras cut segments at their own moments (a native camera starts
+    a GOP earlier than an FFmpeg one), and an open segment holds no fragment for its first GOP."""
     from vigil.media.fmp4 import scan_segment
 
-    open_rows = {c: p for c, p, status, _a, _b in _segments(server.db) if status == "open"}
-    try:
-        return all(c in open_rows and scan_segment(server.storage / open_rows[c]).fragments for c in cameras)
-    except SegmentError:
-        return False
+    done = set()
+    for c, p, status, _a, _b in _segments(server.db):
+        if p in before:
+            continue
+        try:
+            if status == "closed" or scan_segment(server.storage / p).fragments:
+                done.add(c)
+        except SegmentError:
+            continue
+    return all(c in done for c in cameras)
 
 
 def _decodes(path: Path) -> int:
@@ -69,18 +77,21 @@ def crash_loop(server: Server, cameras: list[str], cycles: int, gop_ms: int, see
     losses: list[int] = []
     server.start()
     wait_for(lambda: all(c["state"] == "online" for c in server.get("/api/cameras")), 40, what="cameras online")
+    before: set[str] = set()
     for cycle in range(cycles):
         # Once every camera has a whole GOP on disk since the restart (a loaded machine can take a while to get
         # there), anywhere in the next seconds.
         wait_for(lambda: all(c["state"] == "online" for c in server.get("/api/cameras")), 40,
                  what="cameras online")
-        wait_for(lambda: _recording_again(server, cameras), 40, interval=0.1, what="a whole GOP on disk")
+        wait_for(functools.partial(_recording_again, server, cameras, before), 40, interval=0.1,
+                 what="a whole GOP on disk")
         time.sleep(rng.uniform(0.5, 6.0))
         t_kill = int(time.time() * 1000)
         server.kill9()
         server.start()
         figures = check_storage(server, checked)
         rows = _segments(server.db)
+        before = {p for _, p, _s, _a, _b in rows}
         for cam in cameras:
             ends = [end for c, _, status, start, end in rows if c == cam and start < t_kill and status == "closed"]
             assert ends, f"{cam}: nothing recorded before crash {cycle + 1}"
