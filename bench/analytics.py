@@ -3,8 +3,9 @@
 Usage: python bench/analytics.py [--seconds 60] [--workers 2]
 
 - Engines on the same frames (real vtest.avi pictures at 640x480 and scripted 640x360 ones): ms per frame for
-  the detector as Vigil ran it before this round (OpenCV DNN, 416x416 square input), OpenCV DNN and ONNX Runtime
-  FP32/INT8 at today's input (`analytics.input_width`, the picture's shape).
+  the detector as Vigil ran it before this round (OpenCV DNN, YOLOv3-tiny, 416x416 square input), YOLOv3-tiny on
+  OpenCV DNN and ONNX Runtime FP32/INT8 at its input (672 wide, the picture's shape), and NanoDet (the default
+  `analytics.model`) on ONNX Runtime at its own (416 wide).
 
 - Stage costs (CPU ms per frame, all threads counted) on 640x360 pictures of the scripted scenes: decoding
   the stream (PyAV, every frame decoded, 5 fps converted to BGR), motion, detector, tracker.
@@ -44,7 +45,9 @@ from vigil.sim.scripted import SCRIPTS, Actor, Script, ScriptedScene
 
 FPS = 5
 DEFAULTS = AnalyticsConfig()
-WIDTH = DEFAULTS.input_width
+YOLO = AnalyticsConfig(model="yolov3-tiny")
+WIDTH = YOLO.detector_settings()[1]
+NANODET = AnalyticsConfig(model="nanodet")
 OSD = [((0.0, 0.0), (0.6, 0.0), (0.6, 0.1), (0.0, 0.1))]
 # A typical camera: a person walks through for 6 s of every 60 (10 % of the time).
 TYPICAL = Script("typical", 60.0, (Actor("person", 0.32, ((2, -0.05, 0.86), (8, 1.05, 0.86))),))
@@ -66,6 +69,10 @@ def real_frames(n: int = 40) -> list[np.ndarray]:
     return out[:: max(1, len(out) // n)][:n]
 
 
+def nanodet_available() -> bool:
+    return (models_dir() / "nanodet" / "nanodet.json").exists()
+
+
 def engine_costs(frames: list[np.ndarray]) -> dict[str, tuple[float, float]]:
     """(wall ms, CPU ms) per detect() on each engine, the same frames for all."""
     engines: dict[str, object] = {"before: OpenCV DNN 416x416": SquareYolo(confidence=0.25, size=416),
@@ -73,6 +80,8 @@ def engine_costs(frames: list[np.ndarray]) -> dict[str, tuple[float, float]]:
                                   f"ONNX Runtime FP32 {WIDTH}": OnnxYolo(confidence=0.25, size=WIDTH)}
     if (models_dir() / INT8_FILE).exists():
         engines[f"ONNX Runtime INT8 {WIDTH}"] = OnnxYolo(confidence=0.25, size=WIDTH, precision="int8")
+    if nanodet_available():
+        engines[f"NanoDet FP32 {NANODET.detector_settings()[1]}"] = make_detector(NANODET)
     out = {}
     for name, det in engines.items():
         det.detect(frames[0])  # type: ignore[attr-defined]
@@ -226,9 +235,11 @@ def main() -> None:
             continue
         print(f"  capacity, {scene}:")
         detectors: list[tuple[str, object]] = [("before (OpenCV 416x416)", SquareYolo(confidence=0.25, size=416)),
-                                               ("today (vigil.yml default)", make_detector(DEFAULTS))]
+                                               ("yolov3-tiny FP32", make_detector(YOLO))]
         if (models_dir() / INT8_FILE).exists():
-            detectors.append(("today, precision: int8", make_detector(AnalyticsConfig(precision="int8"))))
+            detectors.append(("yolov3-tiny INT8", make_detector(YOLO.model_copy(update={"precision": "int8"}))))
+        if nanodet_available():
+            detectors.append((f"default ({DEFAULTS.model})", make_detector(DEFAULTS)))
         for name, det in detectors:
             # "before" ran without regions; today's default has them (GateSettings.regions).
             modes = [("gate on ", True, False), ("gate off", False, False)] if name.startswith("before") else \

@@ -72,13 +72,13 @@ def test_engine_settings_fail_start_up_with_what_to_do(tmp_path: Path) -> None:
                                           r"onnxruntime-gpu"):
         check_engine(AnalyticsConfig(providers=["cuda"]))
     with pytest.raises(ConfigError, match="engine: opencv runs FP32 on the CPU only"):
-        check_engine(AnalyticsConfig(engine="opencv", precision="int8"))
+        check_engine(AnalyticsConfig(model="yolov3-tiny", engine="opencv", precision="int8"))
     with pytest.raises(ValidationError):
         AnalyticsConfig(providers=["gpu"])
     os.environ["VIGIL_MODELS"] = str(tmp_path)
     try:
         with pytest.raises(ConfigError, match="vigil models build"):
-            check_engine(AnalyticsConfig(precision="int8"))
+            check_engine(AnalyticsConfig(model="yolov3-tiny", precision="int8"))
         # `vigil check` says the same and exits 2, as `vigil serve` would at start-up.
         cfg = tmp_path / "vigil.yml"
         cfg.write_text(f"storage: {{path: {tmp_path / 'rec'}}}\nanalytics: {{providers: [openvino]}}\n")
@@ -120,16 +120,16 @@ def test_converter_refuses_weights_of_another_model(tmp_path: Path) -> None:
 
 
 def test_large_near_vehicles_found_at_the_default_input() -> None:
-    """The input wide enough for far people (672) loses large, near objects this model was trained to see at
-    320-608; the coarse pass finds them again. The plates scene's car, a third of the picture tall, on 16 pictures
-    as it drives through the gate: fine pass alone against the defaults (fine + coarse)."""
+    """YOLOv3-tiny (`model: yolov3-tiny`): the input wide enough for far people (672) loses large, near objects
+    this model was trained to see at 320-608; the coarse pass finds them again. The plates scene's car, a third of
+    the picture tall, on 16 pictures as it drives through the gate: fine pass alone against fine + coarse."""
     from vigil.analytics.engines import make_detector
     from vigil.sim.scripted import SCRIPTS, ScriptedScene
 
     scene = ScriptedScene(640, 360, "GATE", SCRIPTS["plates"])
     pictures = [scene.draw(int(t * 5), 5, 7e6 * 70 + t) for t in (3, 4, 5, 6, 7, 8, 9, 22, 23, 24, 25, 26, 27, 28)]
-    cfg = AnalyticsConfig()
-    assert cfg.input_width >= 640 and cfg.coarse_width == 320
+    cfg = AnalyticsConfig(model="yolov3-tiny")
+    assert cfg.detector_settings()[1] >= 640 and cfg.detector_settings()[2] == 320
 
     def found(det: object) -> int:
         return sum(any(d.label in ("car", "truck", "bus") for d in det.detect(p)) for p in pictures)  # type: ignore[attr-defined]

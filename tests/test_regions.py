@@ -8,7 +8,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
+from vigil.analytics.detector import group
 from vigil.analytics.engines import make_detector
 from vigil.analytics.geometry import Box
 from vigil.analytics.motion import MotionDetector
@@ -42,8 +44,16 @@ def test_region_grows_each_box_keeps_a_least_size_and_gives_way_to_a_full_pass()
     assert detection_region([(0.05, 0.4, 0.1, 0.6), (0.9, 0.4, 0.95, 0.6)], 16 / 9) is None
 
 
-def test_the_detector_finds_in_a_region_what_it_finds_in_the_whole_picture() -> None:
-    det = make_detector(AnalyticsConfig())
+# How far a target's score may move between the whole picture and a region around it. NanoDet's score is its
+# predicted box overlap, which follows the context more than YOLO's objectness: person.jpg's woman scores 0.47
+# in the whole picture and 0.69 in a region around her.
+SCORE_SHIFT = {"yolov3-tiny": 0.15, "nanodet": 0.25}
+
+
+@pytest.mark.parametrize("model", ["nanodet", "yolov3-tiny"])
+def test_the_detector_finds_in_a_region_what_it_finds_in_the_whole_picture(model: str) -> None:
+    cfg = AnalyticsConfig(model=model)  # type: ignore[arg-type]
+    det = make_detector(cfg)
     img = cv2.imread(str(PHOTOS / "person.jpg"))
     full = {d.label: d for d in det.detect(img)}
     person = full["person"]
@@ -52,12 +62,13 @@ def test_the_detector_finds_in_a_region_what_it_finds_in_the_whole_picture() -> 
     region = (max(0.0, x0 - 0.08), max(0.0, y0 - 0.1), min(1.0, x1 + 0.08), min(1.0, y1 + 0.1))
     inside = [d for d in det.detect(img, region) if d.label == "person"]
     assert len(inside) == 1 and iou(inside[0].box, person.box) > 0.85, (inside, person)
-    assert abs(inside[0].score - person.score) < 0.15
-    # A region away from the person, over the sheep: no person, and the sheep's box where the full pass put it.
-    sheep = full["sheep"]
-    there = det.detect(img, detection_region([sheep.box], img.shape[1] / img.shape[0]))
+    assert abs(inside[0].score - person.score) < SCORE_SHIFT[model]
+    # A region away from the person, over the horse (YOLOv3-tiny calls it a sheep, NanoDet at 416 a cow: one
+    # "animal" group for the rules): no person, and the animal's box where the full pass put it.
+    horse = max((d for d in full.values() if group(d.label) == "animal" and d.box[0] > 0.5), key=lambda d: d.score)
+    there = det.detect(img, detection_region([horse.box], img.shape[1] / img.shape[0]))
     assert "person" not in {d.label for d in there}
-    assert max(iou(d.box, sheep.box) for d in there if d.label == "sheep") > 0.85
+    assert max(iou(d.box, horse.box) for d in there if group(d.label) == "animal") > 0.85
 
 
 def test_pipeline_detects_in_regions_while_a_target_moves_and_in_full_every_2_s() -> None:

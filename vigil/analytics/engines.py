@@ -10,6 +10,15 @@ from vigil.errors import ConfigError
 def check_engine(cfg: AnalyticsConfig) -> None:
     """What can be known without loading the network: the providers exist, the INT8 model was built. Called at
     start-up, so a wrong setting stops Vigil with its fix instead of failing when the first camera analyses."""
+    if cfg.model == "nanodet":
+        if cfg.engine != "onnxruntime" or cfg.precision != "fp32":
+            raise ConfigError("analytics.model: nanodet runs on engine: onnxruntime at precision: fp32")
+        from vigil.analytics.nanodet import nanodet_json
+        from vigil.analytics.onnx_detector import ort_providers
+
+        ort_providers(cfg.providers)
+        nanodet_json()
+        return
     if cfg.engine == "opencv":
         if cfg.precision != "fp32" or cfg.providers != ["cpu"]:
             raise ConfigError("analytics.engine: opencv runs FP32 on the CPU only; providers and precision: int8 "
@@ -23,9 +32,14 @@ def check_engine(cfg: AnalyticsConfig) -> None:
 
 def make_detector(cfg: AnalyticsConfig) -> Detector:
     check_engine(cfg)
+    confidence, width, coarse = cfg.detector_settings()
+    if cfg.model == "nanodet":
+        from vigil.analytics.nanodet import NanoDet
+
+        return NanoDet(confidence=confidence, size=width, providers=cfg.providers, coarse=coarse)
     if cfg.engine == "opencv":
-        return YoloV3Tiny(confidence=cfg.confidence, size=cfg.input_width, coarse=cfg.coarse_width)
+        return YoloV3Tiny(confidence=confidence, size=width, coarse=coarse)
     from vigil.analytics.onnx_detector import OnnxYolo
 
-    return OnnxYolo(confidence=cfg.confidence, size=cfg.input_width, providers=cfg.providers,
-                    precision=cfg.precision, coarse=cfg.coarse_width)
+    return OnnxYolo(confidence=confidence, size=width, providers=cfg.providers,
+                    precision=cfg.precision, coarse=coarse)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from vigil.cli.common import ConfigOpt, _catalog, _fail, _load, app
-from vigil.config import AnalyticsConfig
+from vigil.config.analytics import MODEL_DEFAULTS
 from vigil.errors import VigilError
 from vigil.log import setup_logging
 
@@ -74,7 +74,7 @@ def models_build(
     photos: Annotated[Path, typer.Option(help="calibration photographs (*.jpg)")] = Path("/usr/share/darknet/data"),
     video: Annotated[list[Path] | None, typer.Option(help="calibration footage (frames are sampled)")] = None,
     width: Annotated[int, typer.Option(help="the detector input width to calibrate at (analytics.input_width)")]
-    = AnalyticsConfig.model_fields["input_width"].default,
+    = MODEL_DEFAULTS["yolov3-tiny"][1],
 ) -> None:
     """Build the INT8 detector (ONNX Runtime static quantization, calibrated on real pictures)."""
     from vigil.analytics.quantize import build_int8, calibration_pictures

