@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import av
@@ -58,6 +59,23 @@ async def native(urls: list[str], seconds: float) -> tuple[float, int]:
     return used, made
 
 
+def measure_threads(read: Callable[[int, str], None], urls: list[str], counts: list[int], stop: threading.Event,
+                    seconds: float) -> tuple[float, int]:
+    """CPU seconds used and pictures read in `seconds`, a thread a camera running `read(i, url)` (after 2 s to
+    connect)."""
+    threads = [threading.Thread(target=read, args=(i, u), daemon=True) for i, u in enumerate(urls)]
+    for t in threads:
+        t.start()
+    time.sleep(2)
+    c0, n0 = cpu(), sum(counts)
+    time.sleep(seconds)
+    used, made = cpu() - c0, sum(counts) - n0
+    stop.set()
+    for t in threads:
+        t.join(5)
+    return used, made
+
+
 def native_threads(urls: list[str], seconds: float) -> tuple[float, int]:
     """The same as the recorder reads: a thread a camera, the connection read with `BlockingReader`."""
     stop = threading.Event()
@@ -77,17 +95,7 @@ def native_threads(urls: list[str], seconds: float) -> tuple[float, int]:
         loop.run_until_complete(client.close())
         loop.close()
 
-    threads = [threading.Thread(target=read, args=(i, u), daemon=True) for i, u in enumerate(urls)]
-    for t in threads:
-        t.start()
-    time.sleep(2)
-    c0, n0 = cpu(), sum(counts)
-    time.sleep(seconds)
-    used, made = cpu() - c0, sum(counts) - n0
-    stop.set()
-    for t in threads:
-        t.join(5)
-    return used, made
+    return measure_threads(read, urls, counts, stop, seconds)
 
 
 def ffmpeg(urls: list[str], seconds: float) -> tuple[float, int]:
@@ -102,17 +110,7 @@ def ffmpeg(urls: list[str], seconds: float) -> tuple[float, int]:
                 if stop.is_set():
                     return
 
-    threads = [threading.Thread(target=read, args=(i, u), daemon=True) for i, u in enumerate(urls)]
-    for t in threads:
-        t.start()
-    time.sleep(2)
-    c0, n0 = cpu(), sum(counts)
-    time.sleep(seconds)
-    used, made = cpu() - c0, sum(counts) - n0
-    stop.set()
-    for t in threads:
-        t.join(5)
-    return used, made
+    return measure_threads(read, urls, counts, stop, seconds)
 
 
 def main() -> None:

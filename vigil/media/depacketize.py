@@ -61,6 +61,32 @@ def is_keyframe(codec: str, nal: bytes) -> bool:
     return nal[0] & 0x1F == 5
 
 
+class RtpClock:
+    """32-bit RTP timestamps → timestamps that keep counting across wraps (a late packet from before a wrap counts
+    back, not forward)."""
+
+    def __init__(self) -> None:
+        self.last: int | None = None
+        self.wraps = 0
+        self._first: int | None = None
+
+    def extend(self, ts: int) -> int:
+        if self.last is not None:
+            if ts < self.last and self.last - ts > 1 << 31:
+                self.wraps += 1
+            elif ts > self.last and ts - self.last > 1 << 31:
+                self.wraps -= 1
+        self.last = ts
+        return ts + (self.wraps << 32)
+
+    def since_first(self, ts: int) -> int:
+        """The time from the first timestamp this clock was given."""
+        t = self.extend(ts)
+        if self._first is None:
+            self._first = t
+        return t - self._first
+
+
 class VideoDepacketizer:
     def __init__(self, codec: str) -> None:
         if codec not in ("h264", "hevc"):
@@ -70,19 +96,9 @@ class VideoDepacketizer:
         self._au: AccessUnit | None = None
         self._damaged = False
         self._fu: bytearray | None = None
-        self._last_ts: int | None = None
-        self._wraps = 0
+        self._clock = RtpClock()
         self.lost_packets = 0
         self.dropped_units = 0
-
-    def _unwrap(self, ts: int) -> int:
-        if self._last_ts is not None:
-            if ts < self._last_ts and self._last_ts - ts > 1 << 31:
-                self._wraps += 1
-            elif ts > self._last_ts and ts - self._last_ts > 1 << 31:
-                self._wraps -= 1  # a late packet from before the wrap
-        self._last_ts = ts
-        return ts + (self._wraps << 32)
 
     def push(self, pkt: RtpPacket) -> list[AccessUnit]:
         """The access units this packet completes (at most two: the one a timestamp change ends, and its own)."""
@@ -106,7 +122,8 @@ class VideoDepacketizer:
             self.lost_packets += (seq - (self._expected or 0)) & 0xFFFF
             self._fu = None
         self._expected = (seq + 1) & 0xFFFF
-        ts = timestamp + (self._wraps << 32) if timestamp == self._last_ts else self._unwrap(timestamp)
+        clock = self._clock  # most packets carry their unit's timestamp again: no call for those
+        ts = timestamp + (clock.wraps << 32) if timestamp == clock.last else clock.extend(timestamp)
         if self._au is not None and ts != self._au.timestamp:
             self._damaged = self._damaged or gap
             self._finish(out)

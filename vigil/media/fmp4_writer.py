@@ -110,6 +110,10 @@ class _Samples:
         return box(b"traf", tfhd, tfdt, trun)
 
 
+def _exact(f: Fraction) -> Fraction | int:
+    return f.numerator if f.denominator == 1 else f
+
+
 class Fmp4Writer:
     """One open segment file (H.264/H.265 video, optional AAC). Feed it packets whose first video packet is a
     keyframe; the same interface as `segmenter.SegmentWriter`."""
@@ -141,6 +145,10 @@ class Fmp4Writer:
         self._video_tb = Fraction(1, 90000)
         self._v0: int | None = None
         self._a0: int | None = None
+        # Input ticks → track ticks, fixed by the first packet: an int when exact (native ingest's 1/90000 video
+        # is 1), so most packets need no Fraction arithmetic.
+        self._video_scale: Fraction | int = 1
+        self._audio_scale: Fraction | int = 1
         self._video = _Samples()
         self._audio = _Samples()
         self._last_video_dts = -1
@@ -179,7 +187,8 @@ class Fmp4Writer:
             self._video_tb = tb
             self._v0 = raw_dts
             self.first_pts = packet.pts
-        scale = tb * 90000  # the track's timescale is 90 kHz, what RTP video uses
+            self._video_scale = _exact(tb * 90000)  # the track's timescale is 90 kHz, what RTP video uses
+        scale = self._video_scale
         dts = int((raw_dts - self._v0) * scale)
         pts = int((packet.pts - self._v0) * scale)
         if dts < 0 or dts <= self._last_video_dts:
@@ -203,7 +212,8 @@ class Fmp4Writer:
             return  # sound before the first keyframe has nothing to sync to
         if self._a0 is None:
             self._a0 = round(self._v0 * self._video_tb / packet.time_base)
-        dts = int((packet.pts - self._a0) * packet.time_base / self._audio_tb)
+            self._audio_scale = _exact(packet.time_base / self._audio_tb)
+        dts = int((packet.pts - self._a0) * self._audio_scale)
         if dts < 0 or dts <= self._last_audio_dts:
             self.dropped += 1
             return

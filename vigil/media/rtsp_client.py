@@ -124,12 +124,10 @@ class RtspClient:
     """One camera session. `await open()`, then `async for track, packet in client.packets()`; `await close()`."""
 
     def __init__(self, url: str, timeout: float = 5.0, tracks: tuple[str, ...] = ("video", "audio"),
-                 transport: Literal["tcp", "udp"] = "tcp", idle: float = 10.0,
-                 gather_s: float = 0.0) -> None:
+                 transport: Literal["tcp", "udp"] = "tcp", idle: float = 10.0) -> None:
         self.url, self.host, self.port, self.creds = split_url(url)
         self.timeout = timeout
         self.idle = idle  # seconds without media before the stream counts as lost
-        self.gather_s = gather_s  # TCP: the least time between two batches of packets handed on
         self.transport = transport
         self._datagrams: asyncio.Queue[tuple[Track | None, bytes]] = asyncio.Queue(UDP_QUEUE)
         self._sockets: list[asyncio.DatagramTransport] = []
@@ -338,8 +336,6 @@ class RtspClient:
             return
         assert self._reader is not None
         read = self._reader
-        sock = self._writer.get_extra_info("socket") if self._writer is not None else None
-        lowat = LowWater(sock, self.gather_s) if sock is not None and self.gather_s > 0 else None
         idle = self.idle
         # Read in large chunks and cut frames out of them: three awaits per packet (header, size, payload) cost
         # more than the depacketizing itself.
@@ -355,8 +351,6 @@ class RtspClient:
                 # the read completes, and a reader told to stop would then read on for ever.
                 async with asyncio.timeout(idle):
                     chunk = await read.read(READ_CHUNK)
-                if lowat is not None:
-                    lowat.arrived(len(chunk))
             except TimeoutError:
                 raise RtspError(f"{self.url}: no video for {idle:g} s") from None
             except ConnectionError:
