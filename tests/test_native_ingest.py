@@ -108,15 +108,46 @@ def test_native_ingest_records_what_the_ffmpeg_path_records(tmp: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def mjpeg_rtsp() -> Iterator[str]:
-    """An MJPEG camera over RTSP: Debian's GStreamer RTSP server (`make test` installs it), 10 fps."""
+def gst_cameras() -> Iterator[int]:
+    """Debian's GStreamer RTSP server (`make test` installs it) on a free port: an MJPEG camera (/jpeg) and a live
+    H.264 one (/live264), both 10 fps."""
     port = free_port()
     proc = subprocess.Popen(["/usr/bin/python3", str(Path(__file__).with_name("gst_rtsp_server.py")), str(port),
-                             "jpeg=10"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                             "jpeg=10", "live264=10"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready", "the GStreamer server did not start"
-    yield f"rtsp://127.0.0.1:{port}/jpeg"
+    yield port
     proc.terminate()
     proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def mjpeg_rtsp(gst_cameras: int) -> str:
+    return f"rtsp://127.0.0.1:{gst_cameras}/jpeg"
+
+
+def test_cameras_recorded_over_udp(tmp: Path, gst_cameras: int) -> None:
+    """`transport: udp`: a third-party camera (GStreamer) recorded with its RTP over UDP, natively and through
+    FFmpeg; the camera's stream says so, and a whole segment's pictures decode."""
+    url = f"rtsp://127.0.0.1:{gst_cameras}/live264"
+    cams = [{"id": f"udp-{way}", "url": url, "ingest": way, "transport": "udp", "record": {"segment_seconds": 2}}
+            for way in ("native", "ffmpeg")]
+    srv = Server(tmp, cams)
+    with running(srv):
+        def segments() -> bool:
+            return all(len(srv.get(f"/api/cameras/{c['id']}/recordings")["segments"]) >= 3 for c in cams)
+
+        wait_for(segments, 40, what="both cameras recorded over UDP")
+        states = {c["id"]: c for c in srv.get("/api/cameras")}
+        for c in cams:
+            st = states[c["id"]]
+            assert st["state"] == "online" and st["stream"] == "h264 640x360 over UDP", st
+            with sqlite3.connect(srv.db) as db:
+                path = db.execute("select path from segments where camera_id=? and status='closed' order by start_ms "
+                                  "limit 1 offset 1", (c["id"],)).fetchone()[0]
+            with av.open(str(srv.storage / path)) as f:
+                pictures = sum(1 for _ in f.decode(video=0))
+            assert pictures >= 15, (c["id"], pictures)  # a whole segment: 2 s at 10 fps, a GOP either way
+    assert "Traceback" not in srv.log_text()
 
 
 def test_what_native_ingest_cannot_read_ffmpeg_records_and_the_state_says_why(tmp: Path, sim: Sim,

@@ -93,6 +93,10 @@ class CameraConfig(_Strict):
         default="native", description="native: Vigil's own RTSP client and fMP4 writer (rtsp:// with H.264 or "
         "H.265; any other camera is read by FFmpeg, and the camera's stream says why); ffmpeg: FFmpeg's demuxer "
         "and muxer")
+    transport: Literal["tcp", "udp"] = Field(
+        default="tcp", description="how an rtsp:// camera sends its video: tcp (inside the RTSP connection: passes "
+        "NAT and firewalls, nothing lost) or udp (RTP datagrams: less delay and CPU on a clean network; a lost "
+        "datagram costs its picture, never the stream)")
 
     @field_validator("id")
     @classmethod

@@ -15,7 +15,7 @@ import io
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import av
 
@@ -250,10 +250,10 @@ class LiveReader:
     for all of them), and stops after a while without any."""
 
     def __init__(self, url: str, sinks: list[PacketSink], name: str, open_timeout: float = 5.0,
-                 read_timeout: float = 3.0) -> None:
+                 read_timeout: float = 3.0, transport: Literal["tcp", "udp"] = "tcp") -> None:
         self.sinks = sinks
         self._stop = threading.Event()
-        self._source = CameraSource(url, self._stop, open_timeout, read_timeout)
+        self._source = CameraSource(url, self._stop, open_timeout, read_timeout, transport=transport)
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"live-{name}")
         self._thread.start()
 

@@ -18,27 +18,25 @@ import asyncio
 import contextlib
 import functools
 import io
-import threading
 import time
 from collections.abc import AsyncIterator, Generator, Iterator
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any
 
 import av
 import numpy as np
 
 from vigil.config import redact_url
-from vigil.media.depacketize import AacDepacketizer, AccessUnit, RtpError, VideoDepacketizer, parse_rtp
+from vigil.media.depacketize import AacDepacketizer, AccessUnit, RtpClock, RtpError, VideoDepacketizer, parse_rtp
 from vigil.media.rtsp_client import BlockingReader, RtspClient, RtspError, RtspProtocolError, Track
 from vigil.media.sdp import SdpError, parameter_nals
-from vigil.media.source import Lost, Opened, SourceEvent
+from vigil.media.source import Lost, Opened, ReconnectingSource, SourceEvent
 
 START = b"\x00\x00\x00\x01"
 VIDEO_TB = Fraction(1, 90000)
 GATHER_S = 0.02  # TCP: wake up for about this much of the stream at a time (SO_RCVLOWAT), not for each packet
 POLL_S = 0.5  # how often a reader waiting for the camera looks at its stop flag
 NO_PICTURE_S = 10.0  # streaming this long without a usable keyframe: what the camera sends is not readable here
-KEYFRAME_WAIT_UNITS = 600  # pictures without a keyframe (about 20 s at 30 fps) before the stream counts as unusable
 
 
 class NativeUnsupported(Exception):
@@ -113,38 +111,11 @@ def _aac_stream() -> Any:
     return av.open(buf, format="aac").streams.audio[0]
 
 
-class _Unwrap:
-    """32-bit RTP timestamps → a count from the first one (monotonic across wraps)."""
+class NativeSource(ReconnectingSource):
+    """Reads one RTSP camera with Vigil's own client (the same events as `CameraSource`)."""
 
-    def __init__(self) -> None:
-        self._first: int | None = None
-        self._last = 0
-        self._wraps = 0
-
-    def __call__(self, ts: int) -> int:
-        if self._first is None:
-            self._first = self._last = ts
-        if ts < self._last and self._last - ts > 1 << 31:
-            self._wraps += 1
-        elif ts > self._last and ts - self._last > 1 << 31:
-            self._wraps -= 1
-        self._last = ts
-        return ts + (self._wraps << 32) - self._first
-
-
-class NativeSource:
-    """Reads one RTSP camera with Vigil's own client; reconnects forever until `stop` is set (as `CameraSource`)."""
-
-    def __init__(self, url: str, stop: threading.Event, open_timeout: float = 5.0, read_timeout: float = 3.0,
-                 backoff_initial: float = 0.5, backoff_max: float = 2.0,
-                 transport: Literal["tcp", "udp"] = "tcp") -> None:
-        self.url = url
-        self.stop = stop
-        self.open_timeout = open_timeout
-        self.read_timeout = read_timeout
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
-        self.transport = transport
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.lost_packets = 0
         self.dropped_units = 0
 
@@ -204,11 +175,10 @@ class NativeSource:
         vdep = VideoDepacketizer(codec)
         adep = AacDepacketizer(audio.media.fmtp) if audio is not None else None
         params = parameter_nals(video.media)
-        vclock, aclock = _Unwrap(), _Unwrap()
+        vclock, aclock = RtpClock(), RtpClock()
         vt: Any = None
         at: Any = None
         v0 = 0  # the first picture's RTP time: the session's zero
-        waited = 0
         began = time.monotonic()
         got = False  # media arrived
         try:
@@ -230,14 +200,12 @@ class NativeSource:
                     for au in units:
                         if vt is None:
                             if not au.keyframe:
-                                waited += 1
-                                if waited > KEYFRAME_WAIT_UNITS:
-                                    raise RtspProtocolError(f"{self.url}: {waited} pictures and no keyframe")
-                                continue
+                                continue  # until a keyframe (or NO_PICTURE_S)
                             vt, at = self._open(templates, codec, params, au, audio)
-                            v0 = vclock(au.timestamp)
-                            yield Opened(vt, at, f"{codec} {vt.codec_context.width}x{vt.codec_context.height}")
-                        yield self._packet(vt, au, vclock(au.timestamp) - v0)
+                            v0 = vclock.since_first(au.timestamp)
+                            size = f"{vt.codec_context.width}x{vt.codec_context.height}"
+                            yield Opened(vt, at, f"{codec} {size}{self.over()}")
+                        yield self._packet(vt, au, vclock.since_first(au.timestamp) - v0)
         except RtspError as err:
             if vt is None and got and not isinstance(err, RtspProtocolError):
                 # It streamed, but nothing Vigil's client could use before the end: unreadable, not offline.
@@ -275,7 +243,7 @@ class NativeSource:
         return pkt
 
     @staticmethod
-    def _audio(adep: AacDepacketizer, clock: _Unwrap, stream: Any, data: bytes) -> Iterator[Any]:
+    def _audio(adep: AacDepacketizer, clock: RtpClock, stream: Any, data: bytes) -> Iterator[Any]:
         if stream is None:
             return
         try:
@@ -286,7 +254,7 @@ class NativeSource:
             pkt = av.Packet(frame)
             pkt.stream = stream
             pkt.time_base = stream.time_base
-            pkt.pts = pkt.dts = clock(ts)
+            pkt.pts = pkt.dts = clock.since_first(ts)
             yield pkt
 
     def _batches(self, loop: asyncio.AbstractEventLoop, client: RtspClient) -> Iterator[list[tuple[Track, bytes]]]:

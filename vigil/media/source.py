@@ -15,7 +15,8 @@ import time
 from collections.abc import Generator
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from functools import cached_property
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import av
@@ -80,8 +81,9 @@ def describe_error(url: str, err: BaseException, timed_out: bool = False) -> str
     return f"{where}: {text.strip(' :') or name}"
 
 
-class CameraSource:
-    """Reads one camera URL; reconnects forever until `stop` is set."""
+class ReconnectingSource:
+    """What every camera reader is given: the URL, the flag that stops it, its timeouts and the reconnect back-off
+    (it reconnects forever until `stop` is set)."""
 
     def __init__(
         self,
@@ -91,6 +93,7 @@ class CameraSource:
         read_timeout: float = 3.0,
         backoff_initial: float = 0.5,
         backoff_max: float = 2.0,
+        transport: Literal["tcp", "udp"] = "tcp",
     ) -> None:
         self.url = url
         self.stop = stop
@@ -98,13 +101,25 @@ class CameraSource:
         self.read_timeout = read_timeout
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
-        self.is_file = url.startswith("/") or url.startswith("file:")
+        self.transport = transport  # RTSP: RTP interleaved on the TCP connection, or over UDP
+
+    def over(self) -> str:
+        """What the camera's stream description adds about the transport: only the exception, UDP."""
+        return " over UDP" if self.transport == "udp" and urlsplit(self.url).scheme.startswith("rtsp") else ""
+
+
+class CameraSource(ReconnectingSource):
+    """Reads one camera URL with FFmpeg (PyAV)."""
+
+    @cached_property  # read per packet
+    def is_file(self) -> bool:
+        return self.url.startswith("/") or self.url.startswith("file:")
 
     def _open(self) -> Any:
         options: dict[str, str] = {}
         scheme = urlsplit(self.url).scheme
         if scheme in ("rtsp", "rtsps"):
-            options = {"rtsp_transport": "tcp", "timeout": str(int(self.read_timeout * 1_000_000))}
+            options = {"rtsp_transport": self.transport, "timeout": str(int(self.read_timeout * 1_000_000))}
         elif scheme in ("http", "https"):
             options = {"reconnect": "0", "rw_timeout": str(int(self.read_timeout * 1_000_000))}
         path = self.url.removeprefix("file://") if scheme == "file" else self.url
@@ -133,7 +148,7 @@ class CameraSource:
                 audio = container.streams.audio[0] if container.streams.audio else None
                 wallclock = container.format.name in WALLCLOCK_FORMATS
                 yield Opened(video, audio, f"{video.codec_context.name} {video.codec_context.width}x"
-                             f"{video.codec_context.height}")
+                             f"{video.codec_context.height}{self.over()}")
                 backoff = self.backoff_initial
                 pictures = yield from self._read(container, video, audio, wallclock)
                 if self.stop.is_set():

@@ -129,7 +129,7 @@ class CameraRecorder:
     def _make_source(self) -> CameraSource | NativeSource:
         s, url = self._settings, self.camera.url
         args = (url, self._stop, s.open_timeout_seconds, s.read_timeout_seconds, s.backoff_initial_seconds,
-                s.backoff_max_seconds)
+                s.backoff_max_seconds, self.camera.transport)
         # HTTP-MJPEG, files and rtsps:// are FFmpeg's to read; so is a camera the native client gave up on.
         if self.camera.ingest == "native" and self.fallback is None and urlsplit(url).scheme == "rtsp":
             return NativeSource(*args)

@@ -100,7 +100,7 @@ class StreamHub:
             self._readers[cam.id] = LiveReader(cam.sub_url, [stream, self.relay(cam.id, "sub"),
                                                              *([frames] if frames else [])],
                                                f"{cam.id}/sub", self.source.open_timeout_seconds,
-                                               self.source.read_timeout_seconds)
+                                               self.source.read_timeout_seconds, cam.transport)
 
     def stop_reader(self, camera_id: str) -> None:
         reader = self._readers.pop(camera_id, None)
