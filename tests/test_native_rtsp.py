@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import socket
 import struct
 import subprocess
 import time
@@ -29,8 +30,8 @@ from vigil.media.depacketize import (
     parse_rtp,
 )
 from vigil.media.rtp import RtpPacketizer, payloads, split_annexb
-from vigil.media.rtsp_client import RtspClient, RtspError
-from vigil.media.sdp import join_control, parameter_nals, parse_sdp
+from vigil.media.rtsp_client import BlockingReader, RtspClient, RtspError, Track
+from vigil.media.sdp import Media, join_control, parameter_nals, parse_sdp
 
 
 def encoded(codec: str, frames: int = 24, size: tuple[int, int] = (320, 240),
@@ -468,3 +469,56 @@ def test_aac_from_the_sim_as_ffmpeg_reads_it(tmp_path: Path) -> None:
     start = ours.index(ffmpeg[1])  # both read the same frames from the first FFmpeg kept on
     n = min(len(ours) - start, len(ffmpeg) - 1)
     assert n > 50 and ours[start:start + n] == ffmpeg[1:1 + n]
+
+
+class _PlayingClient:
+    """What BlockingReader needs of a playing RtspClient, over one end of a socket pair."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.url, self.idle, self.session_timeout = "rtsp://test/stream", 5.0, 60.0
+        self.tracks = [Track(Media("video", 96, "H264", 90000, "rtsp://test/stream/video"), 0)]
+        self._sock = sock
+
+    def detach(self) -> tuple[socket.socket, bytes]:
+        return self._sock, b""
+
+    def keepalive_request(self) -> bytes:
+        return b""
+
+
+def test_a_low_rate_camera_is_read_picture_by_picture() -> None:
+    """The low-water mark follows the stream's average rate (at least 1 KiB); a camera whose pictures are smaller
+    than that (a quiet 640×360 stream between keyframes) must still be read as each picture arrives, not several
+    at a time: 200-byte packets 100 ms apart, each taken within a fraction of that interval."""
+    import threading
+
+    with socket.create_server(("127.0.0.1", 0)) as server:  # TCP, as a camera's: a Unix pair ignores the mark
+        ours = socket.create_connection(server.getsockname())
+        theirs, _ = server.accept()
+    reader = BlockingReader(_PlayingClient(ours))  # type: ignore[arg-type]
+    got: dict[int, float] = {}
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            for _, data in reader.batch():
+                got[struct.unpack(">I", data[:4])[0]] = time.monotonic()
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    sent: dict[int, float] = {}
+    for n in range(30):  # 3 s: the mark is set after the first second
+        payload = struct.pack(">I", n) + bytes(196)
+        sent[n] = time.monotonic()
+        theirs.sendall(b"$\x00" + struct.pack(">H", len(payload)) + payload)
+        time.sleep(0.1)
+    time.sleep(0.2)
+    stop.set()
+    thread.join(2)
+    reader.close()
+    theirs.close()
+    late = {n: round(got[n] - sent[n], 3) for n in range(15, 30) if n in got and got[n] - sent[n] > 0.09}
+    assert len(got) == 30, sorted(got)
+    # Before the wait was bounded, each packet waited for the next four (0.4 s); a slow machine may be late
+    # now and then, never by whole pictures.
+    assert len(late) <= 2, late
