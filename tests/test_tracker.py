@@ -7,7 +7,7 @@ import pytest
 from vigil.analytics.detector import Detection, YoloV3Tiny
 from vigil.analytics.motion import MotionDetector
 from vigil.analytics.pipeline import GateSettings, Pipeline
-from vigil.analytics.rules import Rule
+from vigil.analytics.rules import Rule, Target
 from vigil.analytics.tracker import Tracker
 from vigil.sim.actors import photos_available
 from vigil.sim.scripted import SCRIPTS, ScriptedScene, ground_truth
@@ -87,3 +87,19 @@ def test_tracks_hold_at_two_frames_a_second() -> None:
     for i in range(16):
         ids |= {t.track_id for t in tr.update(i * 500, [Detection("person", 0.9, box_at(0.1 + 0.055 * i))])}
     assert len(ids) == 1
+
+
+def _walk(scores: list[float]) -> list[Target]:
+    tr = Tracker()
+    walk = [Detection("person", s, box_at(0.1 + 0.02 * i)) for i, s in enumerate(scores)]
+    return [t for i, d in enumerate(walk) for t in tr.update(i * 300, [d])]
+
+
+def test_one_lucky_score_does_not_make_a_target_sure() -> None:
+    """A dog the detector takes for a person at 0.55 once among 0.4-0.45 scores stays below a rule's 0.5;
+    a person scored 0.6 on two of the three pictures after the one that started the track reaches it."""
+    sure = Rule(id="smd", kind="smd", targets="human")
+    dog = _walk([0.42, 0.55, 0.41, 0.44, 0.43, 0.45, 0.41])
+    assert dog and not any(sure.confident(t) for t in dog)
+    person = _walk([0.6, 0.6, 0.45, 0.6])
+    assert [sure.confident(t) for t in person] == [False, False, True]

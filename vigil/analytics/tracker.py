@@ -18,6 +18,7 @@ from vigil.analytics.geometry import Box, Point, anchor
 from vigil.analytics.rules import Target
 
 MAX_PATH = 200
+SCORE_WINDOW = 5
 STITCH_HORIZON_MS = 2000  # points kept per track: enough to draw it, bounded for a target that never leaves
 
 
@@ -31,6 +32,7 @@ class Track:
     votes: Counter[str] = field(default_factory=Counter)
     path: list[tuple[int, float, float]] = field(default_factory=list)  # t_ms, anchor x, y
     best_score: float = 0.0
+    recent: list[float] = field(default_factory=list)  # the last SCORE_WINDOW detection scores
 
     @property
     def label(self) -> str:
@@ -154,7 +156,8 @@ class Tracker:
                     tr = self.tracks[own] = Track(own, t_ms, t_ms, d.box, d.score)
             claimed.add(tr.id)
             tr.last_ms, tr.box, tr.score = t_ms, d.box, d.score
-            tr.best_score = max(tr.best_score, d.score)
+            tr.recent = [*tr.recent[1 - SCORE_WINDOW :], d.score]
+            tr.best_score = max(tr.best_score, steady_score(tr.recent))
             tr.votes[d.label] += 1
             x, y = anchor(d.box)
             tr.path.append((t_ms, round(x, 4), round(y, 4)))
@@ -183,6 +186,14 @@ class Tracker:
     def following(self, t_ms: int) -> bool:
         """Whether any target is followed (the detector's heartbeat runs while one is)."""
         return bool(self.followed(t_ms))
+
+
+def steady_score(recent: Sequence[float]) -> float:
+    """How sure the detector is of a target: the median of its last scores, counted as zero until it has three.
+    One lucky frame is not enough: a dog or a rain streak that scores as a person once in a while stays below a
+    person scored as one on two of three pictures (Frigate's median of the score history works the same way)."""
+    padded = [*recent, *[0.0] * (3 - len(recent))]
+    return float(np.median(padded))
 
 
 def _velocity(tr: Track) -> tuple[float, float]:
