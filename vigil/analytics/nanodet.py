@@ -84,10 +84,10 @@ class NanoDet(TwoScaleYolo):
         opts.log_severity_level = 3
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._sess = ort.InferenceSession(model.SerializeToString(), opts, providers=chosen)
-        outs = [o.name for o in self._sess.get_outputs()]
-        # Score maps have a column per class; distance maps 4·(REG_MAX+1). Both come finest stride first.
-        self._scores = [o for o in outs if self._sess.get_outputs()[outs.index(o)].shape[-1] != 4 * (REG_MAX + 1)]
-        self._dists = [o for o in outs if o not in self._scores]
+        # Score maps have a column per class; distance maps 4·(REG_MAX+1).
+        outs = self._sess.get_outputs()
+        self._scores = [o.name for o in outs if o.shape[-1] != 4 * (REG_MAX + 1)]
+        self._dists = [o.name for o in outs if o.shape[-1] == 4 * (REG_MAX + 1)]
         self.labels = (model_dir() / "coco.names").read_text().split("\n")
         self.confidence, self.nms = confidence, nms
 

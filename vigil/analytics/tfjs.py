@@ -230,16 +230,22 @@ def _relative_resizes(model: Any, resizes: list[Any], spec: dict[str, Any]) -> N
         probe.graph.output.append(helper.make_empty_tensor_value_info(r.input[0]))
     (sig,) = spec["signature"]["inputs"].values()
     shape = [int(d["size"]) for d in sig["tensorShape"]["dim"]]
-    sess = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3  # the probe's extra outputs draw warnings that mean nothing to a user
+    sess = ort.InferenceSession(probe.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     got = sess.run([r.input[0] for r in resizes], {model.graph.input[0].name: np.zeros(shape, np.float32)})
     inits = {i.name: i for i in model.graph.initializer}
     in_model = {n.output[0]: n for n in model.graph.node}
+    fixed = {in_model[r.output[0]].input[3] for r in resizes}
     for r, x in zip([in_model[r.output[0]] for r in resizes], got, strict=True):
         size = numpy_helper.to_array(inits[r.input[3]])
         scales = np.array([1.0, size[0] / x.shape[1], size[1] / x.shape[2], 1.0], np.float32)
-        name = f"{r.input[3]}_scales"
+        name = f"{r.output[0]}_scales"
         model.graph.initializer.append(numpy_helper.from_array(scales, name))
         r.input[2], r.input[3] = name, ""
         del r.attribute[:]
         r.attribute.extend([helper.make_attribute("mode", "linear"),
                             helper.make_attribute("coordinate_transformation_mode", "half_pixel")])
+    used = {name for n in model.graph.node for name in n.input}
+    for name in fixed - used:  # the fixed sizes no resize reads any more
+        model.graph.initializer.remove(inits[name])

@@ -75,6 +75,7 @@ class AnalyticsConfig(_Strict):
                                      description="a second, small pass for large, near objects (a car at a gate) "
                                      "that YOLOv3-tiny misses at a large input_width; 0: none; default: the "
                                      "model's own (yolov3-tiny 320, nanodet 0: it finds them at its own width)")
+
     def detector_settings(self) -> tuple[float, int, int]:
         """(confidence, input width, coarse width): the configured ones, else the model's own."""
         own = MODEL_DEFAULTS[self.model]
