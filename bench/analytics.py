@@ -12,8 +12,10 @@ Usage: python bench/analytics.py [--seconds 60] [--workers 2]
 - Detector reference in the same run: the bare OpenCV DNN forward pass of the same network (no pre- or
   post-processing), i.e. what the model itself costs on this CPU.
 - Capacity: N pipelines sharing one detector, fed as fast as `--workers` threads can go, on a "typical"
-  scene (a person in view 10 % of the time) with the motion gate on (detection regions on and off) and off;
-  cameras = frames per second / 5.
+  scene (a person in view 10 % of the time) and on real vtest.avi, with the motion gate on (detection regions
+  on and off) and off; cameras = frames per second / 5, decoding counted. Each detector runs as vigil.yml's
+  `analytics.parallel` would (the default: one single-threaded pass per core at once), and the default model
+  also one pass at a time on every core, to show what running passes side by side wins.
 """
 
 from __future__ import annotations
@@ -81,7 +83,9 @@ def engine_costs(frames: list[np.ndarray]) -> dict[str, tuple[float, float]]:
     if (models_dir() / INT8_FILE).exists():
         engines[f"ONNX Runtime INT8 {WIDTH}"] = OnnxYolo(confidence=0.25, size=WIDTH, precision="int8")
     if nanodet_available():
-        engines[f"NanoDet FP32 {NANODET.detector_settings()[1]}"] = make_detector(NANODET)
+        # One picture on every core, like the other engines here (capacity below runs them `parallel` at once).
+        engines[f"NanoDet FP32 {NANODET.detector_settings()[1]}"] = make_detector(NANODET.model_copy(
+            update={"parallel": 1}))
     out = {}
     for name, det in engines.items():
         det.detect(frames[0])  # type: ignore[attr-defined]
@@ -161,11 +165,12 @@ def stage_costs(seconds: float) -> dict[str, float]:
 
 
 def capacity(cameras: int, gate: bool, seconds: float, workers: int, detector: object,
-             frames: list[tuple[int, np.ndarray]] | None = None, regions: bool = True) -> tuple[float, float, float]:
+             frames: list[tuple[int, np.ndarray]] | None = None, regions: bool = True, parallel: int = 1
+             ) -> tuple[float, float, float]:
     """(analysed frames per second over all cameras, share of frames the detector ran on, share of its runs on a
     region only)."""
     frames = frames or frames_of(TYPICAL, seconds)
-    shared = LockedDetector(detector)  # type: ignore[arg-type]
+    shared = LockedDetector(detector, parallel=parallel)  # type: ignore[arg-type]
     pipes = [Pipeline(shared, (), MotionDetector(masks=OSD), gate=GateSettings(enabled=gate, regions=regions))
              for _ in range(cameras)]
     # Each camera sees the scene shifted in time, so targets do not all appear at once.
@@ -234,18 +239,22 @@ def main() -> None:
         if scene.startswith("real") and not frames:
             continue
         print(f"  capacity, {scene}:")
-        detectors: list[tuple[str, object]] = [("before (OpenCV 416x416)", SquareYolo(confidence=0.25, size=416)),
-                                               ("yolov3-tiny FP32", make_detector(YOLO))]
+        one = {"parallel": 1}
+        detectors: list[tuple[str, object, int]] = [
+            ("before (OpenCV 416x416)", SquareYolo(confidence=0.25, size=416), 1),
+            ("yolov3-tiny FP32", make_detector(YOLO), YOLO.detector_parallel()[0])]
         if (models_dir() / INT8_FILE).exists():
-            detectors.append(("yolov3-tiny INT8", make_detector(YOLO.model_copy(update={"precision": "int8"}))))
+            int8 = YOLO.model_copy(update={"precision": "int8"})
+            detectors.append(("yolov3-tiny INT8", make_detector(int8), int8.detector_parallel()[0]))
         if nanodet_available():
-            detectors.append((f"default ({DEFAULTS.model})", make_detector(DEFAULTS)))
-        for name, det in detectors:
+            detectors.append((f"{DEFAULTS.model}, 1 at a time", make_detector(DEFAULTS.model_copy(update=one)), 1))
+            detectors.append((f"default ({DEFAULTS.model})", make_detector(DEFAULTS), DEFAULTS.detector_parallel()[0]))
+        for name, det, parallel in detectors:
             # "before" ran without regions; today's default has them (GateSettings.regions).
             modes = [("gate on ", True, False), ("gate off", False, False)] if name.startswith("before") else \
                 [("gate on, regions", True, True), ("gate on, no regions", True, False), ("gate off", False, False)]
             for mode, gate, regions in modes:
-                fps, share, in_regions = capacity(8, gate, args.seconds, args.workers, det, frames, regions)
+                fps, share, in_regions = capacity(8, gate, args.seconds, args.workers, det, frames, regions, parallel)
                 analysed = fps / FPS
                 cams = analysed / (1 + per_cam_cpu * analysed / args.workers)
                 print(f"    {name:26s} {mode:19s}: {fps:5.1f} frames/s analysed, detector on {share:4.0%} of frames "

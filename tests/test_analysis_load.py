@@ -49,6 +49,34 @@ def test_a_busy_camera_does_not_starve_the_others() -> None:
     assert min(counts) >= 0.8 * max(counts), counts
 
 
+def test_a_fair_lock_of_two_permits_lets_two_in_at_once() -> None:
+    """The detector working on two pictures at once: never a third, and every camera still gets its turn."""
+    lock = FairLock(2)
+    inside, most = [0], [0]
+    guard = threading.Lock()
+    counts = [0] * 4
+    stop = time.monotonic() + 1.0
+
+    def camera(i: int) -> None:
+        while time.monotonic() < stop:
+            with lock:
+                with guard:
+                    inside[0] += 1
+                    most[0] = max(most[0], inside[0])
+                time.sleep(0.002)  # a forward pass, which releases the GIL
+                with guard:
+                    inside[0] -= 1
+                counts[i] += 1
+
+    threads = [threading.Thread(target=camera, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert most[0] == 2 and inside[0] == 0
+    assert min(counts) >= 0.8 * max(counts), counts
+
+
 def test_load_meter_reports_rate_and_skipped_share() -> None:
     meter = LoadMeter(window_s=10)
     assert meter.add(0.0, 0, 0) == (0.0, 0.0)

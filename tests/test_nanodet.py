@@ -97,6 +97,30 @@ def test_large_near_vehicles_without_a_second_pass(nanodet: NanoDet) -> None:
     assert found >= 12, found
 
 
+def test_pictures_detected_side_by_side_equal_one_at_a_time(nanodet: NanoDet) -> None:
+    """`analytics.parallel`: cameras share one session, two pictures at once; each gets what it would alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vigil.events.analysis_load import LockedDetector
+
+    pictures = [cv2.imread(str(PHOTOS / f"{name}.jpg")) for name in ("person", "dog", "horses", "eagle")] * 3
+    alone = [nanodet.detect(p) for p in pictures]
+    shared = LockedDetector(nanodet, parallel=2)
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(shared.detect, pictures))
+    assert together == alone and any(alone) and shared.runs == len(pictures)
+
+
+def test_parallel_passes_by_default_on_the_cpu_only() -> None:
+    cores = len(os.sched_getaffinity(0))
+    assert AnalyticsConfig().detector_parallel() == ((cores, 1) if cores > 1 else (1, 0))
+    assert AnalyticsConfig(parallel=1).detector_parallel() == (1, 0)  # one pass on every core
+    assert AnalyticsConfig(providers=["cuda", "cpu"]).detector_parallel() == (1, 0)
+    assert AnalyticsConfig(model="yolov3-tiny", engine="opencv").detector_parallel() == (1, 0)
+    with pytest.raises(ConfigError, match="engine: opencv runs one picture at a time"):
+        check_engine(AnalyticsConfig(model="yolov3-tiny", engine="opencv", parallel=2))
+
+
 def test_nanodet_settings_fail_start_up_with_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="nanodet runs on engine: onnxruntime at precision: fp32"):
         check_engine(AnalyticsConfig(model="nanodet", precision="int8"))

@@ -309,7 +309,8 @@ class Vigil:
     def detector(self) -> LockedDetector:
         """Loaded on first use: a Vigil without analytics never pays for the network."""
         if self._detector is None:
-            self._detector = LockedDetector(make_detector(self.cfg.analytics), self.metrics.detector_seconds.observe)
+            self._detector = LockedDetector(make_detector(self.cfg.analytics), self.metrics.detector_seconds.observe,
+                                            self.cfg.analytics.detector_parallel()[0])
         return self._detector
 
     def faces(self) -> FaceService:

@@ -20,6 +20,9 @@ def check_engine(cfg: AnalyticsConfig) -> None:
         nanodet_json()
         return
     if cfg.engine == "opencv":
+        if cfg.parallel not in (None, 1):
+            raise ConfigError("analytics.parallel: engine: opencv runs one picture at a time (its network is not "
+                              "thread-safe); leave parallel out or use engine: onnxruntime")
         if cfg.precision != "fp32" or cfg.providers != ["cpu"]:
             raise ConfigError("analytics.engine: opencv runs FP32 on the CPU only; providers and precision: int8 "
                               "need engine: onnxruntime")
@@ -33,13 +36,14 @@ def check_engine(cfg: AnalyticsConfig) -> None:
 def make_detector(cfg: AnalyticsConfig) -> Detector:
     check_engine(cfg)
     confidence, width, coarse = cfg.detector_settings()
+    _, threads = cfg.detector_parallel()
     if cfg.model == "nanodet":
         from vigil.analytics.nanodet import NanoDet
 
-        return NanoDet(confidence=confidence, size=width, providers=cfg.providers, coarse=coarse)
+        return NanoDet(confidence=confidence, size=width, providers=cfg.providers, coarse=coarse, threads=threads)
     if cfg.engine == "opencv":
         return YoloV3Tiny(confidence=confidence, size=width, coarse=coarse)
     from vigil.analytics.onnx_detector import OnnxYolo
 
     return OnnxYolo(confidence=confidence, size=width, providers=cfg.providers,
-                    precision=cfg.precision, coarse=coarse)
+                    precision=cfg.precision, coarse=coarse, threads=threads)

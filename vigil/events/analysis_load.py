@@ -16,40 +16,48 @@ from vigil.analytics.geometry import Box
 
 
 class FairLock:
-    """A lock handed over in the order it was asked for. A plain lock lets a thread that just released it take
-    it again before the others wake; under load, cameras sharing the detector would then be analysed at
-    unequal rates, some starved. First come, first served degrades every camera alike."""
+    """A lock (or, with `permits` > 1, a semaphore) handed over in the order it was asked for. A plain lock lets a
+    thread that just released it take it again before the others wake; under load, cameras sharing the detector
+    would then be analysed at unequal rates, some starved. First come, first served degrades every camera alike."""
 
-    def __init__(self) -> None:
+    def __init__(self, permits: int = 1) -> None:
         self._guard = threading.Lock()
-        self._busy = False
+        self._free = permits
         self._queue: deque[threading.Event] = deque()
 
     def __enter__(self) -> None:
         with self._guard:
-            if not self._busy:
-                self._busy = True
+            if self._free > 0:
+                self._free -= 1
                 return
             turn = threading.Event()
             self._queue.append(turn)
-        turn.wait()  # the releasing thread hands the lock over: _busy stays True
+        turn.wait()  # the releasing thread hands its permit over: the count stays taken
 
     def __exit__(self, *exc: object) -> None:
         with self._guard:
             if self._queue:
                 self._queue.popleft().set()
             else:
-                self._busy = False
+                self._free += 1
 
 
 class LockedDetector:
-    """One detector network shared by every camera: the engine already uses all cores for one forward
-    pass, and one copy of the weights is enough. Cameras take turns in the order they ask."""
+    """One detector network shared by every camera, `parallel` pictures at a time (one copy of the weights: an
+    ONNX Runtime session runs concurrent calls). Cameras take turns in the order they ask.
 
-    def __init__(self, detector: Detector, observe: Callable[[float], None] | None = None) -> None:
+    On a small CPU, several single-threaded passes at once beat one pass spread over every core: a pass's
+    threads wait for each other at every layer, and the cores idle while one camera's picture is scaled, its
+    motion measured and its boxes decoded. Measured on 2 cores (NanoDet, real vtest.avi pictures): 70 pictures a
+    second one at a time on two threads, 107 two at a time on one thread each."""
+
+    def __init__(self, detector: Detector, observe: Callable[[float], None] | None = None, parallel: int = 1
+                 ) -> None:
         self._detector = detector
-        self._lock = FairLock()
+        self._lock = FairLock(parallel)
+        self._stats = threading.Lock()
         self._observe = observe  # each run's seconds (the metrics' histogram)
+        self.parallel = parallel
         self.busy_seconds = 0.0
         self.runs = 0
 
@@ -58,6 +66,7 @@ class LockedDetector:
             t0 = time.perf_counter()
             out = self._detector.detect(frame, region)
             took = time.perf_counter() - t0
+        with self._stats:
             self.busy_seconds += took
             self.runs += 1
         if self._observe is not None:
