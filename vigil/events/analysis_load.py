@@ -57,7 +57,6 @@ class LockedDetector:
         self._lock = FairLock(parallel)
         self._stats = threading.Lock()
         self._observe = observe  # each run's seconds (the metrics' histogram)
-        self.parallel = parallel
         self.busy_seconds = 0.0
         self.runs = 0
 

@@ -34,9 +34,6 @@ from vigil.media.source import Lost, Opened, ReconnectingSource, SourceEvent
 
 START = b"\x00\x00\x00\x01"
 VIDEO_TB = Fraction(1, 90000)
-# TCP: wake up for about this much of the stream at a time (SO_RCVLOWAT), not for each packet; a wake-up costs
-# ~80 µs of CPU, a stream's share of the recorder's cost (BlockingReader.MAX_WAIT_S bounds the latency).
-GATHER_S = 0.06
 POLL_S = 0.5  # how often a reader waiting for the camera looks at its stop flag
 NO_PICTURE_S = 10.0  # streaming this long without a usable keyframe: what the camera sends is not readable here
 
@@ -264,7 +261,7 @@ class NativeSource(ReconnectingSource):
         between the socket and the depacketizer); over UDP, through the client's loop, in short steps so that a
         stop is seen within POLL_S."""
         if client.transport == "tcp":
-            reader = BlockingReader(client, GATHER_S)
+            reader = BlockingReader(client)
             try:
                 while not self.stop.is_set():
                     yield reader.batch()
