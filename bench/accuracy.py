@@ -80,7 +80,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     ap.add_argument("--precision", choices=("fp32", "int8"), default=AnalyticsConfig().precision,
                     help="the detector's precision (vigil.yml analytics.precision)")
-    ap.add_argument("--model", choices=("yolov3-tiny", "nanodet"), default=AnalyticsConfig().model,
+    ap.add_argument("--model", choices=("yolov3-tiny", "nanodet", "centernet"), default=AnalyticsConfig().model,
                     help="the detector (vigil.yml analytics.model)")
     ap.add_argument("--input-width", type=int, help="analytics.input_width (default: the model's own)")
     ap.add_argument("--confidence", type=float, help="analytics.confidence (default: the model's own)")

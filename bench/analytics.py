@@ -4,8 +4,8 @@ Usage: python bench/analytics.py [--seconds 60] [--workers 2]
 
 - Engines on the same frames (real vtest.avi pictures at 640x480 and scripted 640x360 ones): ms per frame for
   the detector as Vigil ran it before this round (OpenCV DNN, YOLOv3-tiny, 416x416 square input), YOLOv3-tiny on
-  OpenCV DNN and ONNX Runtime FP32/INT8 at its input (672 wide, the picture's shape), and NanoDet (the default
-  `analytics.model`) on ONNX Runtime at its own (416 wide).
+  OpenCV DNN and ONNX Runtime FP32/INT8 at its input (672 wide, the picture's shape), NanoDet at its own (416
+  wide) and CenterNet (the default `analytics.model`) at its own (480 wide), both on ONNX Runtime.
 
 - Stage costs (CPU ms per frame, all threads counted) on 640x360 pictures of the scripted scenes: decoding
   the stream (PyAV, every frame decoded, 5 fps converted to BGR), motion, detector, tracker.
@@ -71,8 +71,8 @@ def real_frames(n: int = 40) -> list[np.ndarray]:
     return out[:: max(1, len(out) // n)][:n]
 
 
-def nanodet_available() -> bool:
-    return (models_dir() / "nanodet" / "nanodet.json").exists()
+def npm_models_available() -> bool:
+    return all((models_dir() / m / f"{m}.json").exists() for m in ("nanodet", "centernet"))
 
 
 def engine_costs(frames: list[np.ndarray]) -> dict[str, tuple[float, float]]:
@@ -82,10 +82,11 @@ def engine_costs(frames: list[np.ndarray]) -> dict[str, tuple[float, float]]:
                                   f"ONNX Runtime FP32 {WIDTH}": OnnxYolo(confidence=0.25, size=WIDTH)}
     if (models_dir() / INT8_FILE).exists():
         engines[f"ONNX Runtime INT8 {WIDTH}"] = OnnxYolo(confidence=0.25, size=WIDTH, precision="int8")
-    if nanodet_available():
+    if npm_models_available():
         # One picture on every core, like the other engines here (capacity below runs them `parallel` at once).
-        engines[f"NanoDet FP32 {NANODET.detector_settings()[1]}"] = make_detector(NANODET.model_copy(
-            update={"parallel": 1}))
+        for cfg in (NANODET, DEFAULTS):
+            engines[f"{cfg.model} FP32 {cfg.detector_settings()[1]}"] = make_detector(cfg.model_copy(
+                update={"parallel": 1}))
     out = {}
     for name, det in engines.items():
         det.detect(frames[0])  # type: ignore[attr-defined]
@@ -246,7 +247,8 @@ def main() -> None:
         if (models_dir() / INT8_FILE).exists():
             int8 = YOLO.model_copy(update={"precision": "int8"})
             detectors.append(("yolov3-tiny INT8", make_detector(int8), int8.detector_parallel()[0]))
-        if nanodet_available():
+        if npm_models_available():
+            detectors.append(("nanodet", make_detector(NANODET), NANODET.detector_parallel()[0]))
             detectors.append((f"{DEFAULTS.model}, 1 at a time", make_detector(DEFAULTS.model_copy(update=one)), 1))
             detectors.append((f"default ({DEFAULTS.model})", make_detector(DEFAULTS), DEFAULTS.detector_parallel()[0]))
         for name, det, parallel in detectors:

@@ -1,4 +1,4 @@
-"""NanoDet (`analytics.model: nanodet`, the default): Vigil's TFJS → ONNX conversion against TensorFlow's own
+"""NanoDet (`analytics.model: nanodet`): Vigil's TFJS → ONNX conversion against TensorFlow's own
 outputs, and its detections on real photographs (real footage: tests/test_real_footage.py)."""
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def test_nanodet_settings_fail_start_up_with_what_to_do(tmp_path: Path) -> None:
         check_engine(AnalyticsConfig(model="nanodet", precision="int8"))
     os.environ["VIGIL_MODELS"] = str(tmp_path)
     try:
-        with pytest.raises(ConfigError, match="make nanodet"):
+        with pytest.raises(ConfigError, match="make detector-models"):
             check_engine(AnalyticsConfig(model="nanodet"))
     finally:
         del os.environ["VIGIL_MODELS"]
@@ -134,7 +134,8 @@ def test_nanodet_settings_fail_start_up_with_what_to_do(tmp_path: Path) -> None:
 
 def test_converter_refuses_what_it_cannot_convert(tmp_path: Path) -> None:
     """A TFJS model with an op the converter does not know: an error naming the op, not a wrong graph."""
-    spec = {"format": "graph-model", "signature": {"inputs": {}, "outputs": {}}, "weightsManifest": [],
+    spec = {"format": "graph-model", "signature": {"inputs": {}, "outputs": {"y": {"name": "y"}}},
+            "weightsManifest": [],
             "modelTopology": {"node": [
                 {"name": "x", "op": "Placeholder", "attr": {"shape": {"shape": {"dim": [{"size": "1"}]}}}},
                 {"name": "y", "op": "Cumsum", "input": ["x"]}]}}

