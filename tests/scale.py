@@ -111,11 +111,15 @@ def cluster(tmp: Path, pg_url: str | None, cameras: int = 9, fps: int = 15) -> I
 
 def overlaps(segs: list[SegmentRow]) -> list[tuple[SegmentRow, SegmentRow]]:
     """Consecutive rows of one camera that overlap in time: by more than 100 ms on one node (the clock
-    estimate's rounding), at all between two nodes."""
+    estimate's rounding), by more than a few ms between two nodes. At a hand-over the new node starts on the
+    keyframe the old one closed its last segment at (the camera sends it again), and each node dates it by its
+    own clock estimate: one CI run saw the same picture at 941 067 on one node and 941 066 on the other. Two
+    nodes recording at once would overlap by at least a whole picture (67 ms at the cluster sim's 15 fps), so
+    up to half of one is the clocks' disagreement."""
     rows = sorted((s for s in segs if s.status == "closed"), key=lambda s: s.start_ms)
     out = []
     for a, b in itertools.pairwise(rows):
-        slack = 100 if a.node_id == b.node_id else 0
+        slack = 100 if a.node_id == b.node_id else 30
         if a.end_ms > b.start_ms + slack:
             out.append((a, b))
     return out
