@@ -22,23 +22,7 @@ import cv2
 import numpy as np
 import tensorflow as tf
 from google.protobuf import json_format
-
-DTYPES = {"float32": np.float32, "int32": np.int32, "float16": np.float16}
-
-
-def weights(spec: dict, folder: Path) -> dict[str, np.ndarray]:
-    # TFJS's weight format, read independently of vigil/analytics/tfjs.py.
-    out = {}
-    for group in spec["weightsManifest"]:
-        raw = b"".join((folder / p).read_bytes() for p in group["paths"])
-        pos = 0
-        for w in group["weights"]:
-            q = w.get("quantization")
-            dt = np.dtype(DTYPES[q["dtype"] if q else w["dtype"]])
-            n = int(np.prod(w["shape"])) if w["shape"] else 1
-            out[w["name"]] = np.frombuffer(raw, dt, n, pos).reshape(w["shape"]).astype(DTYPES[w["dtype"]])
-            pos += n * dt.itemsize
-    return out
+from nanodet_tf_reference import weights  # TFJS's weight format, read independently of vigil/analytics/tfjs.py
 
 
 def unfuse(gd: "tf.compat.v1.GraphDef") -> None:

