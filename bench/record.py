@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.helpers import Server, Sim, wait_for
+from vigil.config import StorageConfig
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -40,7 +41,8 @@ def measure(pids: list[int], seconds: float) -> float:
 def run_vigil(sim: Sim, n: int, seconds: float, tmp: Path, ingest: str) -> tuple[float, float]:
     cams = [{"id": f"cam{i}", "url": sim.url(i), "ingest": ingest, "record": {"segment_seconds": 60}}
             for i in range(1, n + 1)]
-    srv = Server(tmp, cams)
+    # The tests' server runs retention every second; measured here as a user runs it (its default interval).
+    srv = Server(tmp, cams, storage={"retention_interval_seconds": StorageConfig().retention_interval_seconds})
     srv.start()
     wait_for(lambda: all(c["state"] == "online" for c in srv.get("/api/cameras")), 60, what="cameras online")
     assert srv.proc is not None

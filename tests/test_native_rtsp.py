@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import itertools
 import socket
 import struct
 import subprocess
@@ -67,12 +68,19 @@ def rtp_packets(codec: str, units: list[list[bytes]], mtu: int = 1200, seq: int 
 
 
 def depacketize(codec: str, packets: list[bytes]) -> tuple[list[AccessUnit], VideoDepacketizer]:
-    """Each packet through `push` (parsed first) and through `push_raw` (the fast path): the same units and
-    losses, or the test fails."""
-    d, fast = VideoDepacketizer(codec), VideoDepacketizer(codec)
+    """Each packet through `push` (parsed first), through `push_raw` (the fast path), and as views of one buffer
+    through `push_many` in runs of 7 (what native ingest does with a read): the same units and losses, or the
+    test fails."""
+    d, fast, many = VideoDepacketizer(codec), VideoDepacketizer(codec), VideoDepacketizer(codec)
     units = [au for p in packets for au in d.push(parse_rtp(p))]
     assert [au for p in packets for au in fast.push_raw(p)] == units
     assert (fast.lost_packets, fast.dropped_units) == (d.lost_packets, d.dropped_units)
+    whole = memoryview(b"".join(packets))
+    ends = list(itertools.accumulate(len(p) for p in packets))
+    views = [whole[e - len(p):e] for p, e in zip(packets, ends, strict=True)]
+    got = [au for i in range(0, len(views), 7) for au in many.push_many(views[i:i + 7])]
+    assert got == units and all(type(n) is bytes for au in got for n in au.nals)  # no view of the read kept
+    assert (many.lost_packets, many.dropped_units) == (d.lost_packets, d.dropped_units)
     return units, d
 
 
@@ -86,6 +94,17 @@ def test_headers_with_csrcs_extensions_and_padding_read_alike() -> None:
         dressed.append(head + p[12:] + b"\x00\x00\x03")
     got, _ = depacketize("h264", dressed)
     assert [au.nals for au in got] == units
+
+
+def test_push_many_skips_what_is_not_rtp() -> None:
+    """A run with packets that are not RTP (too short, version 1) in it: they are skipped, nothing else changes."""
+    units = encoded("h264", frames=4)
+    packets = rtp_packets("h264", units)
+    junk = [b"\x80\x60", b"\x40" + bytes(20)]
+    mixed = [x for i, p in enumerate(packets) for x in ([p] + (junk if i % 5 == 2 else []))]
+    d = VideoDepacketizer("h264")
+    got = d.push_many(mixed)
+    assert [au.nals for au in got] == units and d.lost_packets == 0 and d.dropped_units == 0
 
 
 @pytest.mark.parametrize("codec", ["h264", "hevc"])

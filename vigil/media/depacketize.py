@@ -9,9 +9,14 @@ when the RTP timestamp changes (some cameras never set the marker).
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 _HEADER = struct.Struct(">BBHI")  # the first 8 bytes of an RTP header: flags, marker and type, sequence, timestamp
+_AFTER_FLAGS = struct.Struct(">BHI")  # marker and type, sequence, timestamp
+
+# Buffer: bytes, or a memoryview of them (what `rtsp_client.Interleaved` hands out: no copy a packet).
+Buffer = bytes | memoryview
 
 
 class RtpError(ValueError):
@@ -28,7 +33,7 @@ class RtpPacket:
     payload: bytes
 
 
-def parse_rtp(data: bytes) -> RtpPacket:
+def parse_rtp(data: Buffer) -> RtpPacket:
     """RFC 3550 §5.1: the fixed header, CSRCs, a header extension and padding are stepped over."""
     if len(data) < 12:
         raise RtpError(f"an RTP packet is at least 12 bytes ({len(data)} given)")
@@ -45,7 +50,7 @@ def parse_rtp(data: bytes) -> RtpPacket:
         end -= data[-1]
     if pos > end:
         raise RtpError("RTP header longer than the packet")
-    return RtpPacket(seq, ts, bool(b1 & 0x80), b1 & 0x7F, ssrc, data[pos:end])
+    return RtpPacket(seq, ts, bool(b1 & 0x80), b1 & 0x7F, ssrc, bytes(data[pos:end]))
 
 
 @dataclass
@@ -95,7 +100,10 @@ class VideoDepacketizer:
         self._expected: int | None = None
         self._au: AccessUnit | None = None
         self._damaged = False
-        self._fu: bytearray | None = None
+        # The fragmented NAL unit under way: its header, then its fragments' bodies, joined once at its end.
+        self._fu: list[Buffer] | None = None
+        # Where a fragmentation unit's header says start/end, and where its body begins (RFC 6184 §5.8, 7798 §4.4.3)
+        self._fu_type, self._fu_at = (49, 14) if codec == "hevc" else (28, 13)
         self._clock = RtpClock()
         self.lost_packets = 0
         self.dropped_units = 0
@@ -104,7 +112,34 @@ class VideoDepacketizer:
         """The access units this packet completes (at most two: the one a timestamp change ends, and its own)."""
         return self._push(pkt.sequence, pkt.timestamp, pkt.marker, pkt.payload)
 
-    def push_raw(self, data: bytes) -> list[AccessUnit]:
+    def push_many(self, packets: Iterable[Buffer]) -> list[AccessUnit]:
+        """`push_raw` of packets in the order received (what is not RTP is skipped). The middle fragments of a
+        large NAL unit — most packets of a camera's stream — are taken here in a few steps each (same sequence,
+        same timestamp, no marker: the body is put aside for one join at the end); everything else goes through
+        `push_raw`."""
+        out: list[AccessUnit] = []
+        at = self._fu_at
+        body = at + 1
+        hevc = self.codec == "hevc"
+        fu_type = self._fu_type
+        clock = self._clock
+        after_flags = _AFTER_FLAGS.unpack_from
+        for data in packets:
+            fu = self._fu
+            if fu is not None and len(data) > body and data[0] == 0x80 and not data[at] & 0xC0 and (
+                    (data[12] >> 1) & 0x3F if hevc else data[12] & 0x1F) == fu_type:
+                b1, seq, ts = after_flags(data, 1)
+                if b1 < 0x80 and seq == self._expected and ts == clock.last:
+                    fu.append(data[body:])
+                    self._expected = (seq + 1) & 0xFFFF
+                    continue
+            try:
+                out += self.push_raw(data)
+            except RtpError:
+                continue  # not RTP: skipped
+        return out
+
+    def push_raw(self, data: Buffer) -> list[AccessUnit]:
         """`push` of a packet as received. The usual header (version 2, no padding, extension or CSRCs) is read
         here without making an `RtpPacket`: at ~400 packets a second a camera, the objects and calls per packet are
         most of what reading costs in Python."""
@@ -113,7 +148,7 @@ class VideoDepacketizer:
         _, b1, seq, ts = _HEADER.unpack_from(data)
         return self._push(seq, ts, b1 >= 0x80, data[12:])
 
-    def _push(self, seq: int, timestamp: int, marker: bool, payload: bytes) -> list[AccessUnit]:
+    def _push(self, seq: int, timestamp: int, marker: bool, payload: Buffer) -> list[AccessUnit]:
         out: list[AccessUnit] = []
         gap = self._expected is not None and seq != self._expected
         if gap:
@@ -134,12 +169,12 @@ class VideoDepacketizer:
             if self.codec == "h264" and payload and payload[0] & 0x1F == 28 and len(payload) > 1:
                 fu = payload[1]  # FU-A, most packets of a picture: inline rather than through _take
                 if fu & 0x80:
-                    self._fu = bytearray(((payload[0] & 0xE0) | (fu & 0x1F),))
+                    self._fu = [bytes(((payload[0] & 0xE0) | (fu & 0x1F),))]
                 elif self._fu is None:
                     raise RtpError("fragment without its start (lost)")
-                self._fu += payload[2:]
+                self._fu.append(payload[2:])
                 if fu & 0x40:
-                    self._nal(bytes(self._fu))
+                    self._nal(b"".join(self._fu))
                     self._fu = None
             else:
                 self._take(payload)
@@ -160,12 +195,12 @@ class VideoDepacketizer:
         au.keyframe = any(is_keyframe(self.codec, n) for n in au.nals)
         out.append(au)
 
-    def _nal(self, nal: bytes) -> None:
+    def _nal(self, nal: Buffer) -> None:
         assert self._au is not None
         if nal:
-            self._au.nals.append(nal)
+            self._au.nals.append(bytes(nal))  # a view would hold the whole read it came from
 
-    def _take(self, payload: bytes) -> None:
+    def _take(self, payload: Buffer) -> None:
         if not payload:
             raise RtpError("empty RTP payload")
         if self.codec == "hevc":
@@ -173,7 +208,7 @@ class VideoDepacketizer:
         else:
             self._take_h264(payload)
 
-    def _aggregate(self, body: bytes) -> None:
+    def _aggregate(self, body: Buffer) -> None:
         pos = 0
         while pos + 2 <= len(body):
             n = struct.unpack_from(">H", body, pos)[0]
@@ -183,17 +218,17 @@ class VideoDepacketizer:
             self._nal(body[pos:pos + n])
             pos += n
 
-    def _fragment(self, start: bool, end: bool, header: bytes, body: bytes) -> None:
+    def _fragment(self, start: bool, end: bool, header: bytes, body: Buffer) -> None:
         if start:
-            self._fu = bytearray(header)
+            self._fu = [header]
         elif self._fu is None:
             raise RtpError("fragment without its start (lost)")
-        self._fu += body
+        self._fu.append(body)
         if end:
-            self._nal(bytes(self._fu))
+            self._nal(b"".join(self._fu))
             self._fu = None
 
-    def _take_h264(self, p: bytes) -> None:
+    def _take_h264(self, p: Buffer) -> None:
         kind = p[0] & 0x1F
         if 1 <= kind <= 23:
             self._nal(p)
@@ -207,7 +242,7 @@ class VideoDepacketizer:
         else:
             raise RtpError(f"H.264 payload type {kind} (STAP-B, MTAP or FU-B) is not supported")
 
-    def _take_hevc(self, p: bytes) -> None:
+    def _take_hevc(self, p: Buffer) -> None:
         if len(p) < 2:
             raise RtpError("truncated H.265 payload")
         kind = (p[0] >> 1) & 0x3F

@@ -181,9 +181,9 @@ class Fmp4Writer:
             self._write_audio(packet)
 
     def _write_video(self, packet: Any) -> None:
-        tb = packet.time_base
         raw_dts = packet.dts if packet.dts is not None else packet.pts
         if self._v0 is None:
+            tb = packet.time_base  # read once: each read makes a Fraction
             self._video_tb = tb
             self._v0 = raw_dts
             self.first_pts = packet.pts
@@ -199,7 +199,9 @@ class Fmp4Writer:
         if self._last_video_dts >= 0:
             self._video_delta = dts - self._last_video_dts
         self._last_video_dts = dts
-        nals = split_annexb(bytes(packet))
+        nals = packet.opaque  # native ingest's packets carry their NAL units
+        if not isinstance(nals, list):
+            nals = split_annexb(bytes(packet))
         if self._hevc:  # 'hvc1': the parameter sets live in the sample entry only (ISO/IEC 14496-15 §8.4.1)
             nals = [n for n in nals if not 32 <= (n[0] >> 1) & 0x3F <= 34]
         sample = b"".join(struct.pack(">I", len(n)) + n for n in nals)

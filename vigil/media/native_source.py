@@ -18,6 +18,8 @@ import asyncio
 import contextlib
 import functools
 import io
+import itertools
+import operator
 import time
 from collections.abc import AsyncIterator, Generator, Iterator
 from fractions import Fraction
@@ -27,8 +29,16 @@ import av
 import numpy as np
 
 from vigil.config import redact_url
-from vigil.media.depacketize import AacDepacketizer, AccessUnit, RtpClock, RtpError, VideoDepacketizer, parse_rtp
-from vigil.media.rtsp_client import BlockingReader, RtspClient, RtspError, RtspProtocolError, Track
+from vigil.media.depacketize import (
+    AacDepacketizer,
+    AccessUnit,
+    Buffer,
+    RtpClock,
+    RtpError,
+    VideoDepacketizer,
+    parse_rtp,
+)
+from vigil.media.rtsp_client import Batch, BlockingReader, RtspClient, RtspError, RtspProtocolError, Track
 from vigil.media.sdp import SdpError, parameter_nals
 from vigil.media.source import Lost, Opened, ReconnectingSource, SourceEvent
 
@@ -183,16 +193,16 @@ class NativeSource(ReconnectingSource):
         try:
             for batch in self._batches(loop, client):
                 got = True
-                for track, data in batch:
-                    if vt is None and time.monotonic() - began > NO_PICTURE_S:
-                        raise RtspProtocolError(f"{self.url}: no usable picture in {NO_PICTURE_S:g} s of streaming")
+                if vt is None and time.monotonic() - began > NO_PICTURE_S:
+                    raise RtspProtocolError(f"{self.url}: no usable picture in {NO_PICTURE_S:g} s of streaming")
+                # A run of one track's packets at a time, in the order they came: the video depacketizer takes a
+                # run in one call.
+                for track, run in itertools.groupby(batch, key=operator.itemgetter(0)):
                     if track is video:
-                        try:
-                            units = vdep.push_raw(data)
-                        except RtpError:  # not RTP: skipped (and, with nothing usable, the deadline above)
-                            continue
+                        units = vdep.push_many(data for _, data in run)  # what is not RTP is skipped
                     elif track is audio and vt is not None and adep is not None:
-                        yield from self._audio(adep, aclock, at, data)
+                        for _, data in run:
+                            yield from self._audio(adep, aclock, at, data)
                         continue
                     else:
                         continue
@@ -235,6 +245,7 @@ class NativeSource(ReconnectingSource):
     @staticmethod
     def _packet(stream: Any, au: AccessUnit, pts: int) -> Any:
         pkt = av.Packet(annexb(au.nals))
+        pkt.opaque = au.nals  # for Vigil's fMP4 writer: the NAL units it would otherwise find again in the bytes
         pkt.stream = stream
         pkt.time_base = VIDEO_TB
         pkt.pts = pkt.dts = pts
@@ -242,7 +253,7 @@ class NativeSource(ReconnectingSource):
         return pkt
 
     @staticmethod
-    def _audio(adep: AacDepacketizer, clock: RtpClock, stream: Any, data: bytes) -> Iterator[Any]:
+    def _audio(adep: AacDepacketizer, clock: RtpClock, stream: Any, data: Buffer) -> Iterator[Any]:
         if stream is None:
             return
         try:
@@ -256,7 +267,7 @@ class NativeSource(ReconnectingSource):
             pkt.pts = pkt.dts = clock.since_first(ts)
             yield pkt
 
-    def _batches(self, loop: asyncio.AbstractEventLoop, client: RtspClient) -> Iterator[list[tuple[Track, bytes]]]:
+    def _batches(self, loop: asyncio.AbstractEventLoop, client: RtspClient) -> Iterator[Batch]:
         """The client's batches of RTP packets. Over TCP, this thread reads the connection itself (no event loop
         between the socket and the depacketizer); over UDP, through the client's loop, in short steps so that a
         stop is seen within POLL_S."""
@@ -268,8 +279,8 @@ class NativeSource(ReconnectingSource):
             finally:
                 reader.close()
             return
-        frames: AsyncIterator[list[tuple[Track, bytes]]] = client.frames()
-        task: asyncio.Task[list[tuple[Track, bytes]]] | None = None
+        frames: AsyncIterator[Batch] = client.frames()
+        task: asyncio.Task[Batch] | None = None
         try:
             while not self.stop.is_set():
                 if task is None:
@@ -288,5 +299,5 @@ class NativeSource(ReconnectingSource):
                 loop.run_until_complete(frames.aclose())  # type: ignore[attr-defined]
 
 
-async def _next(frames: AsyncIterator[list[tuple[Track, bytes]]]) -> list[tuple[Track, bytes]]:
+async def _next(frames: AsyncIterator[Batch]) -> Batch:
     return await frames.__anext__()
