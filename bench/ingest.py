@@ -44,8 +44,7 @@ async def native(urls: list[str], seconds: float) -> tuple[float, int]:
         d = VideoDepacketizer(c.tracks[0].media.codec or "h264")
         with contextlib.suppress(RtspError):  # the sim stops first at the end
             async for batch in c.frames():
-                for _, data in batch:
-                    units[0] += len(d.push_raw(data))
+                units[0] += len(d.push_many(data for _, data in batch))
 
     tasks = [asyncio.create_task(read(c)) for c in clients]
     await asyncio.sleep(2)  # steady state
@@ -89,8 +88,7 @@ def native_threads(urls: list[str], seconds: float) -> tuple[float, int]:
         d = VideoDepacketizer(client.tracks[0].media.codec or "h264")
         with contextlib.suppress(RtspError):
             while not stop.is_set():
-                for _, data in reader.batch():
-                    counts[i] += len(d.push_raw(data))
+                counts[i] += len(d.push_many(data for _, data in reader.batch()))
         reader.close()
         loop.run_until_complete(client.close())
         loop.close()

@@ -15,7 +15,7 @@ import pytest
 
 from vigil.media.codec_config import Bits, avcc, hvcc, unescape
 from vigil.media.fmp4 import repair, scan_segment
-from vigil.media.fmp4_writer import Fmp4Writer
+from vigil.media.fmp4_writer import Fmp4Writer, sample
 from vigil.media.native_source import Templates, annexb, is_parameter_set
 from vigil.media.rtp import split_annexb
 from vigil.media.segmenter import SegmentWriter
@@ -160,3 +160,21 @@ def test_configuration_records_read_the_parameter_sets() -> None:
     assert rec[0] == 1 and rec[1] & 0x1F == 1 and rec[22] == 3  # Main profile; three arrays (VPS, SPS, PPS)
     assert unescape(b"\x00\x00\x03\x01") == b"\x00\x00\x01"
     assert Bits(bytes((0b00101000,))).ue() == 4  # 00101 → 4
+
+
+@pytest.mark.parametrize("codec", ["h264", "hevc"])
+def test_samples_from_known_nal_sizes_equal_samples_found_by_start_codes(codec: str) -> None:
+    """Native ingest tells the writer each picture's NAL unit sizes (`packet.opaque`) instead of having it search
+    the bytes: the same samples, parameter sets left out alike for H.265; sizes that do not fit the bytes are
+    not trusted."""
+    units, _ = encode(codec, "main" if codec == "hevc" else "high", seconds=1.2)
+    assert any(is_parameter_set(codec, n) for n in units[0])
+    for nals in units:
+        data = annexb(nals)
+        searched = sample(data, None, codec == "hevc")
+        assert sample(data, tuple(len(n) for n in nals), codec == "hevc") == searched
+        assert sample(data, (len(data),), codec == "hevc") == searched
+        assert sample(data, (1,) * len(data), codec == "hevc") == searched
+    if codec == "hevc":  # the keyframe's sample holds no VPS, SPS or PPS
+        first = sample(annexb(units[0]), tuple(len(n) for n in units[0]), True)
+        assert len(first) == sum(4 + len(n) for n in units[0] if not is_parameter_set(codec, n))

@@ -110,6 +110,29 @@ class _Samples:
         return box(b"traf", tfhd, tfdt, trun)
 
 
+def sample(data: bytes, sizes: Any, hevc: bool) -> bytes:
+    """An access unit in Annex B → an MP4 sample (each NAL unit after its 4-byte size). `sizes`: the NAL units'
+    sizes when known — native ingest's packets carry them (`packet.opaque`), each unit after a 4-byte start
+    code — else the start codes are searched for. H.265 ('hvc1') keeps its parameter sets in the sample entry
+    only (ISO/IEC 14496-15 §8.4.1): they are left out."""
+    if isinstance(sizes, tuple):
+        view, pos = memoryview(data), 4
+        parts: list[bytes | memoryview] = []
+        for size in sizes:
+            if pos + size > len(data):
+                break
+            if not (hevc and 32 <= (data[pos] >> 1) & 0x3F <= 34):
+                parts += (struct.pack(">I", size), view[pos:pos + size])
+            pos += size + 4
+        else:
+            if pos == len(data) + 4:  # else the sizes do not describe these bytes: searched for below
+                return b"".join(parts)
+    nals = split_annexb(data)
+    if hevc:
+        nals = [n for n in nals if not 32 <= (n[0] >> 1) & 0x3F <= 34]
+    return b"".join(struct.pack(">I", len(n)) + n for n in nals)
+
+
 def _exact(f: Fraction) -> Fraction | int:
     return f.numerator if f.denominator == 1 else f
 
@@ -199,13 +222,8 @@ class Fmp4Writer:
         if self._last_video_dts >= 0:
             self._video_delta = dts - self._last_video_dts
         self._last_video_dts = dts
-        nals = packet.opaque  # native ingest's packets carry their NAL units
-        if not isinstance(nals, list):
-            nals = split_annexb(bytes(packet))
-        if self._hevc:  # 'hvc1': the parameter sets live in the sample entry only (ISO/IEC 14496-15 §8.4.1)
-            nals = [n for n in nals if not 32 <= (n[0] >> 1) & 0x3F <= 34]
-        sample = b"".join(struct.pack(">I", len(n)) + n for n in nals)
-        self._video.add(sample, dts, pts, KEY_FLAGS if packet.is_keyframe else DELTA_FLAGS)
+        self._video.add(sample(bytes(packet), packet.opaque, self._hevc), dts, pts,
+                        KEY_FLAGS if packet.is_keyframe else DELTA_FLAGS)
         self.packets += 1
         self.last_pts = packet.pts
 

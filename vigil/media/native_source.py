@@ -53,6 +53,7 @@ class NativeUnsupported(Exception):
 
 
 def annexb(nals: list[bytes]) -> bytes:
+    """NAL units each after a four-byte start code (`fmp4_writer.sample` reads them back by their sizes)."""
     return b"".join(START + n for n in nals)
 
 
@@ -245,7 +246,9 @@ class NativeSource(ReconnectingSource):
     @staticmethod
     def _packet(stream: Any, au: AccessUnit, pts: int) -> Any:
         pkt = av.Packet(annexb(au.nals))
-        pkt.opaque = au.nals  # for Vigil's fMP4 writer: the NAL units it would otherwise find again in the bytes
+        # For Vigil's fMP4 writer: the NAL units' sizes, so that it need not search the bytes for them again. Sizes,
+        # not the units: a pre-event buffer would hold every picture twice.
+        pkt.opaque = tuple(len(n) for n in au.nals)
         pkt.stream = stream
         pkt.time_base = VIDEO_TB
         pkt.pts = pkt.dts = pts
