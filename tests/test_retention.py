@@ -167,3 +167,43 @@ def test_small_disk_filled_by_recording_then_by_another_program(sim: Sim, tmp: P
         assert figures["segments"] >= 4 and figures["decoded_frames"] > 0, figures
     finally:
         subprocess.run([*sudo, "umount", "-l", str(mnt)], check=False)
+
+
+def test_a_pass_reads_only_candidates_and_deletes_what_a_plan_over_every_row_would(tmp_path: Path) -> None:
+    """A month of rows is too many to read every pass: `Retention` reads the oldest of each camera past its age or
+    over its quota. On a real catalog and real files it deletes exactly what the plan over every row deletes."""
+    import types
+
+    from vigil.catalog.store import Catalog
+    from vigil.recorder.retention import CANDIDATES, Retention
+
+    catalog = Catalog(f"sqlite:///{tmp_path / 'v.db'}")
+    catalog.migrate()
+    storage = tmp_path / "rec"
+    now = int(time.time() * 1000)
+    rows = []
+    for cam in ("a", "b", "c"):  # a: kept 2 days; b: 300 kB; c: no limit
+        for i in range(400):
+            start = now - (400 - i) * 600_000 + 300_000  # 10-minute segments over ~2.8 days, none ending at 2 days
+            path = f"{cam}/{i}.mp4"
+            (storage / cam).mkdir(parents=True, exist_ok=True)
+            (storage / path).write_bytes(b"x")
+            rows.append(SegmentRow(0, cam, start, start + 600_000, 1000, path))
+    for r in rows:
+        catalog.add_segment(r, [(0, 0)])
+    every = catalog.segments()
+    quotas = {"a": Quota(max_days=2), "b": Quota(max_bytes=300_000), "c": Quota()}
+    expected = {d.segment.path for d in plan_deletions(every, Policy(quotas), now, free_bytes=10**15)}
+    assert 0 < len(expected) < CANDIDATES
+
+    def cam(i: str, days: float | None, gb: float | None) -> object:
+        return types.SimpleNamespace(id=i, record=types.SimpleNamespace(max_days=days, max_gb=gb))
+
+    r = Retention(catalog, storage, lambda: [cam("a", 2, None), cam("b", None, 300_000 / 1e9), cam("c", None, None)],
+                  0, 0)
+    deleted = {d.segment.path for d in r.run_once()}
+    assert deleted == expected
+    left = {s.path for s in catalog.segments()}
+    assert left == {s.path for s in every} - expected
+    assert {str(p.relative_to(storage)) for p in storage.rglob("*.mp4")} == left
+    assert r.run_once() == []  # nothing more to do

@@ -11,7 +11,7 @@ import os
 import shutil
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +27,7 @@ log = get_logger(__name__)
 GB = 1_000_000_000
 DAY_MS = 86_400_000
 QUOTA_CLEAR_S = 600.0
+CANDIDATES = 1000  # segments a pass reads for each reason to delete (see Retention._candidates)
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,12 @@ class Deletion:
 
 
 def plan_deletions(
-    segments: Sequence[SegmentRow], policy: Policy, now: int, free_bytes: int, held: Set[int] = frozenset()
+    segments: Sequence[SegmentRow], policy: Policy, now: int, free_bytes: int, held: Set[int] = frozenset(),
+    used: Mapping[str, int] | None = None,
 ) -> list[Deletion]:
     """Oldest first, never an open segment nor one held (being exported). Age, then each camera's size
-    quota, then the disk floor."""
+    quota, then the disk floor. `used`: each camera's bytes when `segments` are only the oldest of them (the
+    candidates a pass reads); else counted from `segments`."""
     closed = sorted((s for s in segments if s.status == "closed" and s.id not in held),
                     key=lambda s: (s.start_ms, s.id))
     gone: dict[int, Deletion] = {}
@@ -63,17 +66,21 @@ def plan_deletions(
     for seg in segments:
         if seg.id not in gone:
             by_camera[seg.camera_id].append(seg)
+    aged: dict[str, int] = defaultdict(int)
+    for d in gone.values():
+        aged[d.segment.camera_id] += d.segment.bytes
     for camera, segs in by_camera.items():
         q = policy.quotas.get(camera)
         if not q or q.max_bytes is None:
             continue
-        used = sum(s.bytes for s in segs)
+        total = used.get(camera) if used is not None else None
+        kept = total - aged[camera] if total is not None else sum(s.bytes for s in segs)
         for seg in sorted((s for s in segs if s.status == "closed" and s.id not in held),
                           key=lambda s: (s.start_ms, s.id)):
-            if used <= q.max_bytes:
+            if kept <= q.max_bytes:
                 break
             gone[seg.id] = Deletion(seg, "quota")
-            used -= seg.bytes
+            kept -= seg.bytes
     # Only files on the local disk free it (a segment in the bucket does not count, whatever its age).
     freed = sum(d.segment.bytes for d in gone.values() if d.segment.stored == "local")
     for seg in closed:
@@ -170,11 +177,13 @@ class Retention:
             log.error("storage_unusable", path=self.storage, error=err.strerror)
             return []
         policy = policy_from_config(self.cameras(), self.min_free_gb, self.min_free_percent, usage.total)
-        # This node's files and the bucket's: another node's disk is that node's to keep.
-        me = self.catalog.node_id
-        segments = [s for s in self.catalog.segments() if s.stored == "s3" or s.node_id == me]
+        now = now_ms()
+        # Summing a month of rows costs a tenth of a second: only for quotas.
+        quotas = any(q.max_bytes is not None for q in policy.quotas.values())
+        used = self.catalog.retained_bytes() if quotas else {}
+        segments = self._candidates(policy, now, used, usage.free)
         held = self.held()
-        plan = plan_deletions(segments, policy, now_ms(), usage.free, held)
+        plan = plan_deletions(segments, policy, now, usage.free, held, used)
         done: list[int] = self._delete_in_bucket([d.segment for d in plan if d.segment.stored == "s3"])
         for d in plan:
             if d.segment.stored == "s3":
@@ -189,21 +198,40 @@ class Retention:
         self.catalog.delete_segments(done)
         if plan:
             log.info("retention", deleted=len(done), reasons=",".join(sorted({d.reason for d in plan})))
-        self._quota_alarms(policy, {d.segment.camera_id for d in plan if d.reason == "quota"})
-        gone = set(done)
-        kept = [s for s in segments if s.id not in gone]
-        self._full_alarm(any(d.reason == "disk" for d in plan), min((s.start_ms for s in kept), default=now_ms()))
+        if quotas:
+            left = dict(used)
+            gone = set(done)
+            for d in plan:
+                if d.segment.id in gone:
+                    left[d.segment.camera_id] = left.get(d.segment.camera_id, 0) - d.segment.bytes
+            self._quota_alarms(policy, {d.segment.camera_id for d in plan if d.reason == "quota"}, left)
+        self._full_alarm(any(d.reason == "disk" for d in plan))
         free = shutil.disk_usage(self.storage).free
         # Recording goes on while a pass deletes: a little under the floor with old video left is the next
         # pass's work, not an alarm.
-        deletable = any(s.status == "closed" and s.id not in held for s in kept)
-        if free < policy.min_free_bytes and not deletable:
+        if free < policy.min_free_bytes and not any(
+                s.id not in held for s in self.catalog.oldest_closed(len(held) + 1, local_only=True)):
             self._raise("disk_low", f"only {free / GB:.2f} GB free on {self.storage}, below the floor of "
                         f"{policy.min_free_bytes / GB:.2f} GB, and nothing old is left to delete")
         else:
             self._cleared("disk_low")
         self._prune_snapshots()
         return plan
+
+    def _candidates(self, policy: Policy, now: int, used: Mapping[str, int], free: int) -> list[SegmentRow]:
+        """The segments this pass may delete, oldest first: those past their camera's age, the oldest of a camera
+        over its quota, the oldest on this disk when it is below the floor — at most CANDIDATES for each (a
+        pass deletes far more than a pass's recording; what is left is the next pass's)."""
+        found: dict[int, SegmentRow] = {}
+        for cam, q in policy.quotas.items():
+            if q.max_days is not None:
+                found.update((s.id, s) for s in self.catalog.oldest_closed(
+                    CANDIDATES, cam, before_ms=int(now - q.max_days * DAY_MS)))
+            if q.max_bytes is not None and used.get(cam, 0) > q.max_bytes:
+                found.update((s.id, s) for s in self.catalog.oldest_closed(CANDIDATES, cam))
+        if free < policy.min_free_bytes:
+            found.update((s.id, s) for s in self.catalog.oldest_closed(CANDIDATES, local_only=True))
+        return sorted(found.values(), key=lambda s: (s.start_ms, s.id))
 
     def _delete_in_bucket(self, segments: list[SegmentRow]) -> list[int]:
         if not segments:
@@ -221,7 +249,7 @@ class Retention:
         self._cleared("disk_error")
         return [s.id for s in segments]
 
-    def _full_alarm(self, overwriting: bool, oldest_ms: int) -> None:
+    def _full_alarm(self, overwriting: bool) -> None:
         """`disk_full` (warning) once the free-space floor makes Vigil overwrite its oldest video: recording goes on,
         but the disk, not the retention settings, now decides how far back video reaches. Clears after 10 minutes
         without such deletions."""
@@ -229,17 +257,18 @@ class Retention:
         if overwriting:
             self._full_bit = now
             if "disk_full" not in self._open:
+                oldest = self.catalog.oldest_closed(1)
+                oldest_ms = oldest[0].start_ms if oldest else now_ms()
                 self._raise("disk_full", f"the storage {self.storage} is full: Vigil overwrites the oldest "
                             f"recordings to keep recording ({(now_ms() - oldest_ms) / DAY_MS:.1f} days kept now; "
                             "add disk space or lower retention to keep more)", severity="warning")
         elif now - self._full_bit > QUOTA_CLEAR_S:
             self._cleared("disk_full")
 
-    def _quota_alarms(self, policy: Policy, overwriting: set[str]) -> None:
+    def _quota_alarms(self, policy: Policy, overwriting: set[str], used: Mapping[str, int]) -> None:
         """`disk_quota` (warning) once a camera's quota makes Vigil overwrite its oldest video; it clears when no
         quota deletion happened for 10 minutes and the camera's recordings are below 90 % of the quota (the quota
         was raised, or the camera records less) — not between two deletions of a camera that is simply full."""
-        used = {cam: size for cam, _n, size, _first, _last in self.catalog.storage_summary()}
         now = time.monotonic()
         for cam, quota in policy.quotas.items():
             if quota.max_bytes is None:
@@ -252,19 +281,22 @@ class Retention:
             elif now - self._quota_bit.get(cam, 0.0) > QUOTA_CLEAR_S and used.get(cam, 0) < 0.9 * quota.max_bytes:
                 self._cleared(f"disk_quota:{cam}")
 
+    def _oldest(self, cameras: Iterable[str]) -> dict[str, int]:
+        """When each camera's oldest recording starts (cameras with none left out)."""
+        return {cam: first for cam in cameras if (first := self.catalog.oldest_start(cam)) is not None}
+
     def _prune_snapshots(self) -> None:
         root = self.storage / SNAPSHOT_DIR
         days = {c.name: [d.name for d in c.iterdir() if d.is_dir()] for c in root.iterdir() if c.is_dir()} \
             if root.is_dir() else {}
-        oldest = {cam: first for cam, _n, _b, first, _last in self.catalog.storage_summary()}
         max_days = {getattr(c, "id", ""): getattr(getattr(c, "record", None), "max_days", None) for c in self.cameras()}
-        for cam, day in stale_snapshot_days(days, oldest, max_days, now_ms()):
+        for cam, day in stale_snapshot_days(days, self._oldest(days), max_days, now_ms()):
             shutil.rmtree(root / cam / day, ignore_errors=True)
         if self.store is not None and self.bucket_snapshots and time.monotonic() - self._bucket_pruned > 3600:
             self._bucket_pruned = time.monotonic()  # listing the bucket costs requests: hourly is plenty
             try:
                 days = {c: self.store.folders(f"{SNAPSHOT_DIR}/{c}/") for c in self.store.folders(f"{SNAPSHOT_DIR}/")}
-                for cam, day in stale_snapshot_days(days, oldest, max_days, now_ms()):
+                for cam, day in stale_snapshot_days(days, self._oldest(days), max_days, now_ms()):
                     self.store.delete_folder(f"{SNAPSHOT_DIR}/{cam}/{day}/")
             except StorageError as err:
                 log.error("retention_bucket_failed", error=str(err))
