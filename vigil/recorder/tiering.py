@@ -45,8 +45,7 @@ class Tiering:
     def run_once(self) -> int:
         """Uploads up to BATCH due segments, oldest first; returns how many moved."""
         cutoff = now_ms() - self.after_ms
-        due = [s for s in self.catalog.segments(end_ms=cutoff, status="closed", local_only=True)
-               if s.end_ms <= cutoff][:BATCH]
+        due = self.catalog.oldest_closed(BATCH, before_ms=cutoff + 1, local_only=True)  # ended by the cutoff
         moved = 0
         for seg in due:
             path = self.storage / seg.path
