@@ -12,7 +12,7 @@ import socket
 import struct
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -505,16 +505,15 @@ class _PlayingClient:
         return b""
 
 
-def test_a_low_rate_camera_is_read_picture_by_picture() -> None:
-    """The low-water mark follows the stream's average rate (at least 1 KiB); a camera whose pictures are smaller
-    than that (a quiet 640×360 stream between keyframes) must still be read as each picture arrives, not several
-    at a time: 200-byte packets 100 ms apart, each taken within a fraction of that interval."""
+def _read_packets(urgent: Callable[[], bool], seconds: float, switch: Callable[[int], None] = lambda n: None
+                  ) -> tuple[dict[int, float], dict[int, float]]:
+    """200-byte packets 100 ms apart over TCP through a BlockingReader: when each was sent and when read."""
     import threading
 
     with socket.create_server(("127.0.0.1", 0)) as server:  # TCP, as a camera's: a Unix pair ignores the mark
         ours = socket.create_connection(server.getsockname())
         theirs, _ = server.accept()
-    reader = BlockingReader(_PlayingClient(ours))  # type: ignore[arg-type]
+    reader = BlockingReader(_PlayingClient(ours), urgent=urgent)  # type: ignore[arg-type]
     got: dict[int, float] = {}
     stop = threading.Event()
 
@@ -526,18 +525,46 @@ def test_a_low_rate_camera_is_read_picture_by_picture() -> None:
     thread = threading.Thread(target=read, daemon=True)
     thread.start()
     sent: dict[int, float] = {}
-    for n in range(30):  # 3 s: the mark is set after the first second
+    for n in range(int(seconds * 10)):
+        switch(n)
         payload = struct.pack(">I", n) + bytes(196)
         sent[n] = time.monotonic()
         theirs.sendall(b"$\x00" + struct.pack(">H", len(payload)) + payload)
         time.sleep(0.1)
-    time.sleep(0.2)
+    time.sleep(0.4)
     stop.set()
     thread.join(2)
     reader.close()
     theirs.close()
+    return sent, got
+
+
+def test_a_low_rate_camera_is_read_picture_by_picture() -> None:
+    """The low-water mark follows the stream's average rate (at least 1 KiB); a camera whose pictures are smaller
+    than that (a quiet 640×360 stream between keyframes) must still be read as each picture arrives, not several
+    at a time: 200-byte packets 100 ms apart, each taken within a fraction of that interval."""
+    sent, got = _read_packets(lambda: True, 3.0)  # 3 s: the mark is set after the first second
     late = {n: round(got[n] - sent[n], 3) for n in range(15, 30) if n in got and got[n] - sent[n] > 0.09}
     assert len(got) == 30, sorted(got)
     # Before the wait was bounded, each packet waited for the next four (0.4 s); a slow machine may be late
     # now and then, never by whole pictures.
+    assert len(late) <= 2, late
+
+
+def test_recording_alone_reads_a_quarter_second_at_a_time_until_someone_watches() -> None:
+    """Nobody takes the pictures as they come (no analysis, viewer or RTSP out client): the reader wakes up about
+    every 0.3 s and takes several pictures at once — fewer wake-ups for a recorder. A viewer comes (`urgent`):
+    within one such wait each picture is read as it arrives again."""
+    watching = [False]
+
+    def switch(n: int) -> None:
+        if n == 30:
+            watching[0] = True
+
+    sent, got = _read_packets(lambda: watching[0], 5.0, switch)
+    assert len(got) == 50, sorted(got)
+    relaxed = [got[n] - sent[n] for n in range(10, 28)]
+    assert sum(d > 0.09 for d in relaxed) >= 9, relaxed  # most pictures waited for others
+    assert max(relaxed) < 0.45, relaxed  # never beyond the relaxed bound (with slack for a slow machine)
+    late = [round(got[n] - sent[n], 3) for n in range(35, 50) if got[n] - sent[n] > 0.09]
     assert len(late) <= 2, late

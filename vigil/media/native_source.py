@@ -21,7 +21,7 @@ import io
 import itertools
 import operator
 import time
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from fractions import Fraction
 from typing import Any
 
@@ -124,8 +124,9 @@ def _aac_stream() -> Any:
 class NativeSource(ReconnectingSource):
     """Reads one RTSP camera with Vigil's own client (the same events as `CameraSource`)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, urgent: Callable[[], bool] = lambda: True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.urgent = urgent  # whether someone takes the pictures as they come (BlockingReader's wake-ups)
         self.lost_packets = 0
         self.dropped_units = 0
 
@@ -275,7 +276,7 @@ class NativeSource(ReconnectingSource):
         between the socket and the depacketizer); over UDP, through the client's loop, in short steps so that a
         stop is seen within POLL_S."""
         if client.transport == "tcp":
-            reader = BlockingReader(client)
+            reader = BlockingReader(client, urgent=self.urgent)
             try:
                 while not self.stop.is_set():
                     yield reader.batch()

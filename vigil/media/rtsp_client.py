@@ -18,7 +18,7 @@ import secrets
 import select
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -539,17 +539,23 @@ class BlockingReader:
     recorder from 1.4x to 1.0x the CPU of `ffmpeg -c copy` (bench/record.py)."""
 
     # Wake up for about GATHER_S of the stream at a time (SO_RCVLOWAT), not for each packet; MAX_WAIT_S bounds
-    # the latency that adds.
+    # the latency that adds. While nobody takes the pictures as they come (`urgent`: analysis, a live viewer,
+    # RTSP out), recording alone takes them RELAXED_S at a time: a quarter of the wake-ups.
     GATHER_S = 0.06
     MAX_WAIT_S = 0.07
+    RELAXED_S = 0.25
+    RELAXED_WAIT_S = 0.3
 
-    def __init__(self, client: RtspClient, gather_s: float = GATHER_S) -> None:
+    def __init__(self, client: RtspClient, gather_s: float = GATHER_S,
+                 urgent: Callable[[], bool] = lambda: True) -> None:
         self.client = client
         self.sock, pending = client.detach()
         self.sock.setblocking(False)
         self._poll = select.poll()
         self._poll.register(self.sock.fileno(), select.POLLIN)
         self._wait_ms = int(self.MAX_WAIT_S * 1000)
+        self.urgent, self._urgent = urgent, True
+        self.gather_s = gather_s
         self.cut = Interleaved(client)
         self.cut.buf += pending
         self.lowat = LowWater(self.sock, gather_s) if gather_s > 0 else None
@@ -570,6 +576,12 @@ class BlockingReader:
             except OSError as err:
                 raise RtspError(f"{c.url}: the connection failed: {err.strerror or err}") from None
             self._last_sent = now
+        urgent = self.urgent()
+        if urgent != self._urgent:
+            self._urgent = urgent
+            self._wait_ms = int((self.MAX_WAIT_S if urgent else self.RELAXED_WAIT_S) * 1000)
+            if self.lowat is not None:
+                self.lowat.set_gather(self.gather_s if urgent else self.RELAXED_S)
         # poll honours SO_RCVLOWAT; a non-blocking recv then takes whatever is there, below the mark or not.
         self._poll.poll(self._wait_ms)
         try:
@@ -606,15 +618,26 @@ class LowWater:
         self.bytes = 0
         self.since = time.monotonic()
         self.level = 1
+        self.rate = 0.0  # bytes a second, measured over the last second
 
     def arrived(self, size: int) -> None:
         self.bytes += size
         now = time.monotonic()
         if now - self.since < 1.0:
             return
-        level = int(min(self.MAX, max(self.MIN, self.bytes / (now - self.since) * self.gather_s)))
+        self.rate = self.bytes / (now - self.since)
         self.bytes, self.since = 0, now
-        if abs(level - self.level) > self.level // 4:
+        self._apply(False)
+
+    def set_gather(self, gather_s: float) -> None:
+        """Another span to gather, at once (a viewer came: wake-ups that take 60 ms at a time, not 250)."""
+        self.gather_s = gather_s
+        if self.rate:
+            self._apply(True)
+
+    def _apply(self, now: bool) -> None:
+        level = int(min(self.MAX, max(self.MIN, self.rate * self.gather_s)))
+        if now or abs(level - self.level) > self.level // 4:
             with contextlib.suppress(OSError):
                 self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, level)
                 self.level = level

@@ -133,8 +133,14 @@ class CameraRecorder:
                 s.backoff_max_seconds, self.camera.transport)
         # HTTP-MJPEG, files and rtsps:// are FFmpeg's to read; so is a camera the native client gave up on.
         if self.camera.ingest == "native" and self.fallback is None and urlsplit(url).scheme == "rtsp":
-            return NativeSource(*args)
+            return NativeSource(*args, urgent=self._urgent)
         return CameraSource(*args)
+
+    def _urgent(self) -> bool:
+        """Whether someone takes this camera's pictures as they come: its analysis, a live viewer, RTSP out
+        clients. Recording alone can take them a quarter of a second at a time (fewer wake-ups of this thread)."""
+        return self.frames is not None or (self.live is not None and self.live.wanted) or (
+            self.relay is not None and self.relay.active)
 
     @property
     def ingest(self) -> str:
