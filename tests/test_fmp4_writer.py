@@ -16,8 +16,8 @@ import pytest
 from vigil.media.codec_config import Bits, avcc, hvcc, unescape
 from vigil.media.fmp4 import repair, scan_segment
 from vigil.media.fmp4_writer import Fmp4Writer, sample
-from vigil.media.native_source import Templates, annexb, is_parameter_set
-from vigil.media.rtp import split_annexb
+from vigil.media.native_source import Templates, annexb
+from vigil.media.rtp import is_parameter_set, split_annexb
 from vigil.media.segmenter import SegmentWriter
 
 FPS = 25

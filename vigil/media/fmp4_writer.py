@@ -19,7 +19,7 @@ from typing import Any
 
 from vigil.errors import StorageError
 from vigil.media.codec_config import CodecConfigError, avcc, esds, hvcc
-from vigil.media.rtp import split_annexb
+from vigil.media.rtp import is_parameter_set, split_annexb
 from vigil.media.segmenter import StreamInfo
 
 VIDEO_TRACK, AUDIO_TRACK = 1, 2
@@ -121,15 +121,16 @@ def sample(data: bytes, sizes: Any, hevc: bool) -> bytes:
         for size in sizes:
             if pos + size > len(data):
                 break
-            if not (hevc and 32 <= (data[pos] >> 1) & 0x3F <= 34):
-                parts += (struct.pack(">I", size), view[pos:pos + size])
+            nal = view[pos:pos + size]
+            if not (hevc and is_parameter_set("hevc", nal)):
+                parts += (struct.pack(">I", size), nal)
             pos += size + 4
         else:
             if pos == len(data) + 4:  # else the sizes do not describe these bytes: searched for below
                 return b"".join(parts)
     nals = split_annexb(data)
     if hevc:
-        nals = [n for n in nals if not 32 <= (n[0] >> 1) & 0x3F <= 34]
+        nals = [n for n in nals if not is_parameter_set("hevc", n)]
     return b"".join(struct.pack(">I", len(n)) + n for n in nals)
 
 

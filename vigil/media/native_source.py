@@ -38,6 +38,7 @@ from vigil.media.depacketize import (
     VideoDepacketizer,
     parse_rtp,
 )
+from vigil.media.rtp import is_parameter_set
 from vigil.media.rtsp_client import Batch, BlockingReader, RtspClient, RtspError, RtspProtocolError, Track
 from vigil.media.sdp import SdpError, parameter_nals
 from vigil.media.source import Lost, Opened, ReconnectingSource, SourceEvent
@@ -55,12 +56,6 @@ class NativeUnsupported(Exception):
 def annexb(nals: list[bytes]) -> bytes:
     """NAL units each after a four-byte start code (`fmp4_writer.sample` reads them back by their sizes)."""
     return b"".join(START + n for n in nals)
-
-
-def is_parameter_set(codec: str, nal: bytes) -> bool:
-    if codec == "hevc":
-        return 32 <= (nal[0] >> 1) & 0x3F <= 34  # VPS, SPS, PPS
-    return nal[0] & 0x1F in (7, 8)  # SPS, PPS
 
 
 class Templates:

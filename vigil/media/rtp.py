@@ -24,8 +24,13 @@ def split_annexb(data: bytes) -> list[bytes]:
     return [n for n in nals if n]
 
 
-def nal_type(codec: str, nal: bytes) -> int:
+def nal_type(codec: str, nal: bytes | memoryview) -> int:
     return (nal[0] >> 1) & 0x3F if codec == "hevc" else nal[0] & 0x1F
+
+
+def is_parameter_set(codec: str, nal: bytes | memoryview) -> bool:
+    """VPS, SPS or PPS (H.265); SPS or PPS (H.264)."""
+    return nal_type(codec, nal) in (HEVC_PARAM_TYPES if codec == "hevc" else H264_PARAM_TYPES)
 
 
 def parameter_sets(codec: str, nals: Iterable[bytes]) -> dict[str, bytes]:

@@ -490,9 +490,10 @@ class Interleaved:
         """The whole frames and answers in `buf` (what is left is the start of the next one). The packets are views
         of one copy of what was read, not a copy each: at ~400 packets a second a camera, the copies and objects
         cost more than cutting the frames."""
-        if len(self.buf) < 4:
-            return [], []
-        data = bytes(self.buf)
+        buf = self.buf
+        if len(buf) < 4 or (buf[0] == 0x24 and len(buf) < 4 + ((buf[2] << 8) | buf[3])):
+            return [], []  # not one whole frame yet: nothing to copy
+        data = bytes(buf)
         view = memoryview(data)
         n, pos = len(data), 0
         batch: Batch = []
