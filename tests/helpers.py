@@ -177,8 +177,20 @@ class Server:
             [sys.executable, "-m", "vigil.cli", "serve", "--config", str(self.config)], stdout=log, stderr=log,
             env={**os.environ, "VIGIL_ADMIN_PASSWORD": ADMIN_PASSWORD},
         )
-        wait_for(lambda: httpx.get(self.base + "/api/health", verify=not self.tls).status_code == 200, 60,
-                 what="vigil serve to answer")
+        proc = self.proc
+
+        def answers() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError("vigil serve exited before it answered")
+            return httpx.get(self.base + "/api/health", verify=not self.tls).status_code == 200
+
+        try:
+            wait_for(answers, 60, what="vigil serve to answer")
+        except AssertionError as e:
+            # The log's tail says why (a crash, a lock, a slow migration): CI keeps only what the test prints.
+            tail = (self.tmp / "serve.log").read_text(errors="replace")[-3000:]
+            state = "running" if self.proc.poll() is None else f"exited with {self.proc.returncode}"
+            raise AssertionError(f"{e}; the server is {state}; its log ends:\n{tail}") from None
         self.login()
         return self
 

@@ -87,3 +87,38 @@ def test_a_catalog_from_the_first_revision_upgrades_without_loss(catalog_url: st
     old = list(faces.embeddings("dlib-resnet-v1"))
     assert len(old) == 1 and np.allclose(old[0][1][0], vec) and np.allclose(from_blob(to_blob(vec)), vec)
     cat.engine.dispose()
+
+
+def test_a_node_waits_for_another_nodes_long_migration(pg_url: str) -> None:
+    """Nodes of a cluster starting together migrate one after the other. One whose turn comes after more than
+    the catalog's 15 s statement limit must still start: CI once saw a node die of it while another migrated."""
+    import threading
+    import time
+
+    from sqlalchemy import create_engine
+
+    from tests.services import fresh_database
+
+    url = fresh_database(pg_url, "long_migration")
+    other = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    held = threading.Event()
+
+    def migrating() -> None:  # the other node, holding the migration lock for longer than the limit
+        with other.begin() as c:
+            c.execute(text("SELECT pg_advisory_xact_lock(7415)"))
+            held.set()
+            time.sleep(16)
+
+    t = threading.Thread(target=migrating)
+    t.start()
+    try:
+        assert held.wait(10)
+        began = time.monotonic()
+        catalog = Catalog(url)
+        catalog.migrate()
+        assert time.monotonic() - began > 15  # it did wait for its turn
+        assert catalog.cameras() == []
+        catalog.close()
+    finally:
+        t.join()
+        other.dispose()

@@ -20,6 +20,7 @@ from vigil.catalog.rows import CameraRow, EventRow, SegmentRow
 from vigil.clock import now_ms
 from vigil.config import redact_url
 from vigil.errors import ConfigError
+from vigil.log import get_logger
 from vigil.secretbox import PREFIX as SEALED
 from vigil.secretbox import SecretBox
 
@@ -32,6 +33,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
 
+
+log = get_logger(__name__)
 
 EVENT_ATTRIBUTES = ("upper_color", "lower_color", "body_color", "plate", "source")
 
@@ -75,8 +78,12 @@ class Catalog:
         try:
             with self.engine.begin() as conn:
                 if conn.dialect.name == "postgresql":  # nodes starting together migrate one after the other
-                    conn.execute(text("SELECT pg_advisory_xact_lock(7415)"))
-                    conn.execute(text("SET LOCAL statement_timeout = 0"))  # an index on a big table takes time
+                    # No time limit, for the wait as for the work: another node's migration (an index on a big
+                    # table) may take minutes, and a node that gave up waiting would fail to start.
+                    conn.execute(text("SET LOCAL statement_timeout = 0"))
+                    if not conn.execute(text("SELECT pg_try_advisory_xact_lock(7415)")).scalar():
+                        log.info("catalog_migration_wait", reason="another node is migrating the catalog")
+                        conn.execute(text("SELECT pg_advisory_xact_lock(7415)"))
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except OperationalError as err:
