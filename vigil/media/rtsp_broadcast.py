@@ -66,7 +66,8 @@ class Broadcaster:
     mtu: int = 1400
     packetizer: RtpPacketizer = field(default_factory=lambda: RtpPacketizer(seq=secrets.randbelow(65536)))
     clients: set[Client] = field(default_factory=set)
-    gop: list[tuple[int, list[bytes]]] = field(default_factory=list)  # (rtp timestamp, packets) since last key
+    # (rtp timestamp, the access unit's packets framed for channel 0) since the last keyframe
+    gop: list[tuple[int, bytes]] = field(default_factory=list)
     audio: AudioTrack | None = None
 
     def sdp(self, host: str) -> str:
@@ -96,36 +97,41 @@ class Broadcaster:
     def publish_audio(self, au: bytes, timestamp: int) -> None:
         if self.audio is None:
             return
-        packets = self.audio.packet(au, timestamp)
+        data = interleave(self.audio.packet(au, timestamp))
         for client in list(self.clients):
             if client.playing and client.audio_channel is not None:
-                self._send(client, packets, client.audio_channel)
+                self._send(client, data, client.audio_channel)
 
     def publish(self, au: AccessUnit) -> None:
         packets = self.packetizer.packets(payloads(self.codec, au.nals, self.mtu), au.timestamp)
-        if au.keyframe:
+        self.publish_interleaved(interleave(packets), au.keyframe, au.timestamp)
+
+    def publish_interleaved(self, data: bytes, keyframe: bool, timestamp: int) -> None:
+        """An access unit's RTP packets, already framed for channel 0 (`interleave`), numbered by this
+        broadcaster's packetizer. Framed once for every client, not once per client."""
+        if keyframe:
             self.gop.clear()
-        if au.keyframe or self.gop:
-            self.gop.append((au.timestamp, packets))
+        if keyframe or self.gop:
+            self.gop.append((timestamp, data))
         for client in list(self.clients):
-            if client.playing and (client.synced or au.keyframe):
+            if client.playing and (client.synced or keyframe):
                 client.synced = True
-                self._send(client, packets)
+                self._send(client, data, client.channel)
 
     def start_position(self) -> tuple[int, int]:
         """(seq, rtptime) of the first packet a new client will get."""
         if self.gop:
-            first = self.gop[0][1][0]
-            return int.from_bytes(first[2:4], "big"), int.from_bytes(first[4:8], "big")
+            first = self.gop[0][1]  # '$', channel, length (2), then the RTP header: seq at 2, time at 4
+            return int.from_bytes(first[6:8], "big"), int.from_bytes(first[8:12], "big")
         return self.packetizer.seq, 0
 
     def play(self, client: Client) -> None:
         client.playing = True
         client.synced = bool(self.gop)
-        for _, packets in self.gop:
-            self._send(client, packets)
+        for _, data in self.gop:
+            self._send(client, data, client.channel)
 
-    def _send(self, client: Client, packets: list[bytes], channel: int | None = None) -> None:
+    def _send(self, client: Client, data: bytes, channel: int) -> None:
         transport = client.writer.transport
         if transport.is_closing():
             self.clients.discard(client)
@@ -136,13 +142,28 @@ class Broadcaster:
             transport.abort()
             release_freed_memory()
             return
-        ch = client.channel if channel is None else channel
         try:
-            client.writer.write(b"".join(b"$" + bytes([ch]) + len(p).to_bytes(2, "big") + p for p in packets))
+            client.writer.write(data if channel == 0 else rechannel(data, channel))
         except Exception as err:  # one client's trouble must never reach the producer or the other clients
             log.warning("rtsp_client_dropped", error=repr(err))
             self.clients.discard(client)
             transport.abort()
+
+
+def interleave(packets: list[bytes]) -> bytes:
+    """RTP packets as RTSP sends them over its TCP connection (RFC 2326 10.12: '$', channel, length, packet),
+    on channel 0; `rechannel` moves them to another."""
+    return b"".join(b"$\x00" + len(p).to_bytes(2, "big") + p for p in packets)
+
+
+def rechannel(data: bytes, channel: int) -> bytes:
+    """Interleaved packets moved to another channel (a client's SETUP chooses its own)."""
+    out = bytearray(data)
+    pos = 0
+    while pos + 4 <= len(out):
+        out[pos + 1] = channel
+        pos += 4 + int.from_bytes(out[pos + 2 : pos + 4], "big")
+    return bytes(out)
 
 
 def release_freed_memory() -> None:

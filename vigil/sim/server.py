@@ -24,7 +24,7 @@ from vigil.log import get_logger
 from vigil.media.rtp import parameter_sets
 from vigil.media.rtsp_broadcast import AccessUnit, AudioTrack, Broadcaster
 from vigil.media.rtsp_server import RtspServer
-from vigil.sim import effects
+from vigil.sim import effects, prepacked
 from vigil.sim.discovery import start_discovery
 from vigil.sim.encode import Drawable, StreamSpec, encode_frames, loop_clip
 from vigil.sim.onvif import OnvifDevice
@@ -72,21 +72,29 @@ class SimConfig:
         return out
 
 
-async def _play_loop(b: Broadcaster, frames: list[tuple[list[bytes], bool]], fps: int) -> None:
+async def _play_loop(streams: list[Broadcaster], units: list[prepacked.PrepackedUnit], fps: int,
+                     phases: int = 8) -> None:
+    """Plays a prepacked clip on a loop to every camera that shows it, staggered over `phases` instants of a
+    picture's interval as unsynchronised cameras are (all at one instant would wake every reader at once), on
+    one timer: a wake-up per camera and picture cost the sim more than sending the pictures."""
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     step = 90_000 // fps
-    i = 0
-    n = len(frames)
+    groups = [streams[g::phases] for g in range(phases)]
+    rate = fps * phases
+    k = 0  # ticks: picture k // phases of group k % phases
+    n = len(units)
     while True:
-        delay = t0 + i / fps - loop.time()
+        delay = t0 + k / rate - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
         elif delay < -1.0:
-            t0 = loop.time() - i / fps
-        nals, key = frames[i % n]
-        b.publish(AccessUnit(nals, key, i * step))
-        i += 1
+            t0 = loop.time() - k / rate
+        i = k // phases
+        unit = units[i % n]
+        for b in groups[k % phases]:
+            prepacked.publish(b, unit, i * step)
+        k += 1
 
 
 def _live_thread(
@@ -186,6 +194,8 @@ class SimCameras:
         cfg = self.cfg
         loop = asyncio.get_running_loop()
         heads = {i: self._head(i) for i in range(1, cfg.cameras + 1)}
+        # a shared clip: its parameter sets, prepacked pictures, rate, and the cameras that play it
+        clips: dict[str, tuple[dict[str, bytes], list[prepacked.PrepackedUnit], int, list[Broadcaster]]] = {}
         for i in range(1, cfg.cameras + 1):
             codec = cfg.codecs[(i - 1) % len(cfg.codecs)]
             if i <= len(cfg.scenes):
@@ -210,13 +220,19 @@ class SimCameras:
                                           else Scene(spec.width, spec.height, label, noise=False))
                     b = await _live_broadcaster(spec, drawable, path, loop, self._stop)
                 else:
-                    # One shared clip per stream kind: 64 cameras cost one encode, not 64.
+                    # One shared clip per stream kind: 64 cameras cost one encode and one packetisation, not 64.
                     clip_label = f"SIM {spec.norm_codec.upper()}{suffix.upper().replace('/', ' ')}"
-                    clip = await asyncio.to_thread(loop_clip, spec, cfg.loop_seconds, clip_label)
-                    b = Broadcaster(spec.norm_codec, clip.params)
-                    frames = [(f.nals, f.keyframe) for f in clip.frames]
-                    self._tasks.append(asyncio.create_task(_play_loop(b, frames, spec.fps)))
+                    kind = f"{clip_label} {spec!r}"
+                    if kind not in clips:
+                        clip = await asyncio.to_thread(loop_clip, spec, cfg.loop_seconds, clip_label)
+                        units = prepacked.prepack(spec.norm_codec, [(f.nals, f.keyframe) for f in clip.frames])
+                        clips[kind] = (clip.params, units, spec.fps, [])
+                    params, _, _, players = clips[kind]
+                    b = Broadcaster(spec.norm_codec, params)
+                    players.append(b)
                 self.streams[path] = b
+        for _, units, fps, players in clips.values():
+            self._tasks.append(asyncio.create_task(_play_loop(players, units, fps)))
         self._rtsp = RtspServer(cfg.host, cfg.rtsp_port, self.streams)
         await self._rtsp.start()
         self._http = await asyncio.start_server(self._mjpeg, cfg.host, cfg.http_port, reuse_address=True)
