@@ -127,16 +127,28 @@ def mjpeg_rtsp(gst_cameras: int) -> str:
 
 def test_cameras_recorded_over_udp(tmp: Path, gst_cameras: int) -> None:
     """`transport: udp`: a third-party camera (GStreamer) recorded with its RTP over UDP, natively and through
-    FFmpeg; the camera's stream says so, and a whole segment's pictures decode."""
+    FFmpeg; the camera's stream says so, and a whole segment's pictures decode. Native ingest reads the camera's
+    RTCP sender reports (over UDP and over TCP): GStreamer's clock is this machine's, so the camera's clock is in
+    step (within 0.1 s of the pictures' arrival, either way: GStreamer stamps the sending, not the capture)."""
     url = f"rtsp://127.0.0.1:{gst_cameras}/live264"
     cams = [{"id": f"udp-{way}", "url": url, "ingest": way, "transport": "udp", "record": {"segment_seconds": 2}}
             for way in ("native", "ffmpeg")]
-    srv = Server(tmp, cams)
+    tcp = {"id": "tcp-native", "url": url, "ingest": "native", "record": {"segment_seconds": 2}}
+    srv = Server(tmp, [*cams, tcp])
     with running(srv):
         def segments() -> bool:
             return all(len(srv.get(f"/api/cameras/{c['id']}/recordings")["segments"]) >= 3 for c in cams)
 
         wait_for(segments, 40, what="both cameras recorded over UDP")
+        clocks = wait_for(lambda: all(c["camera_clock_ms"] is not None for c in srv.get("/api/cameras")
+                                      if c["id"].endswith("native")) and srv.get("/api/cameras"),
+                          20, what="native ingest's camera clocks from the sender reports")
+        print("camera clocks (ms):", {c["id"]: c["camera_clock_ms"] for c in clocks})
+        for c in clocks:
+            if c["id"].endswith("native"):
+                assert -1000 <= c["camera_clock_ms"] <= 500, c
+            else:
+                assert c["camera_clock_ms"] is None, c  # FFmpeg's demuxer does not tell
         states = {c["id"]: c for c in srv.get("/api/cameras")}
         for c in cams:
             st = states[c["id"]]

@@ -421,3 +421,33 @@ def test_weekly_record_schedule_drawn_on_the_cameras_page(page: Any, site: Site)
     page.once("dialog", lambda d: d.accept())
     page.click("tr:has-text('yard') button[data-del]")
     page.wait_for_selector("tr:has-text('yard')", state="detached")
+
+
+def test_cameras_page_shows_a_third_party_cameras_clock(browser: Any, tmp_path: Path) -> None:
+    """A camera that sends RTCP sender reports (Debian's GStreamer RTSP server, read natively): the Cameras page
+    says its clock is in step with this machine's, from the API's `camera_clock_ms`."""
+    import subprocess
+
+    from tests.helpers import Server, free_port, running
+
+    port = free_port()
+    gst = subprocess.Popen(["/usr/bin/python3", str(Path(__file__).parent.parent / "gst_rtsp_server.py"), str(port),
+                            "live264=10"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert gst.stdout is not None and gst.stdout.readline().strip() == "ready"
+        srv = Server(tmp_path, [{"id": "gst", "url": f"rtsp://127.0.0.1:{port}/live264", "ingest": "native"}])
+        with running(srv):
+            cam = wait_for(lambda: (c := srv.get("/api/cameras/gst"))["camera_clock_ms"] is not None and c, 30,
+                           what="the camera's clock from its sender reports")
+            ctx, pg, errors = logged_in(browser, srv)
+            try:
+                pg.goto(f"{srv.base}/#/cameras")
+                text = pg.inner_text("tr:has-text('gst') [data-clock]")
+                assert "camera clock in step" in text, (text, cam)
+                pg.screenshot(path=str(ARTIFACTS / "cameras-clock.png"))
+            finally:
+                ctx.close()
+            assert not errors, errors
+    finally:
+        gst.terminate()
+        gst.wait(10)

@@ -31,6 +31,7 @@ def camera_out(request: Request, cam_id: str) -> CameraOut:
         enabled=cfg.enabled, recording=st.recording, source="config" if cam_id in vigil.config_ids else "api",
         state=st.state, last_error=st.last_error, state_since_ms=st.since_ms, stream=st.stream,
         segments_written=st.segments_written, analytics=cfg.analytics.enabled, node=st.node, analysis=load,
+        camera_clock_ms=st.camera_clock_ms,
         record=cfg.record,
         onvif=OnvifOut(host=cfg.onvif.host, port=cfg.onvif.port, username=cfg.onvif.username,
                        events=cfg.onvif.events) if cfg.onvif else None,

@@ -76,6 +76,11 @@ class CameraOut(BaseModel):
     node: str | None = Field(None, description="the cluster node recording it (none: a single Vigil)")
     analysis: AnalysisLoad | None = Field(None, description="how the camera's analysis keeps up (when running here)")
     record: RecordSettings | None = Field(None, description="its recording settings (mode, schedule, retention)")
+    camera_clock_ms: int | None = Field(None, description=(
+        "the camera's own clock (its RTCP sender reports, native ingest) minus this machine's, at a picture's "
+        "arrival: near 0 when both keep time (NTP). Between -1000 and +500 the camera's clock "
+        "dates the recordings (the capture instant); outside, the arrival does, and the camera's clock needs "
+        "setting (NTP). None: the camera sends no sender reports, or it is read by FFmpeg"))
 
 
 

@@ -38,6 +38,7 @@ from vigil.media.depacketize import (
     VideoDepacketizer,
     parse_rtp,
 )
+from vigil.media.rtcp import SenderReport
 from vigil.media.rtp import is_parameter_set
 from vigil.media.rtsp_client import Batch, BlockingReader, RtspClient, RtspError, RtspProtocolError, Track
 from vigil.media.sdp import SdpError, parameter_nals
@@ -185,6 +186,8 @@ class NativeSource(ReconnectingSource):
         vt: Any = None
         at: Any = None
         v0 = 0  # the first picture's RTP time: the session's zero
+        self.sender_offset_ms = None  # a new session: a new zero
+        report = None
         began = time.monotonic()
         got = False  # media arrived
         try:
@@ -211,7 +214,11 @@ class NativeSource(ReconnectingSource):
                             v0 = vclock.since_first(au.timestamp)
                             size = f"{vt.codec_context.width}x{vt.codec_context.height}"
                             yield Opened(vt, at, f"{codec} {size}{self.over()}")
-                        yield self._packet(vt, au, vclock.since_first(au.timestamp) - v0)
+                        pts = vclock.since_first(au.timestamp) - v0
+                        if video.sender_report is not report:
+                            report = video.sender_report
+                            self.sender_offset_ms = sender_offset_ms(report, au.timestamp, pts)
+                        yield self._packet(vt, au, pts)
         except RtspError as err:
             if vt is None and got and not isinstance(err, RtspProtocolError):
                 # It streamed, but nothing Vigil's client could use before the end: unreadable, not offline.
@@ -296,6 +303,19 @@ class NativeSource(ReconnectingSource):
                     loop.run_until_complete(task)
             with contextlib.suppress(BaseException):
                 loop.run_until_complete(frames.aclose())  # type: ignore[attr-defined]
+
+
+def sender_offset_ms(report: SenderReport | None, rtp: int, pts: int) -> int | None:
+    """Wall ms - pts ms by the camera's clock, from its sender report and a picture's RTP time and pts (1/90000 s,
+    from the session's first picture). The report's RTP time is taken as the nearest to the picture's, modulo 2**32:
+    a report is at most seconds old."""
+    if report is None:
+        return None
+    delta = (report.rtp - rtp) & 0xFFFF_FFFF
+    if delta >= 0x8000_0000:
+        delta -= 1 << 32
+    at = pts + delta  # the report's RTP time as a pts
+    return report.wall_ms - (at * 1000 // 90_000 if at >= 0 else -(-at * 1000 // 90_000))
 
 
 async def _next(frames: AsyncIterator[Batch]) -> Batch:

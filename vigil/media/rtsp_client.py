@@ -24,6 +24,7 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from vigil.media.depacketize import Buffer, RtpPacket, parse_rtp
+from vigil.media.rtcp import SenderReport, sender_reports
 from vigil.media.sdp import Media, SdpError, parse_sdp
 
 USER_AGENT = "Vigil"
@@ -59,6 +60,7 @@ class Response:
 class Track:
     media: Media
     channel: int  # interleaved channel of its RTP; RTCP on channel + 1
+    sender_report: SenderReport | None = None  # the camera's latest, from the track's RTCP
 
 
 # The set-up tracks' RTP packets of one read, as received (not parsed).
@@ -399,7 +401,7 @@ class RtspClient:
             port = rtp.get_extra_info("sockname")[1]
             if port % 2 == 0 and port < 65535:
                 try:
-                    rtcp, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self, None),
+                    rtcp, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self, track, rtcp=True),
                                                                   local_addr=("0.0.0.0", port + 1))
                 except OSError:
                     rtcp = None
@@ -484,6 +486,7 @@ class Interleaved:
     def __init__(self, client: RtspClient) -> None:
         self.client = client
         self.by_channel = {t.channel: t for t in client.tracks}
+        self.by_rtcp = {t.channel + 1: t for t in client.tracks}
         self.buf = bytearray()
 
     def take(self) -> tuple[Batch, list[Response]]:
@@ -520,8 +523,10 @@ class Interleaved:
             if end > n:
                 break
             track = by_channel.get(data[pos + 1])
-            if track is not None:  # else RTCP (odd channels) or a track not asked for
+            if track is not None:
                 batch.append((track, view[pos + 4:end]))
+            elif (track := self.by_rtcp.get(data[pos + 1])) is not None:  # a few seconds apart
+                note_sender_reports(track, view[pos + 4:end])
             pos = end
         del self.buf[:pos]
         return batch, replies
@@ -645,15 +650,21 @@ class LowWater:
 
 
 class _Datagrams(asyncio.DatagramProtocol):
-    """One UDP socket of a track: RTP (track set) or its RTCP (None: sender reports are not read yet)."""
+    """One UDP socket of a track: its RTP, or its RTCP (sender reports noted on the track)."""
 
-    def __init__(self, client: RtspClient, track: Track | None) -> None:
-        self.client, self.track = client, track
+    def __init__(self, client: RtspClient, track: Track, rtcp: bool = False) -> None:
+        self.client, self.track, self.rtcp = client, track, rtcp
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        if self.track is None:
+        if self.rtcp:
+            note_sender_reports(self.track, data)
             return
         try:
             self.client._datagrams.put_nowait((self.track, data))
         except asyncio.QueueFull:
             self.client.udp_overflow += 1
+
+
+def note_sender_reports(track: Track, data: Buffer) -> None:
+    for report in sender_reports(data):
+        track.sender_report = report

@@ -102,6 +102,8 @@ class ReconnectingSource:
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.transport = transport  # RTSP: RTP interleaved on the TCP connection, or over UDP
+        # wall ms - pts ms by the camera's own clock (its RTCP sender reports), when the reader knows it
+        self.sender_offset_ms: int | None = None
 
     def over(self) -> str:
         """What the camera's stream description adds about the transport: only the exception, UDP."""

@@ -66,6 +66,7 @@ class CameraStatus:
     bytes_received: int = 0
     frames: int = 0  # video packets
     dropped_packets: int = 0  # refused by the segment writer (timestamps going backwards)
+    camera_clock_ms: int | None = None  # the camera's clock (RTCP sender reports) - ours, at a picture's arrival
 
 
 class CameraRecorder:
@@ -327,7 +328,8 @@ class CameraRecorder:
             if self.frames is not None:
                 self.frames.feed(packet)  # copied there: the re-stamping below cannot reach it
             pts_ms = self._pts_ms(packet)
-            self._wall_ms = self._clock.track(pts_ms)
+            self._wall_ms = self._clock.track(pts_ms, sender_offset=self._source.sender_offset_ms)
+            st.camera_clock_ms = self._clock.skew_ms
             if self.gated:
                 self._on_packet_gated(packet, True, pts_ms)
                 return

@@ -21,6 +21,7 @@ class CameraState:
     segments_written: int
     node: str | None  # the node recording it (None: a single Vigil)
     analysis: AnalysisStatus | None  # when it is analysed here
+    camera_clock_ms: int | None = None  # the camera's clock - ours (when it sends RTCP sender reports)
 
 
 def merge_state(cfg: CameraConfig, status: CameraStatus | None, this_node: str | None,
@@ -34,4 +35,4 @@ def merge_state(cfg: CameraConfig, status: CameraStatus | None, this_node: str |
     if status is None:
         return CameraState(False, "disabled", None, None, "", 0, this_node, analysis)
     return CameraState(cfg.record.enabled, status.state, status.last_error, status.since_ms, status.stream,
-                       status.segments_written, this_node, analysis)
+                       status.segments_written, this_node, analysis, status.camera_clock_ms)

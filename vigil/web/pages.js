@@ -101,12 +101,24 @@ function analysisLoad(a) {
   return ` <span class="${over ? 'error' : 'muted'}" data-load title="analysed over the last 30 s">· ${a.analysed_fps.toFixed(1)} of ${a.fps} fps${a.dropped_percent > 0 ? ` · ${a.dropped_percent} % skipped` : ''}</span>`;
 }
 
+// The camera's own clock (its RTCP sender reports) against this machine's. Outside -1 s .. +0.5 s it is wrong,
+// and the recordings are dated by the pictures' arrival instead (the API's camera_clock_ms).
+function cameraClock(ms) {
+  if (ms === null || ms === undefined) return '';
+  const title = 'the camera\'s clock (RTCP sender reports) minus this machine\'s, at a picture\'s arrival';
+  if (ms < -1000 || ms > 500) {
+    const s = ms / 1000;
+    return ` <span class="error" data-clock title="${title}">· camera clock ${s > 0 ? '+' : ''}${s.toFixed(1)} s off: set its time (NTP)</span>`;
+  }
+  return ` <span class="muted" data-clock title="${title}">· camera clock in step (${ms} ms)</span>`;
+}
+
 export async function renderCameras(view) {
   const draw = async () => {
     const cameras = await api('/api/cameras');
     view.innerHTML = `<div class="panel"><table><thead><tr><th>Id</th><th>Name</th><th>URL</th><th>State</th><th>Recording</th><th>Analytics</th><th>Source</th><th></th></tr></thead><tbody>
       ${cameras.map((c) => `<tr><td>${esc(c.id)}</td><td>${esc(c.name)}</td><td class="muted">${esc(c.url)}</td>
-        <td>${esc(c.state)}${c.node ? ` <span class="muted">· node ${esc(c.node)}</span>` : ''}${c.onvif ? ' <span class="muted">· ONVIF</span>' : ''}${c.last_error ? ` <span class="muted">${esc(c.last_error)}</span>` : ''}</td><td>${c.record ? `${esc(c.record.mode)} · ${esc(describeSchedule(c.record.schedule))}` : ''}</td><td>${c.analytics ? `<a href="#/rules?camera=${encodeURIComponent(c.id)}">on · rules</a>${analysisLoad(c.analysis)}` : '<span class="muted">off</span>'}</td><td>${esc(c.source)}</td>
+        <td>${esc(c.state)}${cameraClock(c.camera_clock_ms)}${c.node ? ` <span class="muted">· node ${esc(c.node)}</span>` : ''}${c.onvif ? ' <span class="muted">· ONVIF</span>' : ''}${c.last_error ? ` <span class="muted">${esc(c.last_error)}</span>` : ''}</td><td>${c.record ? `${esc(c.record.mode)} · ${esc(describeSchedule(c.record.schedule))}` : ''}</td><td>${c.analytics ? `<a href="#/rules?camera=${encodeURIComponent(c.id)}">on · rules</a>${analysisLoad(c.analysis)}` : '<span class="muted">off</span>'}</td><td>${esc(c.source)}</td>
         <td>${c.source === 'api' ? `<button data-edit="${esc(c.id)}">Edit</button> <button data-del="${esc(c.id)}">Remove</button>` : '<span class="muted">in vigil.yml</span>'}</td></tr>`).join('')}
       </tbody></table></div>
       <div class="panel"><h3 id="cam-form-title">Add a camera</h3><form id="cam-form" class="form">
