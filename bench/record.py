@@ -35,6 +35,13 @@ def cpu_now(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def settle() -> None:
+    """The previous run's recordings written out before the next run starts: the kernel's writing back a
+    gigabyte of them would otherwise take the next run's cores."""
+    os.sync()
+    time.sleep(2)
+
+
 def measure(pids: list[int], seconds: float) -> float:
     """CPU seconds the processes use over `seconds` of steady state (start-up excluded)."""
     before = sum(cpu_now(p) for p in pids)
@@ -47,6 +54,7 @@ def run_vigil(sim: Sim, n: int, seconds: float, tmp: Path, ingest: str) -> tuple
             for i in range(1, n + 1)]
     # The tests' server runs retention every second; measured here as a user runs it (its default interval).
     srv = Server(tmp, cams, storage={"retention_interval_seconds": StorageConfig().retention_interval_seconds})
+    settle()
     srv.start()
     wait_for(lambda: all(c["state"] == "online" for c in srv.get("/api/cameras")), 60, what="cameras online")
     assert srv.proc is not None
@@ -62,6 +70,7 @@ def run_vigil(sim: Sim, n: int, seconds: float, tmp: Path, ingest: str) -> tuple
 
 
 def run_ffmpeg(sim: Sim, n: int, seconds: float, tmp: Path) -> float:
+    settle()
     procs = []
     for i in range(1, n + 1):
         out = tmp / f"ff{i}"

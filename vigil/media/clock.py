@@ -15,6 +15,13 @@ SENDER_AHEAD_MS = 500
 SENDER_BEHIND_MS = 1000
 
 
+def ms_of(ticks: int, numerator: int, denominator: int) -> int:
+    """Milliseconds of `ticks` of a time base numerator/denominator, truncated toward zero, in integers (Fraction
+    arithmetic for each picture was a tenth of a native camera's recording CPU)."""
+    t = ticks * numerator * 1000
+    return t // denominator if t >= 0 else -(-t // denominator)
+
+
 class CameraClock:
     """Wall time = camera time + offset. A packet never arrives before it was captured, so the smallest
     (arrival - pts) seen is the best offset from arrival; a burst of buffered frames at connect does not skew it.

@@ -24,7 +24,7 @@ import numpy as np
 
 from vigil.clock import now_ms
 from vigil.log import get_logger
-from vigil.media.clock import CameraClock
+from vigil.media.clock import CameraClock, ms_of
 
 log = get_logger(__name__)
 
@@ -64,6 +64,17 @@ def to_bgr(picture: av.VideoFrame, max_width: int) -> np.ndarray:
     harness see the same pixels)."""
     w, h = scaled_size(picture.width, picture.height, max_width)
     return picture.to_ndarray(format="bgr24", width=w, height=h)
+
+
+def analysis_decoder(codec: str, extradata: bytes | None, width: int) -> Any:
+    """A decoder for a camera's analysis: threads only for pictures above 1280 wide. It decodes exactly: skipping
+    H.264's deblocking filter saved a sixth of the decoding on the street film (0.33 against 0.39 s for 900
+    pictures) but cost a person of its 30 annotated ones (recall 0.67 against 0.70, 2026-12-07)."""
+    decoder = av.CodecContext.create(codec, "r")
+    if extradata:
+        decoder.extradata = extradata
+    decoder.thread_count = 2 if width > 1280 else 1
+    return decoder
 
 
 @dataclass(frozen=True)
@@ -178,10 +189,7 @@ class FrameReader:
         while (item := self._take()) is not False:
             if isinstance(item, _Opened):
                 opened, pacer = item, Pacer(self.fps)
-                decoder = av.CodecContext.create(item.codec, "r")
-                if item.extradata:
-                    decoder.extradata = item.extradata
-                decoder.thread_count = 2 if item.width > 1280 else 1
+                decoder = analysis_decoder(item.codec, item.extradata, item.width)
                 self._clock.reset()
                 if self._on_state:
                     self._on_state("online", None)
@@ -193,7 +201,8 @@ class FrameReader:
                 continue
             if decoder is None or opened is None or not isinstance(item, _Packet):
                 continue
-            self._clock.track(int(item.pts * opened.time_base * 1000), item.arrival_ms)
+            tb = opened.time_base
+            self._clock.track(ms_of(item.pts, tb.numerator, tb.denominator), item.arrival_ms)
             packet = av.Packet(item.data)
             packet.pts, packet.dts, packet.time_base = item.pts, item.dts, opened.time_base
             # Every packet is decoded (P-frames need their references) but only pictures that are due are
@@ -206,7 +215,7 @@ class FrameReader:
             for pic in pictures:
                 self.decoded += 1
                 pts = pic.pts if pic.pts is not None else item.pts
-                t_ms = int(pts * opened.time_base * 1000) + (self._clock.offset or 0)
+                t_ms = ms_of(pts, tb.numerator, tb.denominator) + (self._clock.offset or 0)
                 if pacer.due(t_ms):
                     self._deliver(Frame(t_ms, to_bgr(pic, self.max_width)))
 

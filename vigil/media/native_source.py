@@ -29,6 +29,7 @@ import av
 import numpy as np
 
 from vigil.config import redact_url
+from vigil.media.clock import ms_of
 from vigil.media.depacketize import (
     AacDepacketizer,
     AccessUnit,
@@ -314,8 +315,7 @@ def sender_offset_ms(report: SenderReport | None, rtp: int, pts: int) -> int | N
     delta = (report.rtp - rtp) & 0xFFFF_FFFF
     if delta >= 0x8000_0000:
         delta -= 1 << 32
-    at = pts + delta  # the report's RTP time as a pts
-    return report.wall_ms - (at * 1000 // 90_000 if at >= 0 else -(-at * 1000 // 90_000))
+    return report.wall_ms - ms_of(pts + delta, 1, 90_000)  # the report's RTP time as a pts, as the recorder reads it
 
 
 async def _next(frames: AsyncIterator[Batch]) -> Batch:

@@ -23,7 +23,7 @@ from vigil.config import CameraConfig, SourceSettings, redact_url
 from vigil.errors import SegmentError, StorageError
 from vigil.layout import segment_path
 from vigil.log import get_logger
-from vigil.media.clock import CameraClock
+from vigil.media.clock import CameraClock, ms_of
 from vigil.media.fmp4 import scan_segment
 from vigil.media.fmp4_writer import CODECS as OWN_WRITER_CODECS
 from vigil.media.fmp4_writer import Fmp4Writer
@@ -266,10 +266,8 @@ class CameraRecorder:
     # packets
     @staticmethod
     def _pts_ms(packet: Any) -> int:
-        # In integers: Fraction arithmetic, twice a picture, was a tenth of a native camera's recording CPU.
         tb: Fraction = packet.time_base
-        ticks: int = packet.pts * tb.numerator * 1000
-        return ticks // tb.denominator if ticks >= 0 else -(-ticks // tb.denominator)
+        return ms_of(packet.pts, tb.numerator, tb.denominator)
 
     def _hear(self, packet: Any) -> None:
         """Audio alarms: the level of the camera's sound (decoding audio is cheap: ~0.1 ms a frame)."""
