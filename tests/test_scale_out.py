@@ -106,7 +106,8 @@ def test_fail_over_playback_export_events_and_rejoin(three: Cluster, tmp_path: P
     first = live_messages(n3, far, 3)
     assert first[0]["type"] == "init" and "avc1" in first[0]["mime"] and first[0]["transcoded"] is False, first[0]
     assert isinstance(first[1], bytes) and first[1][4:8] == b"ftyp" and isinstance(first[2], bytes)
-    # RTSP out of that camera from n3: redirected to n2, which the client logs in to with the same account.
+    # RTSP out of that camera from n3: the connection relayed to n2, which signs the client in itself (a redirect
+    # would not do: FFmpeg from libavformat 62.12.103 on sends no credentials to a server it is redirected to).
     with av.open(f"rtsp://admin:{ADMIN_PASSWORD}@127.0.0.1:{n3.rtsp_port}/{far}", options={"rtsp_transport": "tcp"},
                  timeout=15) as rtsp:
         video = rtsp.streams.video[0]

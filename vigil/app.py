@@ -124,7 +124,8 @@ async def _start_rtsp_out(vigil: Vigil) -> RtspServer:
     ip_filter = IpFilter(vigil.cfg.api.ip_allow, vigil.cfg.api.ip_block)
     auth = DigestAuth(RTSP_REALM, partial(rtsp_user, vigil.catalog))
     server = RtspServer(cfg.host, cfg.port, resolve=vigil.streams.rtsp_stream, auth=auth, allow=ip_filter.allows,
-                        guard=vigil.logins, still_allowed=vigil.streams.rtsp_allowed)
+                        guard=vigil.logins, still_allowed=vigil.streams.rtsp_allowed,
+                        locate=vigil.streams.rtsp_elsewhere)
     try:
         await server.start()
     except OSError as err:

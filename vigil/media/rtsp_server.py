@@ -36,15 +36,22 @@ def parse_interleaved(transport: str) -> int | None:
 
 
 @dataclass(frozen=True)
-class Redirect:
-    """Another server has this path: the client is sent there (302, as RFC 2326 allows for DESCRIBE and SETUP)."""
+class Elsewhere:
+    """Another server has this path (a cluster's node recording the camera): the client's connection is relayed
+    there byte for byte, from its first request naming the path (`RtspServer.locate`, before any sign-in here).
+    Not a 302: a client would have to follow it and sign in again at the other server, and FFmpeg from
+    libavformat 62.12.103 on (PyAV 18.1.1) no longer sends credentials to a server it is redirected to, so it
+    could not. Through the relay the other server does the sign-in itself (Digest over one connection: its
+    nonces, its checks, its login limits — which see this server's address for every relayed client)."""
 
-    location: str
+    location: str  # rtsp://host:port/… of the other server
 
 
 # (URL, whom the auth found or None, the client's address) -> the stream, where it is instead, or None (404)
-Resolver = Callable[[str, Any, str], Awaitable[Broadcaster | Redirect | None]]
+Resolver = Callable[[str, Any, str], Awaitable[Broadcaster | Elsewhere | None]]
 RECHECK_S = 1.0  # how often a playing client's right to the stream is checked again
+RELAY_CONNECT_S = 5.0  # connecting to the server a client's connection is relayed to
+RELAY_CHUNK = 256 * 1024
 
 
 class Guard(Protocol):
@@ -62,9 +69,13 @@ class RtspServer:
     def __init__(self, host: str, port: int, streams: dict[str, Broadcaster] | None = None,
                  resolve: Resolver | None = None, auth: DigestAuth[Any] | None = None,
                  allow: Callable[[str | None], bool] | None = None, guard: Guard | None = None,
-                 still_allowed: Callable[[Any, str], bool] | None = None) -> None:
+                 still_allowed: Callable[[Any, str], bool] | None = None,
+                 locate: Callable[[str], Awaitable[Elsewhere | None]] | None = None) -> None:
         """`guard` limits password guessing; `still_allowed(user, url)` is asked every second while a client
-        plays (a user deleted, disabled or no longer allowed the camera is hung up on)."""
+        plays (a user deleted, disabled or no longer allowed the camera is hung up on). `locate(url)` says
+        whether another server has the path: a client's connection is then relayed there from its first request
+        naming it, before any sign-in here, so that the client signs in with that server alone."""
+        self.locate = locate
         self.allow = allow  # the peer's address → may it connect (the IP filter)
         self.guard = guard
         self.still_allowed = still_allowed
@@ -96,7 +107,7 @@ class RtspServer:
                 path = path[: -len(track)].rstrip("/")
         return path
 
-    async def _stream_for(self, url: str, user: Any, address: str) -> Broadcaster | Redirect | None:
+    async def _stream_for(self, url: str, user: Any, address: str) -> Broadcaster | Elsewhere | None:
         if self._resolve is not None:
             return await self._resolve(url, user, address)
         return self.streams.get(self.path_of(url))
@@ -169,6 +180,10 @@ class RtspServer:
                     break
                 method, url, headers = req
                 cseq = headers.get("cseq", "0")
+                if self.locate is not None and client is None and (where := await self.locate(url)) is not None:
+                    await writer.drain()
+                    await relay(reader, writer, where.location, f"{method} {url} RTSP/1.0", headers)
+                    break
                 if method == "OPTIONS":
                     reply(cseq, headers={"Public": "OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER"})
                     await writer.drain()
@@ -196,7 +211,7 @@ class RtspServer:
                         signed_in = verdict.username
                         await asyncio.to_thread(self.guard.succeeded, verdict.username)
                 if method == "SETUP" and described is not None and described[0] == self.path_of(url):
-                    target: Broadcaster | Redirect | None = described[1]
+                    target: Broadcaster | Elsewhere | None = described[1]
                 elif method in ("DESCRIBE", "SETUP"):
                     target = await self._stream_for(url, user, address)
                 else:
@@ -205,8 +220,10 @@ class RtspServer:
                     reply(cseq, headers={"Session": session})
                 elif target is None:
                     reply(cseq, "404 Not Found")
-                elif isinstance(target, Redirect):
-                    reply(cseq, "302 Moved Temporarily", {"Location": target.location})
+                elif isinstance(target, Elsewhere):
+                    await writer.drain()
+                    await relay(reader, writer, target.location, f"{method} {url} RTSP/1.0", headers)
+                    break
                 elif method == "DESCRIBE":
                     described = (self.path_of(url), target)
                     plain = urlsplit(url)._replace(query="", fragment="").geturl()  # ?start=… is not a path
@@ -273,3 +290,37 @@ class RtspServer:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+
+async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, location: str, request_line: str,
+                headers: dict[str, str]) -> None:
+    """The client's connection relayed to the server at `location`: the request just read (its line and headers,
+    which carry the client's credentials and CSeq), then every byte either way until one side hangs up."""
+    target = urlsplit(location)
+    try:
+        up_reader, up_writer = await asyncio.wait_for(
+            asyncio.open_connection(target.hostname, target.port or 554), RELAY_CONNECT_S)
+    except (OSError, TimeoutError) as err:
+        log.warning("rtsp_relay_failed", to=f"{target.hostname}:{target.port}", error=repr(err))
+        cseq = headers.get("cseq", "0")
+        writer.write(f"RTSP/1.0 503 Service Unavailable\r\nCSeq: {cseq}\r\nServer: Vigil\r\n\r\n".encode())
+        await writer.drain()
+        return
+    up_writer.write((request_line + "\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+                     + "\r\n").encode())
+
+    async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        while data := await src.read(RELAY_CHUNK):
+            dst.write(data)
+            await dst.drain()
+
+    both = [asyncio.create_task(pipe(reader, up_writer)), asyncio.create_task(pipe(up_reader, writer))]
+    try:
+        await asyncio.wait(both, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in both:
+            task.cancel()
+        await asyncio.gather(*both, return_exceptions=True)
+        up_writer.close()
+        with contextlib.suppress(Exception):
+            await up_writer.wait_closed()

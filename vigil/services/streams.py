@@ -1,5 +1,5 @@
 """The live side of every camera: live views (the recorder's main stream, a sub-stream read on demand), RTSP
-out's relays, and the routing of RTSP out's requests (live, a replay of the recordings, or a redirect to the
+out's relays, and the routing of RTSP out's requests (live, a replay of the recordings, or a relay to the
 cluster node that records the camera).
 
 One reader per sub-stream feeds its live view, RTSP out and (see media/frames.py) the analysis: a camera gives
@@ -24,7 +24,7 @@ from vigil.media.live import LiveReader, LiveStream, PacketSink
 from vigil.media.rtsp_broadcast import Broadcaster
 from vigil.media.rtsp_out import StreamRelay
 from vigil.media.rtsp_replay import Replay, parse_start
-from vigil.media.rtsp_server import Redirect, RtspServer
+from vigil.media.rtsp_server import Elsewhere, RtspServer
 from vigil.media.segment_files import SegmentFiles
 from vigil.media.transcode import TranscodedStream
 
@@ -134,10 +134,23 @@ class StreamHub:
         now = found[1]
         return now.cameras is None or camera_id in now.cameras
 
-    async def rtsp_stream(self, url: str, user: User | None, address: str = "") -> Broadcaster | Redirect | None:
+    async def rtsp_elsewhere(self, url: str) -> Elsewhere | None:
+        """In a cluster, the node whose RTSP out has this live path: another node records the camera. None for
+        this node's cameras, unknown paths and replays (the recordings play from any node)."""
+        camera_id = RtspServer.path_of(url).partition("/")[0]
+        if self._elsewhere is None or camera_id not in self._cameras() or "start" in parse_qs(urlsplit(url).query):
+            return None
+        there = await asyncio.to_thread(self._elsewhere, camera_id)
+        rtsp = there.details.get("rtsp") if there is not None else None
+        if not (isinstance(rtsp, str) and rtsp):
+            return None
+        parts = urlsplit(url)
+        return Elsewhere(f"{rtsp}{parts.path}" + (f"?{parts.query}" if parts.query else ""))
+
+    async def rtsp_stream(self, url: str, user: User | None, address: str = "") -> Broadcaster | Elsewhere | None:
         """What rtsp://…/<camera>[/sub][?start=T] plays for this user: live, or the recordings from T; None (404)
         for a camera they do not have, or no recording from T on. In a cluster, live video of a camera another
-        node records is a redirect to that node (recordings play from any node: they are in the bucket)."""
+        node records is relayed to that node (recordings play from any node: they are in the bucket)."""
         camera_id, _, kind = RtspServer.path_of(url).partition("/")
         cam = self._cameras().get(camera_id)
         if cam is None or kind not in ("", "sub", "main"):
@@ -150,12 +163,8 @@ class StreamHub:
         start = parse_qs(urlsplit(url).query).get("start")
         if start:
             return await self._replay(camera_id, start[0])
-        if self._elsewhere is not None:
-            there = await asyncio.to_thread(self._elsewhere, camera_id)
-            rtsp = there.details.get("rtsp") if there is not None else None
-            if isinstance(rtsp, str) and rtsp:
-                parts = urlsplit(url)
-                return Redirect(f"{rtsp}{parts.path}" + (f"?{parts.query}" if parts.query else ""))
+        if (where := await self.rtsp_elsewhere(url)) is not None:  # moved since the connection's first request
+            return where
         wait = self.source.open_timeout_seconds + 1  # a camera just added or reconnecting gets its open time
         if kind == "sub" and cam.sub_url:
             relay = self.relay(camera_id, "sub")
