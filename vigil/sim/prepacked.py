@@ -28,14 +28,12 @@ class PrepackedUnit:
     keyframe: bool
 
 
-def prepack(codec: str, frames: list[tuple[list[bytes], bool]], mtu: int = 1400,
-            packetizer: RtpPacketizer | None = None) -> list[PrepackedUnit]:
-    """Each picture's packets as `Broadcaster.publish` would send them (same fragments, marker bit, payload
-    type and SSRC), numbered from 0 at time 0."""
-    template = packetizer or RtpPacketizer()
+def prepack(codec: str, frames: list[tuple[list[bytes], bool]], mtu: int = 1400) -> list[PrepackedUnit]:
+    """Each picture's packets as `Broadcaster.publish` would send them (same fragments, marker bit, and a
+    broadcaster's default payload type and SSRC), numbered from 0 at time 0."""
     out = []
     for nals, keyframe in frames:
-        packets = RtpPacketizer(template.payload_type, template.ssrc).packets(payloads(codec, nals, mtu), 0)
+        packets = RtpPacketizer().packets(payloads(codec, nals, mtu), 0)
         sizes = np.array([HEADER + len(p) for p in packets], dtype=np.intp)
         starts = np.concatenate(([0], np.cumsum(sizes)[:-1])) + HEADER
         out.append(PrepackedUnit(interleave(packets), starts.astype(np.intp), keyframe))
